@@ -1,0 +1,231 @@
+"""config.toml -> frozen, validated settings.
+
+Every problem in a file is reported at once, each naming the file, the key path
+(`stories[1].interval`) and what is wrong. Platform tables (`[slack]`, `[discord]`, ...)
+are kept raw here and validated by their adapter, so a new platform needs no core change.
+Secrets never live in the file: platform tables name environment variables.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
+USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. `problems` holds one line per bad key."""
+
+    def __init__(self, source: str, problems: Iterable[str]):
+        self.source = source
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{source}: invalid config\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Seconds = Annotated[float, Field(ge=5, le=7 * 24 * 3600)]
+
+
+class StoryConfig(_Strict):
+    """One tracked story: where to read it, what users may call it, how often to look."""
+
+    id: Annotated[str, Field(pattern=STORY_ID)]
+    url: str | None = None
+    path: str | None = None
+    title: str | None = None
+    aliases: tuple[str, ...] = ()
+    interval: Seconds | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^\s/]+", url):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @field_validator("aliases")
+    @classmethod
+    def _clean_aliases(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(a.strip().casefold() for a in aliases)
+        if any(not a for a in cleaned):
+            raise ValueError("aliases must not be empty")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StoryConfig:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of 'url' or 'path'")
+        return self
+
+    @property
+    def source(self) -> str:
+        return self.url or self.path or ""
+
+
+class RouteConfig(_Strict):
+    """Send alerts of the named stories (or of stories matching keywords) to channels."""
+
+    stories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    channels: tuple[str, ...]
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        if not channels:
+            raise ValueError("list at least one channel")
+        for ref in channels:
+            if not CHANNEL.match(ref):
+                raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123', 'discord:1234')")
+        return channels
+
+    @field_validator("keywords")
+    @classmethod
+    def _fold_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(k.casefold() for k in keywords if k.strip())
+
+    @model_validator(mode="after")
+    def _has_selector(self) -> RouteConfig:
+        if not self.stories and not self.keywords:
+            raise ValueError("give 'stories' (ids, or \"*\" for all) or 'keywords'")
+        return self
+
+
+class BotConfig(_Strict):
+    """Core settings under [storybot]."""
+
+    database: str = "storybot.db"
+    interval: Seconds = 300
+    jitter: Annotated[float, Field(ge=0, le=3600)] = 10
+    timeout: Annotated[float, Field(gt=0, le=300)] = 20
+    max_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 5_000_000
+    per_host: Annotated[int, Field(ge=1, le=64)] = 4
+    user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
+    admins: tuple[str, ...] = ()
+
+    @field_validator("admins")
+    @classmethod
+    def _user_refs(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in admins:
+            if not USER.match(ref):
+                raise ValueError(f"{ref!r} is not 'platform:user_id' (e.g. 'slack:U0123')")
+        return admins
+
+
+class Config(_Strict):
+    """The whole file. `platforms` holds each platform's raw table for its adapter."""
+
+    storybot: BotConfig = BotConfig()
+    stories: tuple[StoryConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        ids = [s.id for s in self.stories]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"stories: duplicate id {', '.join(dupes)}")
+        known = set(ids)
+        for n, route in enumerate(self.routes):
+            unknown = [s for s in route.stories if s != "*" and s not in known]
+            if unknown:
+                raise ValueError(f"routes[{n}].stories: unknown story id {', '.join(unknown)}")
+        return self
+
+    def story(self, story_id: str) -> StoryConfig | None:
+        return next((s for s in self.stories if s.id == story_id), None)
+
+    def interval_for(self, story: StoryConfig) -> float:
+        return story.interval or self.storybot.interval
+
+    def resolve_path(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve_path(self.storybot.database)
+
+    def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
+        """Channels routed to a story, by id or by keyword in its title or text, in config order."""
+        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
+        found: dict[str, None] = {}
+        for route in self.routes:
+            if "*" in route.stories or story.id in route.stories or any(k in haystack for k in route.keywords):
+                found.update(dict.fromkeys(route.channels))
+        return tuple(found)
+
+    def is_admin(self, platform: str, user_id: str) -> bool:
+        return f"{platform}:{user_id}" in self.storybot.admins
+
+
+CORE_TABLES = {"storybot", "stories", "routes"}
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path | None = None) -> Config:
+    """Validate a decoded TOML document. Raises ConfigError listing every problem."""
+    core = {k: v for k, v in data.items() if k in CORE_TABLES}
+    platforms = {k: v for k, v in data.items() if k not in CORE_TABLES}
+    problems = [
+        f"{key}: must be a table like [{key}]" for key, value in platforms.items() if not isinstance(value, dict)
+    ]
+    if problems:
+        raise ConfigError(source, problems)
+    try:
+        return Config(**core, platforms=platforms, base_dir=base_dir or Path("."))
+    except ValidationError as err:
+        raise ConfigError(source, [_describe(e) for e in err.errors()]) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the file and each bad key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found (copy config.example.toml to start)"]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(str(path), [f"cannot read: {err}"]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(path), [f"not valid TOML: {err}"]) from None
+    return parse_config(data, str(path), path.parent.resolve())
+
+
+def _describe(error: Any) -> str:
+    """Turn a pydantic error into 'stories[0].interval: must be >= 5 (got 1)'."""
+    parts: list[str] = []
+    for item in error["loc"]:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        else:
+            parts.append(str(item))
+    where = ".".join(parts)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    got = error.get("input")
+    shown = "" if error["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
+    return (f"{where}: {message}{shown}" if where else f"{message}{shown}")[:300]

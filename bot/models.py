@@ -1,0 +1,177 @@
+"""Plain data that flows through the pipeline: no I/O, no platform knowledge.
+
+fetch -> parse gives a `Story`; diff gives `Event`s; the store turns stored events into
+`Alert`s for adapters; commands answer with a `Reply`. Adapters render these, nothing more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class SectionKind(StrEnum):
+    UPDATE = "update"
+    ORIGINAL = "original"
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    """Fold the differences a reader cannot see: Unicode forms, NBSP, runs of white space."""
+    text = unicodedata.normalize("NFKC", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def fingerprint(paragraphs: tuple[str, ...] | list[str]) -> str:
+    """A stable id for a section body that survives reflowed paragraphs and white space."""
+    body = normalise_text(" ".join(paragraphs)).casefold()
+    return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One dated block of a story: an update, or the original text."""
+
+    kind: SectionKind
+    header: str
+    timestamp: datetime | None
+    paragraphs: tuple[str, ...]
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", fingerprint(self.paragraphs))
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A parsed story. Empty `sections` means nothing usable; `problems` says why."""
+
+    title: str = ""
+    subtitle: str = ""
+    byline: str = ""
+    posted: datetime | None = None
+    updated: datetime | None = None
+    sections: tuple[Section, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.sections
+
+    @property
+    def updates(self) -> tuple[Section, ...]:
+        return tuple(s for s in self.sections if s.kind is SectionKind.UPDATE)
+
+
+# --- diff events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewUpdate:
+    section: Section
+
+
+@dataclass(frozen=True, slots=True)
+class SectionEdited:
+    old: Section
+    new: Section
+    change: float  # 0..1, share of the body that differs
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineChanged:
+    old: str
+    new: str
+
+
+Event = NewUpdate | SectionEdited | HeadlineChanged
+
+
+# --- what adapters render ----------------------------------------------------------------
+
+
+class AlertKind(StrEnum):
+    NEW_UPDATE = "new_update"
+    SECTION_EDITED = "section_edited"
+    HEADLINE_CHANGED = "headline_changed"
+    TRACKING = "tracking"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of a story's history: when, what kind, and its short summary."""
+
+    timestamp: datetime | None  # the publisher's time, tz-aware, when the page gives one
+    seen_at: datetime  # when storybot first saw it
+    label: str  # "Update", "Original", "Correction", ...
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One stored event, ready to post. Text here is raw story text: renderers escape it."""
+
+    event_id: int
+    story_id: str
+    story_title: str
+    story_url: str | None
+    kind: AlertKind
+    headline: str
+    summary: str
+    timestamp: datetime | None
+    seen_at: datetime
+    timeline: tuple[TimelineEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryBrief:
+    """A tracked story as a list entry or a suggestion."""
+
+    id: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """What `/story <query>` shows about one story."""
+
+    id: str
+    title: str
+    url: str | None
+    latest: TimelineEntry | None
+    timeline: tuple[TimelineEntry, ...]
+    subtitle: str = ""
+
+
+class ReplyKind(StrEnum):
+    STORY = "story"
+    TIMELINE = "timeline"
+    LIST = "list"
+    HELP = "help"
+    NOT_FOUND = "not_found"
+    ERROR = "error"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A command's answer. `text` is a complete plain-text answer; the rest lets adapters
+    render richer forms. Text here is raw: renderers escape it."""
+
+    kind: ReplyKind
+    text: str
+    story: StoryView | None = None
+    stories: tuple[StoryBrief, ...] = field(default=())

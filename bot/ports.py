@@ -1,0 +1,46 @@
+"""The seams the core calls out through. Adapters implement them; the core never imports one.
+
+An adapter that posts alerts implements `AlertSender`. It reports failure by raising
+`DeliveryError`, saying whether a retry can help and how long the platform asked us to wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bot.models import Alert
+
+
+class DeliveryError(Exception):
+    """A post that did not happen.
+
+    permanent: retrying cannot help (unknown channel, no permission, invalid payload).
+    retry_after: seconds the platform asked us to wait (a 429), when it said so.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a delivered alert landed: the platform's message id, and the thread it opened
+    or joined (so later updates of the story can follow it)."""
+
+    message_id: str
+    thread_id: str | None = None
+
+
+@runtime_checkable
+class AlertSender(Protocol):
+    """Posts one alert to one channel of one platform."""
+
+    platform: str
+
+    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+        """Post `alert` to `channel`, inside `thread_id` when given. Raise DeliveryError."""
+        ...
