@@ -172,7 +172,11 @@ class Config(_Strict):
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
         found: dict[str, None] = {}
         for route in self.routes:
-            if "*" in route.stories or story.id in route.stories or any(k in haystack for k in route.keywords):
+            if (
+                "*" in route.stories
+                or story.id in route.stories
+                or any(k in haystack for k in route.keywords)
+            ):
                 found.update(dict.fromkeys(route.channels))
         return tuple(found)
 
@@ -188,7 +192,9 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
     core = {k: v for k, v in data.items() if k in CORE_TABLES}
     platforms = {k: v for k, v in data.items() if k not in CORE_TABLES}
     problems = [
-        f"{key}: must be a table like [{key}]" for key, value in platforms.items() if not isinstance(value, dict)
+        f"{key}: must be a table like [{key}]"
+        for key, value in platforms.items()
+        if not isinstance(value, dict)
     ]
     if problems:
         raise ConfigError(source, problems)
@@ -227,5 +233,7 @@ def _describe(error: Any) -> str:
     elif error["type"] == "missing":
         message = "required key is missing"
     got = error.get("input")
-    shown = "" if error["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
+    shown = (
+        "" if error["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
+    )
     return (f"{where}: {message}{shown}" if where else f"{message}{shown}")[:300]

@@ -7,7 +7,6 @@ fetch -> parse gives a `Story`; diff gives `Event`s; the store turns stored even
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,13 +18,12 @@ class SectionKind(StrEnum):
     ORIGINAL = "original"
 
 
-_SPACE = re.compile(r"\s+")
-
-
 def normalise_text(text: str) -> str:
     """Fold the differences a reader cannot see: Unicode forms, NBSP, runs of white space."""
     text = unicodedata.normalize("NFKC", text)
-    return _SPACE.sub(" ", text).strip()
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # no white space but single inner spaces: folded already (parsed text is)
+    return " ".join(text.split())  # the same white space as r"\s+", several times faster
 
 
 def fingerprint(paragraphs: tuple[str, ...] | list[str]) -> str:
@@ -52,6 +50,18 @@ class Section:
     def body(self) -> str:
         return "\n\n".join(self.paragraphs)
 
+    @property
+    def label(self) -> str:
+        """What a reader would call this section: Original, Update, Correction, Editor's note."""
+        if self.kind is SectionKind.ORIGINAL:
+            return "Original"
+        header = self.header.casefold()
+        if "correction" in header:
+            return "Correction"
+        if "editor" in header:
+            return "Editor's note"
+        return "Update"
+
 
 @dataclass(frozen=True, slots=True)
 class Story:
@@ -64,6 +74,7 @@ class Story:
     updated: datetime | None = None
     sections: tuple[Section, ...] = ()
     problems: tuple[str, ...] = ()
+    revision: int = 0  # a wire headline's "UPDATE 2-" number: the story was updated in place
 
     @property
     def is_empty(self) -> bool:

@@ -44,3 +44,16 @@ class AlertSender(Protocol):
     async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
         """Post `alert` to `channel`, inside `thread_id` when given. Raise DeliveryError."""
         ...
+
+
+@runtime_checkable
+class Platform(AlertSender, Protocol):
+    """A connected chat platform: the app starts it, routes alerts to it, and closes it."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class StartError(Exception):
+    """A platform cannot start: rejected credentials, unreachable API. The CLI exits non-zero."""

@@ -1,0 +1,27 @@
+"""The console platform: alerts and replies in the terminal. Needs no tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.console.adapter import ConsoleAdapter
+from bot.commands import Commands
+
+PLATFORM = "console"
+
+
+def validate(table: dict[str, Any]) -> list[str]:
+    unknown = sorted(set(table) - {"width"})
+    problems = [f"console.{key}: unknown key" for key in unknown]
+    width = table.get("width")
+    if width is not None and (not isinstance(width, int) or not 40 <= width <= 400):
+        problems.append(f"console.width: must be a whole number from 40 to 400 (got {width!r})")
+    return problems
+
+
+def build(table: dict[str, Any], commands: Commands, env: Mapping[str, str]) -> ConsoleAdapter:
+    return ConsoleAdapter(commands, width=table.get("width"))
+
+
+__all__ = ["PLATFORM", "ConsoleAdapter", "build", "validate"]

@@ -1,0 +1,71 @@
+"""Console adapter: prints alerts and answers /story typed at a prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from rich.console import Console
+
+from adapters.base import ChatAdapter
+from adapters.console.render import alert_to_panel, reply_to_panel
+from bot.commands import Caller, Commands
+from bot.models import Alert, Reply
+from bot.ports import Posted
+
+PROMPT = "storybot> "
+
+
+class ConsoleAdapter(ChatAdapter):
+    """Every console channel is the terminal; the channel name is shown with each alert."""
+
+    platform = "console"
+
+    def __init__(self, commands: Commands, *, console: Console | None = None, width: int | None = None):
+        super().__init__(commands)
+        self.console = console or Console(width=width, highlight=False, soft_wrap=False)
+        self._sent = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+        self._sent += 1
+        self.console.print(f"[dim]#{channel}[/dim]")
+        self.console.print(alert_to_panel(alert))
+        return Posted(message_id=f"console-{self._sent}")
+
+    async def ask(self, line: str, user: str = "local") -> Reply:
+        """Answer one typed line such as '/story kherson' (the '/story' is optional)."""
+        text = line.strip()
+        if text.casefold().startswith("/story"):
+            text = text[len("/story") :]
+        reply = await self.commands.handle(text, Caller(self.platform, user, "terminal"))
+        self.console.print(reply_to_panel(reply))
+        return reply
+
+    async def chat(self) -> None:
+        """A prompt loop until EOF, 'quit' or 'exit'."""
+        loop = asyncio.get_running_loop()
+        self.console.print("Type /story <name>, /story list, /story help; Ctrl-D to leave.")
+        while True:
+            try:
+                line = await loop.run_in_executor(None, _read_line)
+            except EOFError:
+                return
+            if line.strip().casefold() in {"quit", "exit"}:
+                return
+            if line.strip():
+                await self.ask(line)
+
+
+def _read_line() -> str:
+    if sys.stdin.isatty():
+        return input(PROMPT)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line

@@ -1,0 +1,43 @@
+"""The Discord platform: /story as a slash command and alerts as embeds (discord.py 2.x).
+
+The registry calls `validate` on the `[discord]` table, `build` when the token is in the
+environment, and `add_cli` for `storybot discord invite-url|sync`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.discord.cli import add_cli
+from adapters.discord.client import DiscordAdapter, DiscordStartError
+from adapters.discord.settings import DiscordSettings, parse_settings, settings_from
+from bot.commands import Commands
+
+PLATFORM = "discord"
+
+
+def validate(table: dict[str, Any]) -> list[str]:
+    """Problems in the `[discord]` table, each `discord.<key>: what is wrong`."""
+    return parse_settings(table)[1]
+
+
+def build(table: dict[str, Any], commands: Commands, env: Mapping[str, str]) -> DiscordAdapter | None:
+    """The adapter, or None when the token variable is not set (then Discord is skipped)."""
+    settings = settings_from(table)
+    token = env.get(settings.token_env, "").strip()
+    if not token:
+        return None
+    return DiscordAdapter(commands, settings, token)
+
+
+__all__ = [
+    "PLATFORM",
+    "DiscordAdapter",
+    "DiscordSettings",
+    "DiscordStartError",
+    "add_cli",
+    "build",
+    "settings_from",
+    "validate",
+]

@@ -1,0 +1,266 @@
+"""The Discord adapter: a discord.py client that answers /story and posts alerts.
+
+Alerts go over REST to a partial channel (`get_partial_messageable`), so they need no guild
+cache and work the moment the client has logged in. Everything sent carries
+`AllowedMentions.none()`, both as the client default and on each call. discord.py's own
+rate-limit buckets absorb 429s; what they give up on becomes a DeliveryError with the wait
+Discord asked for, so the dispatcher retries later instead of dropping the alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.base import ChatAdapter
+from adapters.discord.commands import NO_PINGS, story_command
+from adapters.discord.render import alert_to_embed, plain_clip
+from adapters.discord.settings import DiscordSettings
+from bot.commands import Commands
+from bot.models import Alert
+from bot.ports import DeliveryError, Posted, StartError
+
+log = logging.getLogger(__name__)
+
+THREAD_ARCHIVE_MINUTES = 10080  # a week: stories update over days
+CONNECT_TIMEOUT = 60.0
+
+
+class DiscordStartError(StartError):
+    """Discord cannot be used: the token was rejected, or the gateway never became ready."""
+
+
+def intents() -> discord.Intents:
+    """No privileged intents. `guilds` (not privileged) keeps discord.py's guild and channel
+    objects whole for interactions; alerts do not depend on it."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+@contextlib.contextmanager
+def endpoints(settings: DiscordSettings) -> Iterator[None]:
+    """Point discord.py at `api_base`/`gateway_url` (a local fake) while the block runs.
+    They are class attributes in discord.py, so the previous values come back afterwards."""
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if settings.api_base:
+        Route.BASE = settings.api_base
+    if settings.gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+class StoryClient(discord.Client):
+    """discord.Client with the /story tree; syncs commands on login when asked to."""
+
+    def __init__(
+        self, settings: DiscordSettings, commands: Commands | None, *, sync: bool, defer_after: float = 2.0
+    ):
+        # storybot never joins voice: skip discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        options = {}
+        if settings.guild_ready_timeout is not None:
+            options["guild_ready_timeout"] = settings.guild_ready_timeout
+        super().__init__(intents=intents(), allowed_mentions=NO_PINGS, **options)
+        self.settings = settings
+        self.sync_on_login = sync
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(story_command(commands, ephemeral=settings.ephemeral, defer_after=defer_after))
+        self.tree.error(self._command_error)
+
+    async def setup_hook(self) -> None:
+        if self.sync_on_login:
+            await sync_commands(self.tree, self.settings.guilds)
+
+    async def _command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("discord: /story failed in channel %s: %s", interaction.channel_id, error, exc_info=error)
+
+
+async def sync_commands(tree: app_commands.CommandTree, guilds: tuple[int, ...]) -> list[str]:
+    """Register /story in each guild (instant) or, with no guilds, globally (Discord may take
+    up to an hour to show it). A guild that refuses is logged; the others still sync."""
+    done: list[str] = []
+    if not guilds:
+        synced = await tree.sync()
+        done.append(f"globally: {', '.join('/' + c.name for c in synced)}")
+    for guild_id in guilds:
+        guild = discord.Object(id=guild_id)
+        tree.copy_global_to(guild=guild)
+        try:
+            synced = await tree.sync(guild=guild)
+        except discord.HTTPException as err:
+            log.error(
+                "discord: cannot register /story in guild %s: %s (invite the bot with the "
+                "applications.commands scope: storybot discord invite-url)",
+                guild_id,
+                err.text or err.status,
+            )
+            continue
+        done.append(f"guild {guild_id}: {', '.join('/' + c.name for c in synced)}")
+    return done
+
+
+def delivery_error(err: Exception, channel: str) -> DeliveryError:
+    """Discord's answer -> what the dispatcher should do. 403/404/400 cannot get better by
+    retrying; 429s carry the wait Discord asked for; 5xx and network trouble are transient."""
+    if isinstance(err, DeliveryError):
+        return err
+    if isinstance(err, discord.RateLimited):
+        return DeliveryError(
+            f"rate limited by Discord for {err.retry_after:.1f}s", retry_after=err.retry_after
+        )
+    if isinstance(err, discord.HTTPException):
+        what = f"Discord {err.status} {err.text or ''}".strip() + (f" (code {err.code})" if err.code else "")
+        if err.status == 429:
+            return DeliveryError(what, retry_after=_retry_after(err))
+        if err.status in (400, 403, 404):
+            log.warning("discord: cannot post to channel %s: %s", channel, what)
+            return DeliveryError(what, permanent=True)
+        return DeliveryError(what)
+    return DeliveryError(f"cannot reach Discord: {type(err).__name__}: {err}")
+
+
+def _retry_after(err: discord.HTTPException) -> float:
+    try:
+        return max(0.0, float(err.response.headers.get("Retry-After", 1)))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+class DiscordAdapter(ChatAdapter):
+    """One bot connection: start() logs in, syncs /story and waits for the gateway."""
+
+    platform = "discord"
+
+    def __init__(
+        self, commands: Commands, settings: DiscordSettings, token: str, *, defer_after: float = 2.0
+    ):
+        super().__init__(commands)
+        self.settings = settings
+        self._token = token
+        self._defer_after = defer_after
+        self._client: StoryClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._endpoints: contextlib.ExitStack | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"DiscordAdapter(guilds={list(self.settings.guilds)}, threads={self.settings.threads})"
+
+    @property
+    def client(self) -> StoryClient:
+        if self._client is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self._client
+
+    async def start(self) -> None:
+        self._endpoints = contextlib.ExitStack()
+        self._endpoints.enter_context(endpoints(self.settings))
+        client = self._client = StoryClient(
+            self.settings, self.commands, sync=True, defer_after=self._defer_after
+        )
+        try:
+            await client.login(self._token)
+        except discord.LoginFailure:
+            await self.close()
+            raise DiscordStartError(
+                f"Discord rejected the token in {self.settings.token_env}: copy the bot token again "
+                "from the Developer Portal (Bot -> Reset Token)"
+            ) from None
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as err:
+            await self.close()
+            raise DiscordStartError(f"cannot reach Discord: {err}") from None
+        self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        self._task.add_done_callback(_report_gateway_end)
+        await self._wait_ready(client, self._task)
+
+    async def _wait_ready(self, client: StoryClient, task: asyncio.Task[None]) -> None:
+        ready = asyncio.ensure_future(client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {task, ready}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        if ready in done:
+            log.info("discord: connected as %s", client.user)
+            return
+        error = task.exception() if task in done and not task.cancelled() else None
+        await self.close()
+        if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
+            raise DiscordStartError(f"Discord rejected the token in {self.settings.token_env}")
+        raise DiscordStartError(f"the Discord gateway did not become ready: {error or 'timed out'}")
+
+    async def close(self) -> None:
+        client, task = self._client, self._task
+        self._client = self._task = None
+        if client is not None:
+            await client.close()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._endpoints is not None:
+            self._endpoints.close()
+            self._endpoints = None
+
+    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+        """Post to the channel; with threads on, later alerts of a story go to the thread
+        opened on its first one (a thread started from a message has that message's id)."""
+        embed = alert_to_embed(alert)
+        if self.settings.threads and thread_id:
+            try:
+                message = await self._post(thread_id, embed)
+                return Posted(str(message.id), thread_id)
+            except (discord.NotFound, discord.Forbidden) as err:
+                log.warning(
+                    "discord: thread %s in channel %s is gone (%s); posting to the channel",
+                    thread_id,
+                    channel,
+                    err.text,
+                )
+            except Exception as err:
+                raise delivery_error(err, channel) from err
+        try:
+            message = await self._post(channel, embed)
+        except Exception as err:
+            raise delivery_error(err, channel) from err
+        if not self.settings.threads:
+            return Posted(str(message.id))
+        return Posted(str(message.id), await self._open_thread(channel, message.id, alert))
+
+    async def _post(self, channel: str, embed: discord.Embed) -> discord.Message:
+        if not channel.isdigit():
+            raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
+        target = self.client.get_partial_messageable(int(channel))
+        return await target.send(embed=embed, allowed_mentions=NO_PINGS)
+
+    async def _open_thread(self, channel: str, message_id: int, alert: Alert) -> str | None:
+        """The alert is already out; a thread we cannot open only means no thread."""
+        name = plain_clip(alert.story_title or alert.story_id, 100)
+        try:
+            thread = await self.client.http.start_thread_with_message(
+                int(channel), message_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as err:
+            log.warning("discord: posted to channel %s but cannot open a thread there: %s", channel, err)
+            return None
+        return str(thread["id"])
+
+
+def _report_gateway_end(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("discord: the gateway connection ended: %s", error)

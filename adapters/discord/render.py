@@ -1,0 +1,228 @@
+"""Core results -> Discord embeds. Pure: no client, no I/O.
+
+Discord answers 400 for an embed over its limits and discord.py checks none of them, so
+this module is where they hold: every piece of text is escaped first (story text must not
+ping or format) and then cut on a word boundary with an ellipsis. Times are Discord
+timestamp tokens (`<t:UNIX:f>`), which each reader sees in their own zone; they render in
+descriptions and field values only, never in titles, field names or footers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import discord
+
+from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+AUTHOR_MAX = 256
+EMBED_TOTAL_MAX = 6000
+CHOICE_MAX = 100  # autocomplete choice name and value
+
+ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
+ZWSP = "\N{ZERO WIDTH SPACE}"
+
+COLOUR = discord.Colour(0x2B6CB0)
+_ALERT_AUTHOR = {
+    AlertKind.NEW_UPDATE: "New update",
+    AlertKind.SECTION_EDITED: "Update edited",
+    AlertKind.HEADLINE_CHANGED: "Headline changed",
+    AlertKind.TRACKING: "Now tracking",
+}
+_REPLY_TITLE = {
+    ReplyKind.HELP: "storybot help",
+    ReplyKind.NOT_FOUND: "No such story",
+    ReplyKind.ERROR: "Something went wrong",
+    ReplyKind.ADMIN: "storybot",
+    ReplyKind.LIST: "Tracked stories",
+}
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, on a word boundary when one is near, marking
+    the cut with an ellipsis. Never leaves a dangling escape backslash."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    head = text[: limit - 1]
+    space = max(head.rfind(" "), head.rfind("\n"))
+    if space >= (limit - 1) * 0.6:
+        head = head[:space]
+    head = head.rstrip(" \n\t,;:-\N{EM DASH}")
+    while head.endswith("\\"):
+        head = head[:-1]
+    return head + ELLIPSIS
+
+
+def safe(text: str) -> str:
+    """Story or user text made inert: no markdown, no masked links, no mention syntax.
+
+    Embeds never ping, and every send also carries AllowedMentions.none(); this is the second
+    guard, so a pasted `@everyone` or `<@123>` shows as text and cannot turn into a mention."""
+    text = discord.utils.escape_markdown(text)
+    return text.replace("@", "@" + ZWSP)
+
+
+def safe_clip(text: str, limit: int) -> str:
+    return clip(safe(text), limit)
+
+
+def plain_clip(text: str, limit: int) -> str:
+    """For places Discord renders no markdown (titles, field names, footers, choices)."""
+    return clip(" ".join(text.replace("@", "@" + ZWSP).split()), limit)
+
+
+def when(moment: datetime | None, style: str = "f") -> str:
+    """A Discord timestamp token; each reader's client shows it in their own zone."""
+    return "" if moment is None else f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def both(moment: datetime | None) -> str:
+    """`Nov 11, 2022 7:36 AM (3 years ago)` in the reader's zone."""
+    return f"{when(moment)} ({when(moment, 'R')})" if moment else ""
+
+
+def source_of(url: str | None) -> str:
+    if not url:
+        return ""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def _safe_url(url: str | None) -> str | None:
+    return url if url and url.startswith(("http://", "https://")) and len(url) <= 2048 else None
+
+
+def entry_time(entry: TimelineEntry) -> datetime:
+    return entry.timestamp or entry.seen_at
+
+
+def alert_to_embed(alert: Alert) -> discord.Embed:
+    """One alert as one embed: what happened, the new text's summary, when, and the source."""
+    moment = alert.timestamp or alert.seen_at
+    title = alert.story_title or alert.headline or alert.story_id
+    lines = [safe(alert.summary) if alert.summary else ""]
+    if alert.kind is AlertKind.HEADLINE_CHANGED and alert.headline:
+        lines.insert(0, f"**{safe(alert.headline)}**")
+    description = "\n\n".join(line for line in lines if line)
+    stamp = f"\n\n{both(moment)}"
+    embed = discord.Embed(
+        title=plain_clip(title, TITLE_MAX),
+        url=_safe_url(alert.story_url),
+        description=clip(description, DESCRIPTION_MAX - len(stamp)) + stamp,
+        colour=COLOUR,
+        timestamp=moment,
+    )
+    embed.set_author(name=_ALERT_AUTHOR.get(alert.kind, "Story update"))
+    earlier = sorted((e for e in alert.timeline if entry_time(e) < moment), key=entry_time, reverse=True)[:3]
+    for entry in earlier:
+        _add_entry_field(embed, entry)
+    embed.set_footer(text=_footer(alert.story_url, alert.story_id))
+    return fit(embed)
+
+
+def reply_to_embed(reply: Reply) -> discord.Embed:
+    """A /story answer as one embed. Text is escaped; limits hold whatever the core says."""
+    if reply.story is not None and reply.kind in (ReplyKind.STORY, ReplyKind.TIMELINE):
+        return _story_embed(reply.story, full=reply.kind is ReplyKind.TIMELINE)
+    if reply.kind is ReplyKind.LIST and reply.stories:
+        return _list_embed(reply.stories)
+    colour = discord.Colour.red() if reply.kind is ReplyKind.ERROR else COLOUR
+    embed = discord.Embed(
+        title=_REPLY_TITLE.get(reply.kind, "storybot"),
+        description=safe_clip(reply.text, DESCRIPTION_MAX) or None,
+        colour=colour,
+    )
+    return fit(embed)
+
+
+def _story_embed(story: StoryView, *, full: bool) -> discord.Embed:
+    latest = story.latest
+    parts = []
+    if story.subtitle:
+        parts.append(f"*{safe(story.subtitle)}*")
+    if latest is not None:
+        parts.append(f"**{plain_clip(latest.label, 64)}** {both(entry_time(latest))}")
+        parts.append(safe(latest.summary))
+    else:
+        parts.append("Tracked, but not fetched yet.")
+    description = "\n\n".join(p for p in parts if p)
+    embed = discord.Embed(
+        title=plain_clip(story.title or story.id, TITLE_MAX),
+        url=_safe_url(story.url),
+        description=clip(description, DESCRIPTION_MAX) or None,
+        colour=COLOUR,
+        timestamp=entry_time(latest) if latest else None,
+    )
+    entries = sorted(story.timeline, key=entry_time, reverse=True)
+    if not full and latest is not None:
+        entries = [e for e in entries if e != latest][:5]
+    for entry in entries[:FIELDS_MAX]:
+        _add_entry_field(embed, entry)
+    hint = "" if full else f" · /story timeline {story.id} for the full history"
+    embed.set_footer(text=_footer(story.url, story.id) + hint)
+    return fit(embed)
+
+
+def _list_embed(stories: Iterable[StoryBrief]) -> discord.Embed:
+    lines = []
+    for brief in stories:
+        updated = f" · updated {when(brief.updated, 'R')}" if brief.updated else ""
+        lines.append(f"**{safe(brief.title or brief.id)}** (`{brief.id}`){updated}")
+    embed = discord.Embed(
+        title=_REPLY_TITLE[ReplyKind.LIST],
+        description=_clip_lines(lines, DESCRIPTION_MAX),
+        colour=COLOUR,
+    )
+    embed.set_footer(text="/story <name> shows a story's latest update")
+    return fit(embed)
+
+
+def _clip_lines(lines: list[str], limit: int) -> str:
+    """Whole lines while they fit, then a count of the rest."""
+    kept: list[str] = []
+    size = 0
+    for n, line in enumerate(lines):
+        more = f"\n{ELLIPSIS} and {len(lines) - n} more"
+        if size + len(line) + 1 + len(more) > limit:
+            return "\n".join(kept) + more
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
+
+
+def _add_entry_field(embed: discord.Embed, entry: TimelineEntry) -> None:
+    stamp = both(entry_time(entry))
+    value = clip(safe(entry.summary), FIELD_VALUE_MAX - len(stamp) - 1) if entry.summary else ""
+    embed.add_field(
+        name=plain_clip(entry.label or "Update", FIELD_NAME_MAX),
+        value=f"{stamp}\n{value}".strip() or "-",
+        inline=False,
+    )
+
+
+def _footer(url: str | None, story_id: str) -> str:
+    source = source_of(url)
+    text = f"Source: {source} · {story_id}" if source else f"storybot · {story_id}"
+    return plain_clip(text, FOOTER_MAX)
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Keep the whole embed under 6,000 characters: drop trailing fields, then cut the
+    description. Per-part limits are already met by the builders."""
+    while len(embed) > EMBED_TOTAL_MAX and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    excess = len(embed) - EMBED_TOTAL_MAX
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, max(1, len(embed.description) - excess))
+    return embed

@@ -1,0 +1,62 @@
+"""The `[discord]` table of config.toml, validated.
+
+Secrets never live in the file: `token_env` names the environment variable that holds the
+bot token. `api_base` and `gateway_url` exist so the bot can be pointed at a local fake
+Discord (tests, demos); leave them out for the real one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.config import ConfigError
+
+Snowflake = Annotated[int, Field(gt=0, lt=2**64)]
+
+
+class DiscordSettings(BaseModel):
+    """Settings for the Discord adapter; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    token_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "DISCORD_TOKEN"
+    guilds: tuple[Snowflake, ...] = ()
+    threads: bool = False
+    ephemeral: bool = True
+    api_base: Annotated[str, Field(pattern=r"^https?://\S+/api/v(9|10)$")] | None = None
+    gateway_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
+    guild_ready_timeout: Annotated[float, Field(ge=0, le=60)] | None = None
+
+
+def parse_settings(table: dict) -> tuple[DiscordSettings | None, list[str]]:
+    """The settings, or the problems: each `discord.<key>: what is wrong`."""
+    try:
+        return DiscordSettings(**table), []
+    except ValidationError as err:
+        return None, [_describe(e) for e in err.errors()]
+
+
+def settings_from(table: dict) -> DiscordSettings:
+    """The settings; ConfigError listing every problem when the table is bad."""
+    settings, problems = parse_settings(table)
+    if settings is None:
+        raise ConfigError("[discord]", problems)
+    return settings
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error["loc"]).replace(".[", "[")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "string_pattern_mismatch":
+        message = {
+            "token_env": "must be an environment variable name such as DISCORD_TOKEN",
+            "api_base": "must look like http://127.0.0.1:PORT/api/v10",
+            "gateway_url": "must be a ws:// or wss:// URL",
+        }.get(str(error["loc"][0]), message)
+    got = error.get("input")
+    shown = "" if error["type"] in {"missing", "extra_forbidden"} else f" (got {got!r})"
+    return f"discord.{where}: {message}{shown}"[:300]

@@ -1,0 +1,65 @@
+"""Which platforms exist. Adding one is adding its package here and its table to config."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Mapping
+from types import ModuleType
+
+from adapters.base import ChatAdapter
+from bot.commands import Commands
+from bot.config import CHANNEL, Config
+
+PLATFORMS = {
+    "console": "adapters.console",
+    "slack": "adapters.slack",
+    "discord": "adapters.discord",
+}
+
+
+def platform_module(name: str) -> ModuleType:
+    return importlib.import_module(PLATFORMS[name])
+
+
+def validate_platforms(config: Config) -> list[str]:
+    """Problems in platform tables and in the platforms that routes and admins name."""
+    problems: list[str] = []
+    for name, table in config.platforms.items():
+        if name not in PLATFORMS:
+            problems.append(
+                f"{name}: unknown table (known: storybot, stories, routes, {', '.join(PLATFORMS)})"
+            )
+        else:
+            problems += platform_module(name).validate(table)
+    for n, route in enumerate(config.routes):
+        for ref in route.channels:
+            match = CHANNEL.match(ref)
+            if match and match["platform"] not in PLATFORMS:
+                problems.append(f"routes[{n}].channels: unknown platform in {ref!r}")
+    for ref in config.storybot.admins:
+        if ref.partition(":")[0] not in PLATFORMS:
+            problems.append(f"storybot.admins: unknown platform in {ref!r}")
+    return problems
+
+
+def build_platforms(config: Config, commands: Commands, env: Mapping[str, str]) -> list[ChatAdapter]:
+    """Every platform whose secrets are in `env`; the console when routes name it or none other starts."""
+    built: list[ChatAdapter] = []
+    for name in PLATFORMS:
+        if name == "console":
+            continue
+        adapter = platform_module(name).build(config.platforms.get(name, {}), commands, env)
+        if adapter is not None:
+            built.append(adapter)
+    routed = {ref.partition(":")[0] for route in config.routes for ref in route.channels}
+    if not built or "console" in routed:
+        built.insert(0, platform_module("console").build(config.platforms.get("console", {}), commands, env))
+    return built
+
+
+def add_platform_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name in PLATFORMS:
+        module = platform_module(name)
+        if hasattr(module, "add_cli"):
+            module.add_cli(subparsers)

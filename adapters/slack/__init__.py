@@ -1,0 +1,94 @@
+"""The Slack platform: /story and alerts in a Slack workspace, through slack-bolt.
+
+Plugs into adapters/registry.py: `validate` checks the `[slack]` table, `build` makes the
+adapter when its tokens are in the environment, `add_cli` adds `storybot slack ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from adapters.slack.app import SlackAdapter
+from adapters.slack.client import SlackStartError, make_client, socket_url, who_am_i
+from adapters.slack.settings import SlackSettings, missing_secrets, parse_settings, read_secrets
+from bot.commands import Commands
+from bot.config import Config, ConfigError
+
+PLATFORM = "slack"
+log = logging.getLogger(__name__)
+
+
+def validate(table: dict[str, Any]) -> list[str]:
+    """Problems in the `[slack]` table, each 'slack.<key>: what is wrong'."""
+    return parse_settings(table)[1]
+
+
+def settings_of(table: Mapping[str, Any]) -> SlackSettings:
+    settings, problems = parse_settings(table)
+    if settings is None:
+        raise ConfigError("[slack]", problems)
+    return settings
+
+
+def build(table: dict[str, Any], commands: Commands, env: Mapping[str, str]) -> SlackAdapter | None:
+    """The adapter, or None when the tokens its mode needs are not in `env` (Slack is skipped)."""
+    settings = settings_of(table)
+    missing = missing_secrets(settings, env)
+    if missing:
+        level = logging.WARNING if table or env.get(settings.bot_token_env) else logging.DEBUG
+        log.log(level, "slack: not started; %s not set (%s mode)", " and ".join(missing), settings.mode)
+        return None
+    return SlackAdapter(commands, settings, read_secrets(settings, env))
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`storybot slack manifest` and `storybot slack check`."""
+    slack = subparsers.add_parser("slack", help="Slack app setup: print the manifest, check the tokens")
+    actions = slack.add_subparsers(title="slack commands", metavar="{manifest,check}")
+    manifest = actions.add_parser("manifest", help="print the Slack app manifest to create the app from")
+    manifest.set_defaults(handler=cmd_manifest)
+    check = actions.add_parser("check", help="ask Slack whether the tokens in the environment work")
+    check.set_defaults(handler=cmd_check)
+
+
+def manifest_text() -> str:
+    return resources.files(__name__).joinpath("manifest.yaml").read_text(encoding="utf-8")
+
+
+def cmd_manifest(args: argparse.Namespace, config: Config) -> int:
+    print(manifest_text(), end="")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    settings = settings_of(config.platforms.get(PLATFORM, {}))
+    missing = missing_secrets(settings, os.environ)
+    if missing:
+        print(f"slack: set {' and '.join(missing)} ({settings.mode} mode)", file=sys.stderr)
+        return 1
+    secrets = read_secrets(settings, os.environ)
+    try:
+        who = asyncio.run(_check(settings, secrets.bot_token, secrets.app_token))
+    except SlackStartError as err:
+        print(f"slack: {err}", file=sys.stderr)
+        return 1
+    print(f"slack: OK, workspace {who.get('team')!s} as {who.get('user')!s} ({settings.mode} mode)")
+    return 0
+
+
+async def _check(settings: SlackSettings, bot_token: str, app_token: str | None) -> dict[str, Any]:
+    client = make_client(bot_token, settings.api_url)
+    who = await who_am_i(client, settings.bot_token_env)
+    if settings.mode == "socket":
+        await socket_url(client, app_token or "", settings.app_token_env)
+    return who
+
+
+__all__ = ["PLATFORM", "SlackAdapter", "SlackStartError", "add_cli", "build", "validate"]

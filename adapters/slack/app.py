@@ -1,0 +1,211 @@
+"""The Slack adapter: a bolt AsyncApp that answers /story and posts alerts.
+
+Two ways in, one app: Socket Mode (an app-level token, no public URL: the default) or HTTP
+mode (Slack posts signed requests to our aiohttp server; bolt checks the signature and the
+timestamp). Handlers ack first, inside Slack's three seconds, then answer via response_url.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from adapters.base import ChatAdapter
+from adapters.slack.client import (
+    SlackStartError,
+    delivery_error,
+    error_code,
+    make_client,
+    socket_url,
+    who_am_i,
+)
+from adapters.slack.render import SHARE_ACTION, alert_to_blocks, reply_to_blocks, share_query
+from adapters.slack.settings import SlackSecrets, SlackSettings
+from bot.commands import Caller, Commands
+from bot.models import Alert
+from bot.ports import DeliveryError, Posted
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 30.0
+# Errors that mean the thread we were asked to join is gone: start a new one instead.
+LOST_THREAD = {"thread_not_found", "message_not_found"}
+
+
+class _ExpectedClientWarning(logging.Filter):
+    """bolt warns that SLACK_BOT_TOKEN in the environment goes unused when it is handed a
+    client; handing it our client (with our base_url and retry policy) is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+BOLT_LOG = logging.getLogger("adapters.slack.bolt")
+
+
+class SlackAdapter(ChatAdapter):
+    """One Slack workspace. `start()` checks the bot token (auth.test) before listening."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        commands: Commands,
+        settings: SlackSettings,
+        secrets: SlackSecrets,
+        *,
+        max_wait: float = 5.0,
+        sleep: Any = asyncio.sleep,
+    ) -> None:
+        super().__init__(commands)
+        self.settings = settings
+        self._secrets = secrets
+        if not any(isinstance(f, _ExpectedClientWarning) for f in BOLT_LOG.filters):
+            BOLT_LOG.addFilter(_ExpectedClientWarning())
+        self.client = make_client(secrets.bot_token, settings.api_url, max_wait=max_wait, sleep=sleep)
+        self.app = AsyncApp(
+            name="storybot",
+            client=self.client,
+            signing_secret=secrets.signing_secret or "",
+            logger=BOLT_LOG,
+        )
+        self.app.command("/story")(self._on_story)
+        self.app.action(SHARE_ACTION)(self._on_share)
+        self.url: str | None = None  # the HTTP-mode request URL once serving
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        who = await who_am_i(self.client, self.settings.bot_token_env)
+        if self.settings.mode == "http":
+            await self._serve_http()
+        else:
+            await self._connect_socket()
+        log.info(
+            "slack: connected to %s as %s (%s mode)", who.get("team"), who.get("user"), self.settings.mode
+        )
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close_async()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def _serve_http(self) -> None:
+        server = web.Application()
+        server.router.add_post(self.settings.path, self._http_request)
+        self._runner = web.AppRunner(server)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        try:
+            await site.start()
+        except OSError as err:
+            await self.close()
+            where = f"{self.settings.host}:{self.settings.port}"
+            raise SlackStartError(f"cannot listen on {where}: {err}") from None
+        host, port = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        self.url = f"http://{host}:{port}{self.settings.path}"
+        log.info("slack: HTTP mode, request URL %s", self.url)
+
+    async def _http_request(self, request: web.Request) -> web.Response:
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _connect_socket(self) -> None:
+        app_token = self._secrets.app_token or ""
+        url = await socket_url(self.client, app_token, self.settings.app_token_env)
+        self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
+        self._socket.client.wss_uri = url
+        try:
+            await asyncio.wait_for(self._socket.connect_async(), CONNECT_TIMEOUT)
+        except TimeoutError:
+            await self.close()
+            raise SlackStartError("cannot open Slack's Socket Mode websocket") from None
+
+    # --- /story and the share button ---------------------------------------------------
+
+    async def _on_story(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        caller = Caller(self.platform, str(command.get("user_id", "")), command.get("channel_id"))
+        reply = await self.commands.handle(str(command.get("text", "")), caller)
+        ephemeral = self.settings.ephemeral
+        text, blocks = reply_to_blocks(reply, share=share_query(reply) if ephemeral else None)
+        await respond(
+            text=text,
+            blocks=blocks,
+            response_type="ephemeral" if ephemeral else "in_channel",
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    async def _on_share(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        """Post the answer the user saw privately to the channel, then drop the private copy."""
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        user, channel = body.get("user") or {}, body.get("channel") or {}
+        caller = Caller(self.platform, str(user.get("id", "")), channel.get("id"))
+        reply = await self.commands.handle(str(action.get("value", "")), caller)
+        text, blocks = reply_to_blocks(reply)
+        await respond(
+            text=text,
+            blocks=blocks,
+            response_type="in_channel",
+            replace_original=False,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        await respond(delete_original=True)
+
+    # --- alerts ------------------------------------------------------------------------
+
+    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+        threads = self.settings.threads
+        thread = thread_id if threads else None
+        try:
+            ts = await self._post(channel, alert, thread)
+        except SlackApiError as err:
+            if thread is None or error_code(err) not in LOST_THREAD:
+                raise self._failure(err, channel) from None
+            log.info("slack: thread %s in %s is gone; starting a new one", thread, channel)
+            thread = None
+            try:
+                ts = await self._post(channel, alert, None)
+            except SlackApiError as err2:
+                raise self._failure(err2, channel) from None
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise DeliveryError(f"slack {channel}: cannot reach Slack ({type(err).__name__})") from None
+        return Posted(message_id=ts, thread_id=(thread or ts) if threads else None)
+
+    async def _post(self, channel: str, alert: Alert, thread: str | None) -> str:
+        text, blocks = alert_to_blocks(alert)
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response["ts"])
+
+    def _failure(self, err: SlackApiError, channel: str) -> DeliveryError:
+        failure = delivery_error(err, channel)
+        if failure.permanent:
+            log.warning(
+                "slack: cannot post to channel %s: %s (is the bot invited there? is the id right?)",
+                channel,
+                error_code(err),
+            )
+        return failure

@@ -1,0 +1,250 @@
+"""Alerts and replies -> Block Kit. Pure functions: no I/O, no clock, no Slack client.
+
+Everything that comes from a story or a user is escaped here (`&`, `<`, `>`), so no story
+text can become `<!channel>`, `<!here>`, a mention or a link, and every text object is cut
+to fit Block Kit's limits before Slack can refuse the message. Each function returns
+`(text, blocks)`: `text` is the plain fallback used by notifications and screen readers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+
+MAX_TEXT = 3000  # characters in one text object
+MAX_BLOCKS = 50  # blocks in one message
+MAX_FALLBACK = 3000  # we keep the notification text short, though Slack allows more
+MAX_BUTTON_VALUE = 2000
+TIMELINE_IN_ALERT = 5  # entries of the compact timeline under an alert
+TIMELINE_SUMMARY = 160  # characters of each timeline line's summary
+SHARE_ACTION = "storybot_share"
+ELLIPSIS = "…"
+
+Block = dict[str, Any]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Bare @channel/@here/@everyone are only live when a client sets link_names or parse=full;
+# a zero-width joiner keeps them readable and inert whatever the caller sets.
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+_KIND_LABEL = {
+    AlertKind.NEW_UPDATE: "New update",
+    AlertKind.SECTION_EDITED: "Update revised",
+    AlertKind.HEADLINE_CHANGED: "New headline",
+    AlertKind.TRACKING: "Now tracking",
+}
+
+
+# --- text primitives ---------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Story or user text -> inert mrkdwn: control characters dropped, `& < >` escaped."""
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060\\1", text)
+
+
+def slack_len(text: str) -> int:
+    """Length as Slack counts it (UTF-16 code units), so an emoji never tips a limit."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int) -> str:
+    """Escape raw `text` and cut it to at most `limit` characters: at a word when one is
+    near, never inside an `&amp;` entity, marking the cut with an ellipsis."""
+    escaped = escape(text)
+    if slack_len(escaped) <= limit:
+        return escaped
+    return _cut(escaped, limit)
+
+
+def _cut(escaped: str, limit: int) -> str:
+    budget = limit - 1
+    head = escaped[:budget]
+    while slack_len(head) > budget:
+        head = head[:-1]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:]:
+        head = head[:amp]
+    space = head.rfind(" ")
+    if space > len(head) - 40 and space > 0:
+        head = head[:space]
+    return head.rstrip() + ELLIPSIS
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` for an http(s) URL; just the (already escaped) label otherwise."""
+    if not url or not re.match(r"^https?://[^\s<>|]+$", url):
+        return label
+    safe = url.replace("&", "&amp;").replace("|", "%7C")
+    return f"<{safe}|{label}>"
+
+
+def date_token(when: datetime | None) -> str:
+    """Slack date formatting: each reader sees the time in their own zone; the fallback is UTC."""
+    if when is None:
+        return "time unknown"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    fallback = when.astimezone(UTC).strftime("%b %d, %Y %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+# --- blocks -----------------------------------------------------------------------------
+
+
+def section(mrkdwn: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def context(*mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": m} for m in mrkdwn[:10]]}
+
+
+def share_button(value: str) -> Block:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": SHARE_ACTION,
+                "text": {"type": "plain_text", "text": "Share to channel"},
+                "value": value[:MAX_BUTTON_VALUE],
+            }
+        ],
+    }
+
+
+def sections_of_lines(lines: Iterable[str], limit: int = MAX_TEXT) -> list[Block]:
+    """Pack lines (already escaped) into as few sections as fit, each at most `limit`."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        if slack_len(line) > limit:
+            line = _cut(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if slack_len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    chunks.append(current)
+    return [section(chunk) for chunk in chunks if chunk.strip()]
+
+
+def timeline_line(entry: TimelineEntry) -> str:
+    when = date_token(entry.timestamp or entry.seen_at)
+    return f"• {when} — *{fit(entry.label, 40)}*: {fit(entry.summary, TIMELINE_SUMMARY)}"
+
+
+def timeline_lines(entries: Iterable[TimelineEntry], limit: int | None = None) -> list[str]:
+    """Newest first, as the core's plain text has it; past `limit`, the rest is counted."""
+    newest_first = list(entries)[::-1]
+    shown = newest_first if limit is None else newest_first[:limit]
+    lines = [timeline_line(e) for e in shown]
+    if len(newest_first) > len(shown):
+        lines.append(f"_… and {len(newest_first) - len(shown)} earlier_")
+    return lines
+
+
+def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
+    """At most `limit` blocks; when cutting, the last one says that something was left out."""
+    if len(blocks) <= limit:
+        return blocks
+    return [*blocks[: limit - 1], context("_More left out to fit Slack's limits._")]
+
+
+# --- alerts -----------------------------------------------------------------------------
+
+
+def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """An alert as a Slack message: linked headline, summary, time, compact timeline."""
+    label = _KIND_LABEL.get(alert.kind, "Story news")
+    when = alert.timestamp or alert.seen_at
+    title = fit(alert.story_title or alert.story_id, 300)
+    blocks: list[Block] = [section(f"*{link(alert.story_url, title)}*")]
+    body = fit(alert.summary, MAX_TEXT - 400)
+    if alert.headline and alert.headline.strip() != alert.story_title.strip():
+        body = f"*{fit(alert.headline, 300)}*\n{body}" if body else f"*{fit(alert.headline, 300)}*"
+    if body:
+        blocks.append(section(body))
+    blocks.append(context(f"{label} · {date_token(when)} · `{fit(alert.story_id, 64)}`"))
+    if alert.timeline:
+        blocks.append(context("*Timeline*"))
+        blocks.extend(sections_of_lines(timeline_lines(alert.timeline, TIMELINE_IN_ALERT)))
+    fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
+    return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+# --- replies ----------------------------------------------------------------------------
+
+
+def share_query(reply: Reply) -> str | None:
+    """The short command that reproduces `reply` for everyone, or None when it is not worth
+    sharing (errors, admin answers, misses)."""
+    if reply.kind is ReplyKind.STORY and reply.story:
+        return reply.story.id
+    if reply.kind is ReplyKind.TIMELINE and reply.story:
+        return f"timeline {reply.story.id}"
+    if reply.kind is ReplyKind.LIST:
+        return "list"
+    return None
+
+
+def reply_to_blocks(reply: Reply, *, share: str | None = None) -> tuple[str, list[Block]]:
+    """A command's reply; with a "Share to channel" button carrying `share` when given."""
+    if reply.kind is ReplyKind.STORY and reply.story:
+        blocks = _story_blocks(reply.story)
+    elif reply.kind is ReplyKind.TIMELINE and reply.story:
+        blocks = _timeline_blocks(reply.story)
+    elif reply.kind is ReplyKind.LIST and reply.stories:
+        blocks = _list_blocks(reply.stories)
+    else:
+        blocks = _text_blocks(reply.text)
+    fallback = fit(reply.text or "(no answer)", MAX_FALLBACK)
+    if share:
+        return fallback, [*cap_blocks(blocks, MAX_BLOCKS - 1), share_button(share)]
+    return fallback, cap_blocks(blocks)
+
+
+def _story_head(story: StoryView) -> list[Block]:
+    head = [section(f"*{link(story.url, fit(story.title or story.id, 300))}*")]
+    if story.subtitle:
+        head.append(context(fit(story.subtitle, 600)))
+    return head
+
+
+def _story_blocks(story: StoryView) -> list[Block]:
+    blocks = _story_head(story)
+    if story.latest:
+        latest = story.latest
+        blocks.append(section(f"*{fit(latest.label, 40)}*\n{fit(latest.summary, MAX_TEXT - 100)}"))
+        blocks.append(context(f"{date_token(latest.timestamp or latest.seen_at)} · `{fit(story.id, 64)}`"))
+    if story.timeline:
+        blocks.append(context("*Timeline*"))
+        blocks.extend(sections_of_lines(timeline_lines(story.timeline, TIMELINE_IN_ALERT)))
+    return blocks
+
+
+def _timeline_blocks(story: StoryView) -> list[Block]:
+    blocks = _story_head(story)
+    lines = timeline_lines(story.timeline) or ["_No updates recorded yet._"]
+    return [*blocks, *sections_of_lines(lines)]
+
+
+def _list_blocks(stories: tuple[StoryBrief, ...]) -> list[Block]:
+    lines = []
+    for brief in stories:
+        updated = f" — updated {date_token(brief.updated)}" if brief.updated else ""
+        lines.append(f"• *{fit(brief.title or brief.id, 200)}* (`{fit(brief.id, 64)}`){updated}")
+    return [section("*Tracked stories*"), *sections_of_lines(lines)]
+
+
+def _text_blocks(text: str) -> list[Block]:
+    paragraphs = [fit(p, MAX_TEXT) for p in text.split("\n")]
+    return sections_of_lines(paragraphs) or [section("(no answer)")]

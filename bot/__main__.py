@@ -1,0 +1,200 @@
+"""The storybot command line: the one place that joins the core with the platform adapters."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from adapters.console import ConsoleAdapter
+from adapters.registry import add_platform_cli, build_platforms, validate_platforms
+from bot.app import StoryBot
+from bot.config import Config, ConfigError, load_config
+from bot.demo import run_demo
+from bot.ports import StartError
+from bot.textfmt import format_time
+
+log = logging.getLogger("storybot")
+DEFAULT_CONFIGS = ("config.toml", "config.example.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _logging(args.verbose)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 0
+    try:
+        config = None if args.handler is cmd_demo else load_checked(args.config)
+        return int(args.handler(args, config) or 0)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except StartError as err:
+        print(f"storybot: {err}", file=sys.stderr)
+        return 3
+
+
+def load_checked(path: str | None) -> Config:
+    """Load the config and the platform tables; ConfigError lists every problem."""
+    chosen = Path(path) if path else next((Path(p) for p in DEFAULT_CONFIGS if Path(p).exists()), None)
+    if chosen is None:
+        raise ConfigError("config.toml", ["file not found (copy config.example.toml to config.toml)"])
+    config = load_config(chosen)
+    problems = validate_platforms(config)
+    if problems:
+        raise ConfigError(str(chosen), problems)
+    return config
+
+
+def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
+    return int(asyncio.run(coro()) or 0)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    routes = sum(len(r.channels) for r in config.routes)
+    print(f"config OK: {len(config.stories)} stories, {len(config.routes)} routes to {routes} channels")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    async def run() -> None:
+        async with await StoryBot.create(config, _config_path(args)) as bot:
+            platforms = build_platforms(config, bot.commands, os.environ)
+            await bot.attach(platforms)
+            log.info(
+                "storybot running: %s; %d stories",
+                ", ".join(p.platform for p in platforms),
+                len(config.stories),
+            )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await bot.run(stop)
+
+    return _run(run)
+
+
+def cmd_poll(args: argparse.Namespace, config: Config) -> int:
+    async def poll() -> int:
+        async with await StoryBot.create(config) as bot:
+            ids = [args.story] if args.story else [s.id for s in config.stories]
+            unknown = [i for i in ids if config.story(i) is None]
+            if unknown:
+                print(f"unknown story: {', '.join(unknown)}", file=sys.stderr)
+                return 2
+            failed = 0
+            for story_id in ids:
+                outcome = await bot.poll(story_id)
+                assert outcome is not None
+                print(
+                    f"{story_id}: {outcome.status.value}" + (f" ({outcome.error})" if outcome.error else "")
+                )
+                for event in outcome.events:
+                    when = format_time(event.published_at) if event.published_at else ""
+                    print(f"  {event.kind.value}: {event.headline} {when}\n    {event.summary}")
+                failed += outcome.error is not None
+            return 1 if failed else 0
+
+    return _run(poll)
+
+
+def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    async def ask() -> None:
+        async with await StoryBot.create(config) as bot:
+            await ConsoleAdapter(bot.commands).ask(" ".join(args.text))
+
+    return _run(ask)
+
+
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    async def chat() -> None:
+        async with await StoryBot.create(config) as bot:
+            await ConsoleAdapter(bot.commands).chat()
+
+    return _run(chat)
+
+
+def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
+    console = Console(highlight=False)
+
+    async def demo() -> None:
+        with tempfile.TemporaryDirectory(prefix="storybot-demo-") as workdir:
+            adapters: list[ConsoleAdapter] = []
+
+            def platforms(bot: StoryBot) -> list[ConsoleAdapter]:
+                adapters.append(ConsoleAdapter(bot.commands, console=console))
+                return adapters
+
+            def say(text: str) -> None:
+                console.print(f"[bold blue]demo[/bold blue] {text}", markup=True, highlight=False)
+
+            bot = await run_demo(Path(workdir), platforms, say)
+            # the bot is closed; answer from a fresh one over the same database
+            async with await StoryBot.create(bot.config) as again:
+                say("A user asks: /story kherson")
+                await ConsoleAdapter(again.commands, console=console).ask("/story kherson")
+
+    return _run(demo)
+
+
+# --- wiring --------------------------------------------------------------------------------
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    if args.config:
+        return Path(args.config)
+    return next((Path(p) for p in DEFAULT_CONFIGS if Path(p).exists()), None)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storybot", description="Follow living news stories; alert chat channels."
+    )
+    parser.add_argument("-c", "--config", help="config file (default: config.toml, else config.example.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(title="commands")
+    sub.add_parser("run", help="poll on schedule and post alerts (console when no tokens)").set_defaults(
+        handler=cmd_run
+    )
+    sub.add_parser("check", help="validate the config").set_defaults(handler=cmd_check)
+    poll = sub.add_parser("poll", help="poll once and print the events")
+    poll.add_argument("story", nargs="?", help="one story id (default: all)")
+    poll.set_defaults(handler=cmd_poll)
+    ask = sub.add_parser("ask", help='answer one command, e.g. storybot ask "/story kherson"')
+    ask.add_argument("text", nargs="+")
+    ask.set_defaults(handler=cmd_ask)
+    sub.add_parser("chat", help="a /story prompt in the terminal").set_defaults(handler=cmd_chat)
+    sub.add_parser("demo", help="replay the seed story end to end, offline").set_defaults(handler=cmd_demo)
+    add_platform_cli(sub)
+    return parser
+
+
+def _logging(verbose: bool) -> None:
+    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler]
+    )
+    for noisy in ("httpx", "apscheduler", "aiosqlite", "slack_bolt", "slack_sdk", "discord", "trafilatura"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The one owner of lifetimes: HTTP client, store, scheduler, dispatcher, platforms.
+
+Opened in order, closed in reverse. The app drives the pipeline (poll -> deliver) and
+watches config.toml; it knows platforms only as `bot.ports.Platform`s handed to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+
+from bot.commands import Commands
+from bot.config import Config, ConfigError, load_config
+from bot.deliver import DeliveryReport, Dispatcher
+from bot.fetch import Fetcher, make_client
+from bot.pipeline import PollOutcome, PollStatus, poll_story
+from bot.ports import Platform
+from bot.scheduler import PollScheduler
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+CONFIG_CHECK_SECONDS = 2.0
+
+
+class StoryBot:
+    """Everything a running storybot holds. Use `async with StoryBot.open(config) as bot`."""
+
+    def __init__(
+        self, config: Config, store: Store, client: httpx.AsyncClient, config_path: Path | None = None
+    ):
+        self.config = config
+        self.config_path = config_path
+        self.store = store
+        self.client = client
+        self.fetcher = self._fetcher(config)
+        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
+        self.platforms: list[Platform] = []
+        self.dispatcher = Dispatcher(store, {})
+        self.scheduler = PollScheduler(self.poll)
+        self._exit = AsyncExitStack()
+        self._config_mtime = _mtime(config_path)
+
+    @classmethod
+    async def create(cls, config: Config, config_path: Path | None = None) -> StoryBot:
+        config.database_path.parent.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(config.database_path)
+        client = make_client(timeout=config.storybot.timeout, user_agent=config.storybot.user_agent)
+        bot = cls(config, store, client, config_path)
+        bot._exit.push_async_callback(store.close)
+        bot._exit.push_async_callback(client.aclose)
+        await store.sync_config(config)
+        return bot
+
+    async def __aenter__(self) -> StoryBot:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop polling, finish sends under way, close platforms, then the client and store."""
+        self.scheduler.shutdown()
+        await self.dispatcher.drain()
+        await self._exit.aclose()
+
+    def _fetcher(self, config: Config) -> Fetcher:
+        return Fetcher(
+            self.client,
+            base_dir=config.base_dir,
+            max_bytes=config.storybot.max_bytes,
+            per_host=config.storybot.per_host,
+        )
+
+    # --- the pipeline ------------------------------------------------------------------
+
+    async def poll(self, story_id: str) -> PollOutcome | None:
+        """Poll one story and wake the dispatcher if it queued anything."""
+        story = self.config.story(story_id)
+        if story is None:
+            return None
+        outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+        if outcome.status in {PollStatus.BASELINE, PollStatus.CHANGED}:
+            self.commands.invalidate()
+        if outcome.event_ids:
+            self.dispatcher.notify()
+        return outcome
+
+    async def poll_all(self) -> list[PollOutcome]:
+        results = await asyncio.gather(*(self.poll(s.id) for s in self.config.stories))
+        return [r for r in results if r is not None]
+
+    async def deliver(self) -> DeliveryReport:
+        return await self.dispatcher.deliver_pending()
+
+    async def _poll_for_command(self, story_id: str) -> str:
+        outcome = await self.poll(story_id)
+        if outcome is None:
+            return "not tracked"
+        await self.deliver()
+        return outcome.status.value + (f" ({outcome.error})" if outcome.error else "")
+
+    # --- platforms and running ---------------------------------------------------------
+
+    async def attach(self, platforms: Sequence[Platform]) -> None:
+        """Start platforms (in order) and route their alerts; they are closed with the app."""
+        for platform in platforms:
+            await platform.start()
+            self._exit.push_async_callback(platform.close)
+            self.platforms.append(platform)
+        self.dispatcher.senders.update({p.platform: p for p in platforms})
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Poll on schedule and deliver until `stop` is set (or the task is cancelled)."""
+        stop = stop or asyncio.Event()
+        self.scheduler.apply(self.config)
+        self.scheduler.scheduler.add_job(
+            self.check_config,
+            "interval",
+            seconds=CONFIG_CHECK_SECONDS,
+            id="config",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        deliveries = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        try:
+            await stop.wait()
+        finally:
+            self.scheduler.shutdown()
+            deliveries.cancel()
+            await asyncio.gather(deliveries, return_exceptions=True)
+
+    async def check_config(self) -> bool:
+        """Reload config.toml if it changed. An invalid edit is reported; the last good one stays."""
+        mtime = _mtime(self.config_path)
+        if self.config_path is None or mtime == self._config_mtime:
+            return False
+        self._config_mtime = mtime
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as err:
+            log.error("config change ignored, still running the last good config:\n%s", err)
+            return False
+        await self.apply_config(config)
+        log.info("config reloaded: %d stories", len(config.stories))
+        return True
+
+    async def apply_config(self, config: Config) -> None:
+        if config.platforms != self.config.platforms or config.database_path != self.config.database_path:
+            log.warning("platform and database settings change on restart only")
+        self.config = config
+        self.fetcher = self._fetcher(config)
+        await self.store.sync_config(config)
+        self.commands.invalidate()
+        if self.scheduler.scheduler.running:
+            self.scheduler.apply(config)
+
+
+def _mtime(path: Path | None) -> float | None:
+    try:
+        return path.stat().st_mtime_ns if path else None
+    except OSError:
+        return None

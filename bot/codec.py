@@ -1,0 +1,80 @@
+"""Round-trip Stories and times through the store's text columns without losing the zone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.models import Section, SectionKind, Story
+
+
+def encode_time(ts: datetime | None) -> str | None:
+    """ISO 8601 with offset, plus the IANA zone when there is one: '...-06:00 America/Chicago'."""
+    if ts is None:
+        return None
+    key = getattr(ts.tzinfo, "key", None)
+    return f"{ts.isoformat()} {key}" if key else ts.isoformat()
+
+
+def decode_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    iso, _, key = text.partition(" ")
+    ts = datetime.fromisoformat(iso)
+    if key:
+        try:
+            return ts.astimezone(ZoneInfo(key))
+        except ZoneInfoNotFoundError:
+            return ts
+    return ts
+
+
+def utc_key(ts: datetime | None) -> str | None:
+    """A sortable UTC string for ORDER BY."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") if ts is not None else None
+
+
+def story_to_json(story: Story) -> str:
+    return json.dumps(
+        {
+            "title": story.title,
+            "subtitle": story.subtitle,
+            "byline": story.byline,
+            "posted": encode_time(story.posted),
+            "updated": encode_time(story.updated),
+            "sections": [
+                {
+                    "kind": s.kind.value,
+                    "header": s.header,
+                    "timestamp": encode_time(s.timestamp),
+                    "paragraphs": list(s.paragraphs),
+                    "fingerprint": s.fingerprint,
+                }
+                for s in story.sections
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def story_from_json(text: str) -> Story:
+    data: dict[str, Any] = json.loads(text)
+    return Story(
+        title=data["title"],
+        subtitle=data["subtitle"],
+        byline=data["byline"],
+        posted=decode_time(data["posted"]),
+        updated=decode_time(data["updated"]),
+        sections=tuple(
+            Section(
+                kind=SectionKind(s["kind"]),
+                header=s["header"],
+                timestamp=decode_time(s["timestamp"]),
+                paragraphs=tuple(s["paragraphs"]),
+                fingerprint=s["fingerprint"],
+            )
+            for s in data["sections"]
+        ),
+    )

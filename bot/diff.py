@@ -1,0 +1,95 @@
+"""Old Story + new Story -> events. Pure.
+
+Sections are matched by what they are, not where they sit: first by fingerprint (the
+normalised body, so white space, NBSP and reflowed paragraphs change nothing), then by
+header or publisher timestamp, then by likeness. Only what is left unmatched is new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from rapidfuzz import fuzz
+
+from bot.models import (
+    Event,
+    HeadlineChanged,
+    NewUpdate,
+    Section,
+    SectionEdited,
+    SectionKind,
+    Story,
+    normalise_text,
+)
+
+EDIT_THRESHOLD = 0.02  # share of a body that must change before an edit is worth telling
+LIKENESS = 0.6  # bodies at least this alike are one section, edited
+
+
+def diff(old: Story, new: Story, *, edit_threshold: float = EDIT_THRESHOLD) -> list[Event]:
+    """Events that turn `old` into `new`: headline changes, new updates, real edits."""
+    events: list[Event] = []
+    if old.title and new.title and _norm(old.title) != _norm(new.title):
+        events.append(HeadlineChanged(old.title, new.title))
+
+    unmatched_old = list(old.sections)
+    unmatched_new: list[Section] = []
+    old_prints = {s.fingerprint for s in old.sections}
+    for section in new.sections:
+        if section.fingerprint in old_prints:
+            unmatched_old = [s for s in unmatched_old if s.fingerprint != section.fingerprint]
+        else:
+            unmatched_new.append(section)
+
+    new_updates: list[Section] = []
+    for section in unmatched_new:
+        counterpart = _counterpart(section, unmatched_old)
+        if counterpart is None:
+            if section.kind is SectionKind.UPDATE:
+                new_updates.append(section)
+            continue
+        unmatched_old.remove(counterpart)
+        change = 1 - _likeness(counterpart, section)
+        if change >= edit_threshold:
+            events.append(SectionEdited(counterpart, section, round(change, 4)))
+
+    events.extend(NewUpdate(s) for s in chronological(new_updates))
+    return events
+
+
+def chronological(sections: Iterable[Section]) -> list[Section]:
+    """Publisher time order; untimed sections keep page order, after the timed ones."""
+    indexed = list(enumerate(sections))
+    indexed.sort(key=lambda pair: (pair[1].timestamp is None, _sort_time(pair[1].timestamp), pair[0]))
+    return [section for _, section in indexed]
+
+
+def _counterpart(section: Section, candidates: list[Section]) -> Section | None:
+    """The old section this one is a new version of, if any."""
+    same_kind = [c for c in candidates if c.kind is section.kind]
+    for c in same_kind:
+        if section.timestamp is not None and c.timestamp == section.timestamp:
+            return c
+    if section.kind is SectionKind.ORIGINAL and len(same_kind) == 1:
+        return same_kind[0]  # a story has one original: an edit to it is still it
+    best, best_score = None, LIKENESS
+    for c in same_kind:
+        if c.timestamp is not None and section.timestamp is not None:
+            continue  # two different publisher times are two different updates
+        score = _likeness(c, section)
+        if score >= best_score:
+            best, best_score = c, score
+    return best
+
+
+def _likeness(a: Section, b: Section) -> float:
+    return fuzz.ratio(_norm(a.body), _norm(b.body)) / 100
+
+
+def _norm(text: str) -> str:
+    return normalise_text(text).casefold()
+
+
+def _sort_time(ts: datetime | None) -> float:
+    return ts.timestamp() if ts is not None else 0.0

@@ -1,0 +1,105 @@
+"""The in-place update conventions of news pages: which lines open an update, and when.
+
+A marker is either a header on a line of its own ("UPDATE Nov 11, 2022 7:36 AM CST",
+"Updated at 4:05 p.m. ET on Nov. 12", "Correction:") that heads the paragraphs below it, or
+a prefix of one paragraph ("Update (3:15 p.m.): The mayor said ...") whose rest is the
+update. Head lines (byline, Posted, Updated) and wire-style headline prefixes live here too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.timestamps import When, match_leading_when, match_when
+
+# The label, then what may follow it before the body: "(when)", "at when", ", when", " when".
+_LABEL = re.compile(
+    r"(?P<label>updated?(?!\s*\d+\s*-)|corrections?|clarification|editor['’]?s['’]?\s+note)\b",
+    re.IGNORECASE,
+)
+_END = re.compile(r":(?=\s|$)|\s[-–—]\s|\s?[—–]\s?")  # where a header stops and its body starts
+_WIRE = re.compile(r"^(?P<kind>UPDATE|CORRECTED|REFILE)\s*(?P<n>\d*)\s*[-–—:]\s*(?=\S)")
+_BYLINE = re.compile(r"(?:By|BY|by)\s+(?=[A-Z])(?P<who>.{2,150})")
+_POSTED = re.compile(r"(?:posted|published|first published)(?:\s+(?:on|at))?:?\s+(?P<when>.+)", re.IGNORECASE)
+_UPDATED = re.compile(r"(?:last\s+)?(?:updated|modified)(?:\s+(?:on|at))?:?\s+(?P<when>.+)", re.IGNORECASE)
+_NUMBERED = re.compile(r"#?\d{1,2}")  # "Update 2:"
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A line that opens an update: its header as written, its stamp, and any body after it."""
+
+    header: str
+    when: When | None
+    rest: str  # "" for a header on its own line
+
+
+def match_marker(line: str) -> Marker | None:
+    """The update marker at the start of `line` (white space folded), if there is one."""
+    if not line or line[0] not in "UuCcEe" or not (found := _LABEL.match(line)):
+        return None
+    after = line[found.end() :]
+    if not after or after.isspace():
+        return Marker(line, None, "")
+    when_text, rest = _split_header(after)
+    if when_text is None:
+        return None
+    when = None
+    if when_text and not _NUMBERED.fullmatch(when_text):
+        stamp = when_text.removeprefix("at ").removeprefix("on ")
+        when = match_when(stamp)
+        if when is None and not rest and (split := match_leading_when(stamp)):
+            when, rest = split  # "UPDATE Nov 12, 2022 8:00 AM CST Officials said ..."
+        if when is None:
+            return None  # "Updated figures show ..." is a sentence, not a marker
+    if not rest.strip():
+        return Marker(line, when, "")
+    cut = line.rfind(rest)
+    return Marker(line[:cut].strip(), when, line[cut:].strip())
+
+
+def _split_header(after: str) -> tuple[str | None, str]:
+    """(stamp text, body) after a label; stamp text None when `after` does not fit a header."""
+    after = after.lstrip(" \t") if after.lstrip(" \t")[:1] == "(" else after
+    if after[0] == "(":
+        close = after.find(")")
+        if close < 0:
+            return None, ""
+        tail = after[close + 1 :]
+        tail = tail.lstrip()
+        stop = _END.match(tail)
+        return after[1:close].strip(), tail[stop.end() :] if stop else tail
+    if after[0] not in " ,:-–—\t":
+        return None, ""  # "Updates" or "Updater": another word
+    stop = _END.search(after)
+    if stop is None:
+        return after.strip(" ,"), ""
+    return after[: stop.start()].strip(" ,"), after[stop.end() :]
+
+
+def match_byline(line: str) -> str | None:
+    found = _BYLINE.fullmatch(line)
+    return found["who"].strip(" ,") if found else None
+
+
+def match_posted(line: str) -> When | None:
+    found = _POSTED.fullmatch(line)
+    return match_when(found["when"]) if found else None
+
+
+def match_updated(line: str) -> When | None:
+    """A head "Updated <stamp>" line: story metadata, unlike "Updated at ..." or "...:" markers."""
+    if line.endswith(":") or line[:10].lower() == "updated at":
+        return None
+    found = _UPDATED.fullmatch(line)
+    return match_when(found["when"]) if found else None
+
+
+def strip_wire_prefix(title: str) -> tuple[str, int]:
+    """("Russia completes withdrawal", 2) for "UPDATE 2-Russia completes withdrawal"."""
+    found = _WIRE.match(title)
+    if not found:
+        return title, 0
+    revision = int(found["n"]) if found["n"] else 1
+    return title[found.end() :], revision if found["kind"] != "REFILE" else 0

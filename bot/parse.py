@@ -1,0 +1,240 @@
+"""Story text or HTML -> `Story`: head fields and dated sections, furniture removed. Pure.
+
+Reading is two steps. One pass over the lines sorts each into head (title, subtitle, byline,
+Posted/Updated), furniture, photo caption, update marker, date line or body, building
+blocks of paragraphs. Then the blocks' stamps are resolved (a time without a date takes the
+date above it) and each block is named ORIGINAL or UPDATE:
+
+- text before any marker is the original, stamped with the Posted time;
+- a marker ("UPDATE ...", "Update:", "Correction:", "Editor's note:", "Updated at ...")
+  is an update, heading the paragraphs below it, or, as a paragraph's prefix, that paragraph;
+- a line that is only a stamp heads the original when it is the Posted time (or, with no
+  Posted time or beside explicit updates, the earliest such line); otherwise it opens an
+  update, as live-blog entries do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.extract import decode, html_to_text, looks_like_html
+from bot.furniture import is_caption, is_furniture, strip_trailing
+from bot.markers import match_byline, match_marker, match_posted, match_updated, strip_wire_prefix
+from bot.models import Section, SectionKind, Story
+from bot.timestamps import When, match_when
+
+NO_TEXT = "no article text found"
+_WRAP_WIDTH = 100  # a text whose lines all fit is hard-wrapped: its paragraphs span lines
+_STAMP_WIDTH = 80
+_HEAD_LOOKAHEAD = 3
+
+
+def parse_story(content: str | bytes, content_type: str | None = None) -> Story:
+    """Parse a fetched page. Never raises on junk: an unusable page gives a Story with no
+    sections and `problems` saying why."""
+    if isinstance(content, bytes | bytearray | memoryview):
+        content = decode(bytes(content), content_type)
+    if not content.strip():
+        return Story(problems=("empty document",))
+    if not looks_like_html(content, content_type):
+        return parse_text(content)
+    try:
+        title, text = html_to_text(content)
+    except Exception as err:  # the extractor is third-party code fed arbitrary pages
+        return Story(problems=(f"could not extract the article: {type(err).__name__}: {err}",))
+    if not text.strip():
+        return Story(title=strip_wire_prefix(title)[0], problems=(NO_TEXT,))
+    return parse_text(text, title=title or None, wrapped=False)
+
+
+@dataclass(slots=True)
+class _Block:
+    role: str  # "lead" (text before any marker), "marker", "prefix", "stamp", "date"
+    header: str = ""
+    when: When | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Head:
+    title: str = ""
+    subtitle: str = ""
+    byline: str = ""
+    posted: When | None = None
+    updated: When | None = None
+
+
+def parse_text(text: str, *, title: str | None = None, wrapped: bool | None = None) -> Story:
+    """Parse story text. `title` is given when it came from elsewhere (HTML metadata); else the
+    first line is the title. `wrapped` says whether consecutive lines join into one paragraph
+    (guessed from line widths when None)."""
+    raws = text.splitlines()
+    lines = [_fold(raw) for raw in raws]
+    start = next((n for n, line in enumerate(lines) if line), len(lines))
+    head = _Head()
+    if title is None and start < len(lines):
+        title, start = lines[start], start + 1
+    given = _fold(title or "")
+    head.title, revision = strip_wire_prefix(given)
+    if wrapped is None:
+        wrapped = max(map(len, lines[start:]), default=0) <= _WRAP_WIDTH
+    blocks = _read_blocks(raws, lines, start, head, wrapped, {given.casefold(), head.title.casefold()})
+    posted, updated, sections = _resolve(blocks, head)
+    return Story(
+        title=head.title,
+        subtitle=head.subtitle,
+        byline=head.byline,
+        posted=posted,
+        updated=updated,
+        sections=sections,
+        problems=() if sections else (NO_TEXT,),
+        revision=revision,
+    )
+
+
+def _fold(line: str) -> str:
+    """`line` with NBSPs and runs of white space as single spaces, trimmed."""
+    if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
+        return line  # isprintable() is False for every white space but " ": nothing to fold
+    return " ".join(line.split())
+
+
+def _read_blocks(
+    raws: list[str], lines: list[str], start: int, head: _Head, wrapped: bool, titles: set[str]
+) -> list[_Block]:
+    """The single pass: sort lines, fill `head`, and group body lines into blocks. A line
+    repeating the title (`titles`, case folded) is a photo title or the HTML headline."""
+    title_len = max(map(len, titles)) + 8  # casefold may lengthen a little ("ß" -> "ss")
+    blocks: list[_Block] = []
+    host: _Block | None = None  # where body paragraphs go
+    target: _Block | None = None  # where the paragraph being read goes
+    para: list[str] = []
+    in_head = True
+
+    def flush() -> None:
+        if para and target is not None and (joined := strip_trailing(" ".join(para))):
+            target.paragraphs.append(joined)
+        para.clear()
+
+    for n in range(start, len(lines)):
+        line = lines[n]
+        if not line:
+            flush()
+            continue
+        if is_furniture(line) or is_caption(raws[n], line):
+            continue
+        if len(line) <= title_len and line.casefold() in titles:
+            continue
+        if _is_photo_title(line, raws, lines, n):
+            continue
+        if in_head and _read_head_line(line, lines, n, head):
+            continue
+        in_head = False
+        if marker := match_marker(line):
+            flush()
+            block = _Block("prefix" if marker.rest else "marker", marker.header, marker.when)
+            blocks.append(block)
+            if marker.rest:
+                target, para[:] = block, [marker.rest]
+                if not wrapped:
+                    flush()
+            else:
+                host = target = block
+            continue
+        if len(line) <= _STAMP_WIDTH and (when := match_when(line)):
+            flush()
+            block = _Block("stamp" if when.has_time else "date", line, when)
+            blocks.append(block)
+            if when.has_time:
+                host = target = block
+            continue
+        if not para:
+            if host is None:
+                host = _Block("lead")
+                blocks.append(host)
+            target = host
+        para.append(line)
+        if not wrapped:
+            flush()
+    flush()
+    return blocks
+
+
+def _is_photo_title(line: str, raws: list[str], lines: list[str], n: int) -> bool:
+    """A short unpunctuated line right above a caption names the photo."""
+    return (
+        len(line) <= 200
+        and line[-1] not in '.!?"”'
+        and n + 1 < len(lines)
+        and is_caption(raws[n + 1], lines[n + 1])
+    )
+
+
+def _read_head_line(line: str, lines: list[str], n: int, head: _Head) -> bool:
+    """Take `line` into `head` if it is a head field; False when the body has begun."""
+    if not head.byline and (who := match_byline(line)):
+        head.byline = who
+    elif head.posted is None and (when := match_posted(line)):
+        head.posted = when
+    elif head.updated is None and (when := match_updated(line)):
+        head.updated = when
+    elif not (head.subtitle or head.byline or head.posted or head.updated) and _above_head_fields(lines, n):
+        head.subtitle = line
+    else:
+        return False
+    return True
+
+
+def _above_head_fields(lines: list[str], n: int) -> bool:
+    """A subtitle is told from a first paragraph by the byline or dates just below it."""
+    if len(lines[n]) > 300:
+        return False
+    below = [line for line in lines[n + 1 : n + 1 + 2 * _HEAD_LOOKAHEAD] if line][:_HEAD_LOOKAHEAD]
+    return any(match_byline(b) or match_posted(b) or match_updated(b) for b in below)
+
+
+def _resolve(
+    blocks: list[_Block], head: _Head
+) -> tuple[datetime | None, datetime | None, tuple[Section, ...]]:
+    """Stamp every block from its context, name each ORIGINAL or UPDATE, drop empty ones."""
+    posted = head.posted.resolve() if head.posted else None
+    zone = head.posted.zone if head.posted else None
+    updated = head.updated.resolve(zone, year=posted.year if posted else None) if head.updated else None
+    fallback = updated or posted
+    on: date | None = fallback.date() if fallback else None
+    year = fallback.year if fallback else None
+    for block in blocks:
+        if block.when is None:
+            continue
+        block.at = block.when.resolve(zone, on, year)
+        if block.at is not None and block.when.has_date:
+            on, year = block.at.date(), block.at.year
+    if not any(b.paragraphs and b.role == "lead" for b in blocks):
+        _pick_original_stamp(blocks, posted)
+    sections = tuple(
+        Section(
+            SectionKind.ORIGINAL if b.role in {"lead", "original"} else SectionKind.UPDATE,
+            b.header,
+            posted if b.role == "lead" else b.at,
+            tuple(b.paragraphs),
+        )
+        for b in blocks
+        if b.paragraphs
+    )
+    return posted, updated, sections
+
+
+def _pick_original_stamp(blocks: list[_Block], posted: datetime | None) -> None:
+    """With no lead text, the original is the stamp line at the Posted time, or the earliest
+    stamp line when there is no Posted time or the page marks its updates explicitly."""
+    stamps = [b for b in blocks if b.role == "stamp" and b.paragraphs]
+    if not stamps:
+        return
+    chosen = next((b for b in stamps if posted is not None and b.at == posted), None)
+    if chosen is None and (posted is None or any(b.role in {"marker", "prefix"} for b in blocks)):
+        dated = [b for b in stamps if b.at is not None]
+        chosen = min(dated, key=lambda b: b.at) if dated else stamps[-1]  # type: ignore[arg-type, return-value]
+    if chosen is not None:
+        chosen.role = "original"

@@ -1,0 +1,138 @@
+"""One poll of one story: fetch -> parse -> diff -> store. Delivery happens after, from the store.
+
+Each step is its own function elsewhere; this module only drives them and decides what a
+result means. A failed fetch, or a page that parses to nothing, is recorded and never
+becomes a diff base, so an outage cannot make old sections look new afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from bot.config import Config, StoryConfig
+from bot.diff import diff
+from bot.fetch import Fetcher
+from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
+from bot.parse import parse_story
+from bot.store import EventRecord, FetchMeta, SectionRecord, Store, now_utc
+from bot.summarize import summarize, summarize_edit
+
+log = logging.getLogger(__name__)
+
+
+class PollStatus(StrEnum):
+    BASELINE = "baseline"  # first good version of a newly tracked story: nothing to tell
+    CHANGED = "changed"  # a new version with events
+    UNCHANGED = "unchanged"  # a new version (or the same bytes) with nothing worth telling
+    NOT_MODIFIED = "not_modified"  # the origin answered 304
+    FAILED = "failed"  # the fetch failed or the page held no story
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    story_id: str
+    status: PollStatus
+    events: tuple[EventRecord, ...] = ()
+    event_ids: tuple[int, ...] = ()
+    error: str | None = None
+    story: Story | None = field(default=None, repr=False)
+
+
+async def poll_story(
+    story: StoryConfig, *, config: Config, fetcher: Fetcher, store: Store, now: datetime | None = None
+) -> PollOutcome:
+    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches."""
+    at = now or now_utc()
+    last = await store.last_version(story.id)
+    result = await fetcher.fetch(
+        story.source,
+        etag=last.etag if last else None,
+        last_modified=last.last_modified if last else None,
+    )
+    if result.not_modified:
+        await store.record_checked(story.id, at)
+        return PollOutcome(story.id, PollStatus.NOT_MODIFIED)
+    if result.failed or result.text is None:
+        error = result.error or "fetch failed"  # the fetcher has logged it
+        await store.record_failure(story.id, at, error, result.http_status)
+        return PollOutcome(story.id, PollStatus.FAILED, error=error)
+    if last is not None and result.content_hash and result.content_hash == last.content_hash:
+        await store.record_checked(story.id, at)
+        return PollOutcome(story.id, PollStatus.UNCHANGED)
+
+    parsed = parse_story(result.text, result.content_type)
+    if parsed.is_empty:
+        error = "page holds no story: " + ("; ".join(parsed.problems) or "no sections")
+        log.warning("story %s: %s", story.id, error)
+        await store.record_failure(story.id, at, error, result.http_status)
+        return PollOutcome(story.id, PollStatus.FAILED, error=error)
+    if not parsed.title and story.title:
+        parsed = replace(parsed, title=story.title)
+
+    known = await store.known_fingerprints(story.id)
+    events = [] if last is None else diff(last.story, parsed)
+    # A section seen in any earlier version is never news again, whatever happened between.
+    events = [e for e in events if not (isinstance(e, NewUpdate) and e.section.fingerprint in known)]
+    if any(isinstance(e, NewUpdate) for e in events):
+        # the update's alert carries the new headline: one alert, not two
+        events = [e for e in events if not isinstance(e, HeadlineChanged)]
+    elif any(isinstance(e, HeadlineChanged) for e in events):
+        # a headline the story already had is a flip back (A/B tests), not news
+        titles = await store.known_titles(story.id)
+        events = [e for e in events if not (isinstance(e, HeadlineChanged) and e.new in titles)]
+    records = tuple(_record(e, parsed, story, config) for e in events)
+    meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
+    event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
+    status = PollStatus.BASELINE if last is None else PollStatus.CHANGED if records else PollStatus.UNCHANGED
+    if records:
+        log.info("story %s: %d new event(s)", story.id, len(records))
+    return PollOutcome(story.id, status, records, tuple(event_ids), story=parsed)
+
+
+def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> EventRecord:
+    """An event with its summary and the channels routed to it."""
+    match event:
+        case NewUpdate(section):
+            record = EventRecord(
+                AlertKind.NEW_UPDATE,
+                headline=section.header or section.label,
+                summary=summarize(section),
+                published_at=section.timestamp,
+                fingerprint=section.fingerprint,
+            )
+        case SectionEdited(old, new, change):
+            record = EventRecord(
+                AlertKind.SECTION_EDITED,
+                headline=f"{new.label} edited ({change:.0%} changed)",
+                summary=summarize_edit(old, new),
+                published_at=new.timestamp,
+                fingerprint=new.fingerprint,
+                change=change,
+            )
+        case HeadlineChanged(old, new):
+            record = EventRecord(
+                AlertKind.HEADLINE_CHANGED,
+                headline="Headline changed",
+                summary=f"Now: {new}\nWas: {old}",
+            )
+    channels = config.channels_for(cfg, f"{story.title} {record.summary}")
+    return replace(record, channels=channels)
+
+
+def _sections(story: Story, known: set[str]) -> list[SectionRecord]:
+    return [
+        SectionRecord(
+            fingerprint=s.fingerprint,
+            kind=s.kind.value,
+            label=s.label,
+            header=s.header,
+            published_at=s.timestamp,
+            body=s.body,
+            summary=summarize(s),
+        )
+        for s in story.sections
+        if s.fingerprint not in known
+    ]

@@ -1,0 +1,73 @@
+"""Polls on a timer: one APScheduler interval job per story, kept in step with the config.
+
+Jobs never overlap for one story (max_instances=1), missed runs collapse into one
+(coalesce), and jitter spreads stories that share an interval so one origin is not hit
+by all of them at once. A new story is polled at once, which makes its baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "poll:"
+
+
+class PollScheduler:
+    """Owns the AsyncIOScheduler; `apply(config)` adds, removes and reschedules story jobs."""
+
+    def __init__(self, poll: Callable[[str], Awaitable[object]]):
+        self._poll = poll
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._intervals: dict[str, tuple[float, float]] = {}
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def apply(self, config: Config) -> None:
+        wanted = {s.id: (config.interval_for(s), config.storybot.jitter) for s in config.stories}
+        for story_id in set(self._intervals) - set(wanted):
+            self.scheduler.remove_job(JOB_PREFIX + story_id)
+            log.info("stopped polling %s", story_id)
+        for story_id, timing in wanted.items():
+            interval, jitter = timing
+            trigger = IntervalTrigger(
+                seconds=interval, jitter=min(jitter, interval / 2) or None, timezone=UTC
+            )
+            if story_id not in self._intervals:
+                self.scheduler.add_job(
+                    self._poll,
+                    trigger,
+                    args=[story_id],
+                    id=JOB_PREFIX + story_id,
+                    name=f"poll {story_id}",
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=max(30, int(interval)),
+                    next_run_time=datetime.now(UTC),
+                )
+                log.info("polling %s every %ss", story_id, f"{interval:g}")
+            elif self._intervals[story_id] != timing:
+                self.scheduler.reschedule_job(JOB_PREFIX + story_id, trigger=trigger)
+                log.info("polling %s every %ss now", story_id, f"{interval:g}")
+        self._intervals = wanted
+
+    def jobs(self) -> dict[str, float]:
+        """Story id -> interval in seconds, as scheduled."""
+        return {
+            job.id.removeprefix(JOB_PREFIX): job.trigger.interval.total_seconds()
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith(JOB_PREFIX)
+        }

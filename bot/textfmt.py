@@ -1,0 +1,72 @@
+"""Plain-text forms of alerts and story views: the console's output and every platform's fallback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.models import Alert, AlertKind, StoryView, TimelineEntry
+
+TIMELINE_SHORT = 5
+
+
+def format_time(ts: datetime | None) -> str:
+    """'Nov 11, 2022 7:36 AM CST' in the publisher's own zone."""
+    if ts is None:
+        return "time not given"
+    hour = ts.strftime("%I").lstrip("0")
+    return (
+        f"{ts.strftime('%b')} {ts.day}, {ts.year} {hour}:{ts.strftime('%M %p')} {ts.tzname() or ''}".strip()
+    )
+
+
+def entry_time(entry: TimelineEntry) -> str:
+    return format_time(entry.timestamp) if entry.timestamp else f"seen {format_time(entry.seen_at)}"
+
+
+def timeline_lines(entries: tuple[TimelineEntry, ...], limit: int | None = TIMELINE_SHORT) -> list[str]:
+    """Newest first; with a limit, the rest is counted rather than shown."""
+    newest_first = list(reversed(entries))
+    shown = newest_first if limit is None else newest_first[:limit]
+    lines = [f"- {entry_time(e)}: {e.label}. {e.summary}" for e in shown]
+    if len(newest_first) > len(shown):
+        lines.append(f"- ... and {len(newest_first) - len(shown)} earlier")
+    return lines
+
+
+def render_view(view: StoryView, *, full: bool = False) -> str:
+    lines = [view.title]
+    if view.latest is not None:
+        lines.append(f"Latest: {view.latest.label}, {entry_time(view.latest)}")
+        lines.append(view.latest.summary)
+    else:
+        lines.append("Tracked, but not fetched yet.")
+    if view.timeline:
+        lines.append("Timeline:")
+        lines += timeline_lines(view.timeline, None if full else TIMELINE_SHORT)
+    if view.url:
+        lines.append(view.url)
+    return "\n".join(lines)
+
+
+ALERT_LEADS = {
+    AlertKind.NEW_UPDATE: "New update",
+    AlertKind.SECTION_EDITED: "Edited",
+    AlertKind.HEADLINE_CHANGED: "Headline changed",
+    AlertKind.TRACKING: "Now tracking",
+}
+
+
+def alert_lead(alert: Alert) -> str:
+    """'New update: <story title>'."""
+    return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
+
+
+def render_alert(alert: Alert) -> str:
+    lines = [
+        alert_lead(alert),
+        f"{alert.headline} ({format_time(alert.timestamp or alert.seen_at)})",
+        alert.summary,
+    ]
+    if alert.story_url:
+        lines.append(alert.story_url)
+    return "\n".join(lines)

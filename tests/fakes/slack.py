@@ -1,0 +1,556 @@
+"""A local Slack that the real slack_sdk / slack_bolt clients talk to, on 127.0.0.1.
+
+It speaks the parts of Slack storybot uses, the way Slack speaks them:
+- Web API under `/api/<method>`: auth.test, chat.postMessage, chat.update, apps.connections.open.
+  Tokens come in `Authorization: Bearer ...`; errors are HTTP 200 `{"ok": false, "error": ...}`;
+  rate limits are HTTP 429 with `Retry-After`; Block Kit limits are enforced (`invalid_blocks`).
+- Socket Mode: apps.connections.open hands out `ws://.../link/?ticket=...`; the socket says
+  `hello`, carries envelopes to the app and takes its acks (`{"envelope_id": ...}`).
+- response_url endpoints (`/response/<n>`) that record what `respond()` posts.
+- HTTP mode: `post_to_request_url` sends a slash command or button click to an app's request URL
+  the way Slack does: form-encoded, with X-Slack-Signature and X-Slack-Request-Timestamp.
+
+Tests inject failures per channel (`fail_channel`), 429 bursts (`rate_limit`) and 5xx bursts
+(`server_errors`), then read `messages`, `responses`, `acks`. Nothing sleeps: waiting is on
+`wait_for(predicate)`, woken by every recorded event.
+
+Run it alone for a manual check: `python -m tests.fakes.slack --port 0` prints its URLs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+TEAM = {"team_id": "T0FAKE", "team": "storybot-test", "url": "https://storybot-test.slack.com/"}
+BOT = {"user_id": "U0BOT", "bot_id": "B0BOT", "user": "storybot"}
+APP_ID = "A0FAKE"
+BLOCK_TYPES = {"section", "context", "actions", "divider", "header", "image", "rich_text", "input"}
+
+
+@dataclass
+class Message:
+    """One chat.postMessage as Slack stored it."""
+
+    channel: str
+    ts: str
+    text: str | None
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    args: dict[str, Any]
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Response:
+    """One POST to a response_url (what bolt's `respond()` sends)."""
+
+    url: str
+    body: dict[str, Any]
+
+
+class FakeSlack:
+    """The fake server. `async with FakeSlack() as slack:` binds 127.0.0.1 on a free port."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-fake-bot-token",
+        app_token: str = "xapp-fake-app-token",
+        signing_secret: str = "fake-signing-secret",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.signing_secret = signing_secret
+        self.host, self.port = host, port
+        self.base_url = ""
+        self.messages: dict[str, list[Message]] = defaultdict(list)
+        self.responses: list[Response] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, int]] = []  # (method, HTTP status) of every Web API call
+        self.sockets: list[web.WebSocketResponse] = []
+        self.connections = 0  # Socket Mode connections ever opened
+        self.on_record: Callable[[str, Any], None] | None = None  # for the standalone printer
+        self._channel_errors: dict[str, str] = {}
+        self._rate_limited = 0
+        self._retry_after = 0
+        self._server_errors = 0
+        self._server_status = 503
+        self._ts = itertools.count(100)
+        self._response_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/link/", self._socket)
+        app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_post("/_fake/command", self._control_command)
+        app.router.add_get("/_fake/messages", self._control_messages)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sock = site._server.sockets[0]  # type: ignore[union-attr]
+        self.port = sock.getsockname()[1]
+        self.base_url = f"http://{self.host}:{self.port}"
+        return self.base_url
+
+    async def close(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_url(self) -> str:
+        """What `AsyncWebClient(base_url=...)` and `[slack] api_url` take."""
+        return f"{self.base_url}/api/"
+
+    # --- test controls -----------------------------------------------------------------
+
+    def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
+        """Every post to `channel` answers `{"ok": false, "error": error}`."""
+        self._channel_errors[channel] = error
+
+    def rate_limit(self, count: int, retry_after: int = 0) -> None:
+        """The next `count` chat.postMessage calls answer 429 with `Retry-After`."""
+        self._rate_limited, self._retry_after = count, retry_after
+
+    def server_errors(self, count: int, status: int = 503) -> None:
+        """The next `count` chat.postMessage calls answer an HTML 5xx page."""
+        self._server_errors, self._server_status = count, status
+
+    def new_response_url(self) -> str:
+        return f"{self.base_url}/response/{next(self._response_ids)}"
+
+    def all_messages(self) -> list[Message]:
+        return [m for msgs in self.messages.values() for m in msgs]
+
+    def sent_texts(self) -> list[str]:
+        """Every text string the app sent anywhere: messages, updates, responses, acks."""
+        found: list[str] = []
+        bodies: list[Any] = [m.args for m in self.all_messages()]
+        bodies += [u for m in self.all_messages() for u in m.updates]
+        bodies += [r.body for r in self.responses] + list(self.acks.values())
+        for body in bodies:
+            _collect_strings(body, found)
+        return found
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until `predicate()` holds; it is checked after every recorded event."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def _record(self, kind: str, item: Any) -> None:
+        if self.on_record is not None:
+            self.on_record(kind, item)
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- payloads as Slack builds them -------------------------------------------------
+
+    def slash_command(self, text: str, *, user_id: str = "U1", channel_id: str = "C1") -> dict[str, str]:
+        """The fields of a /story invocation, as Slack sends them (form or envelope payload)."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM["team_id"],
+            "team_domain": "storybot-test",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": "tester",
+            "command": "/story",
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self.new_response_url(),
+            "trigger_id": f"{uuid.uuid4().int % 10**12}.1.{uuid.uuid4().hex[:12]}",
+        }
+
+    def button_click(self, response: Response, action_id: str, *, user_id: str = "U1") -> dict[str, Any]:
+        """A block_actions payload: `user_id` clicked the button `action_id` in `response`."""
+        button = next(
+            (
+                {**el, "block_id": block.get("block_id", "b1"), "action_ts": f"{time.time():.6f}"}
+                for block in response.body.get("blocks") or []
+                for el in block.get("elements", [])
+                if block.get("type") == "actions" and el.get("action_id") == action_id
+            ),
+            None,
+        )
+        if button is None:
+            raise LookupError(f"no button {action_id!r} in that response")
+        return {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": "tester", "name": "tester", "team_id": TEAM["team_id"]},
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": "1732500000.000001",
+                "channel_id": "C1",
+                "is_ephemeral": True,
+            },
+            "trigger_id": "1.1.x",
+            "team": {"id": TEAM["team_id"], "domain": "storybot-test"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": "C1", "name": "general"},
+            "state": {"values": {}},
+            "response_url": self.new_response_url(),
+            "actions": [button],
+        }
+
+    # --- Socket Mode: the app's side is the real SocketModeClient -----------------------
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push an envelope to every connected app socket; returns its envelope_id."""
+        if not self.sockets:
+            raise RuntimeError("no Socket Mode client is connected")
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
+        for ws in list(self.sockets):
+            await ws.send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def request_reconnect(self) -> None:
+        """What Slack does every few hours: ask each app socket to move to a fresh URL."""
+        message = {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "fake"}}
+        for ws in list(self.sockets):
+            await ws.send_str(json.dumps(message))
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        self.connections += 1
+        hello = {"type": "hello", "num_connections": len(self.sockets), "connection_info": {"app_id": APP_ID}}
+        await ws.send_str(json.dumps(hello))
+        await self._record("connected", request.query_string)
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    data = json.loads(msg.data)
+                    if "envelope_id" in data:
+                        self.acks[data["envelope_id"]] = data
+                        await self._record("ack", data)
+        finally:
+            self.sockets.remove(ws)
+            await self._record("disconnected", request.query_string)
+        return ws
+
+    # --- HTTP mode: Slack posting to the app's request URL ------------------------------
+
+    async def post_to_request_url(
+        self,
+        url: str,
+        form: dict[str, str],
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[int, str]:
+        """POST `form` signed as Slack signs it; returns (status, body) of the app's answer."""
+        body = urlencode(form)
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        verifier = SignatureVerifier(secret or self.signing_secret)
+        signature = verifier.generate_signature(timestamp=ts, body=body) or ""
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        }
+        async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as resp:
+            return resp.status, await resp.text()
+
+    # --- Web API ------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or args.get(
+            "token", ""
+        )
+        status, body, headers = await self._answer(method, token, args)
+        self.calls.append((method, status))
+        if isinstance(body, str):
+            return web.Response(status=status, text=body, content_type="text/html", headers=headers)
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _answer(self, method: str, token: str, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        if method == "apps.connections.open":
+            if not token:
+                return 200, {"ok": False, "error": "not_authed"}, {}
+            if token != self.app_token:
+                error = "not_allowed_token_type" if token.startswith("xox") else "invalid_auth"
+                return 200, {"ok": False, "error": error}, {}
+            url = f"ws://{self.host}:{self.port}/link/?ticket={uuid.uuid4()}&app_id={APP_ID}"
+            return 200, {"ok": True, "url": url}, {}
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token != self.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if method == "auth.test":
+            return 200, {"ok": True, **TEAM, **BOT, "is_enterprise_install": False}, {}
+        if method == "chat.postMessage":
+            return await self._post_message(args)
+        if method == "chat.update":
+            return await self._update(args)
+        return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    async def _post_message(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        if self._rate_limited > 0:
+            self._rate_limited -= 1
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self._retry_after)}
+        if self._server_errors > 0:
+            self._server_errors -= 1
+            return self._server_status, "<html><body>Slack is having trouble</body></html>", {}
+        channel = str(args.get("channel") or "")
+        error = self._channel_errors.get(channel) or _check_message(args)
+        if not channel:
+            error = "channel_not_found"
+        if error:
+            return 200, {"ok": False, "error": error}, {}
+        thread_ts = args.get("thread_ts")
+        if thread_ts and not any(m.ts == thread_ts for m in self.messages[channel]):
+            return 200, {"ok": False, "error": "thread_not_found"}, {}
+        ts = f"1732500000.{next(self._ts):06d}"
+        message = Message(channel, ts, args.get("text"), args.get("blocks"), thread_ts, args)
+        self.messages[channel].append(message)
+        await self._record("message", message)
+        shown = {
+            "type": "message",
+            "user": BOT["user_id"],
+            "bot_id": BOT["bot_id"],
+            "ts": ts,
+            "text": message.text,
+        }
+        return 200, {"ok": True, "channel": channel, "ts": ts, "message": shown}, {}
+
+    async def _update(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        channel = str(args.get("channel") or "")
+        if channel in self._channel_errors:
+            return 200, {"ok": False, "error": self._channel_errors[channel]}, {}
+        target = next((m for m in self.messages.get(channel, []) if m.ts == args.get("ts")), None)
+        if target is None:
+            return 200, {"ok": False, "error": "message_not_found"}, {}
+        error = _check_message(args)
+        if error:
+            return 200, {"ok": False, "error": error}, {}
+        target.updates.append(args)
+        await self._record("update", args)
+        return 200, {"ok": True, "channel": channel, "ts": target.ts, "text": args.get("text")}, {}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        response = Response(str(request.url), body)
+        self.responses.append(response)
+        await self._record("response", response)
+        return web.Response(text="ok")
+
+    # --- controls for a human running the fake alone -------------------------------------
+
+    async def _control_command(self, request: web.Request) -> web.Response:
+        """`curl -d text=kherson http://127.0.0.1:PORT/_fake/command` runs `/story kherson`:
+        over Socket Mode when an app is connected, else signed to `?request_url=...`."""
+        form = await request.post()
+        payload = self.slash_command(str(form.get("text", "")), user_id=str(form.get("user_id", "U1")))
+        request_url = request.query.get("request_url") or str(form.get("request_url", ""))
+        if request_url:
+            status, body = await self.post_to_request_url(request_url, payload)
+            return web.json_response(
+                {"status": status, "body": body, "response_url": payload["response_url"]}
+            )
+        envelope_id = await self.send_envelope("slash_commands", payload)
+        return web.json_response({"envelope_id": envelope_id, "response_url": payload["response_url"]})
+
+    async def _control_messages(self, request: web.Request) -> web.Response:
+        dump = {
+            "messages": [m.args | {"ts": m.ts} for m in self.all_messages()],
+            "responses": [{"url": r.url, **r.body} for r in self.responses],
+        }
+        return web.json_response(dump)
+
+
+# --- Slack's checks on a message ------------------------------------------------------------
+
+
+def _check_message(args: dict[str, Any]) -> str | None:
+    """The error Slack would answer for this message, or None."""
+    text, blocks = args.get("text"), args.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return "invalid_blocks_format"
+    if not text and not blocks:
+        return "no_text"
+    if text and len(text) > 40_000:
+        return "msg_too_long"
+    if blocks is not None and blocks_error(blocks):
+        return "invalid_blocks"
+    return None
+
+
+def blocks_error(blocks: Any) -> str | None:
+    """What breaks Block Kit's rules in `blocks` (Slack answers invalid_blocks), or None."""
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= 50:
+        return "must be a list of 1 to 50 blocks"
+    for n, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in BLOCK_TYPES:
+            return f"blocks[{n}]: unknown type {kind!r}"
+        problem = _block_error(block)
+        if problem:
+            return f"blocks[{n}]: {problem}"
+    return None
+
+
+def _block_error(block: dict[str, Any]) -> str | None:
+    kind = block["type"]
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            return "section needs text or fields"
+        texts = ([block["text"]] if "text" in block else []) + list(block.get("fields", []))
+        if len(block.get("fields", [])) > 10:
+            return "more than 10 fields"
+        return next((p for p in (_text_error(t, 3000) for t in texts) if p), None)
+    if kind == "header":
+        text = block.get("text", {})
+        if text.get("type") != "plain_text":
+            return "header text must be plain_text"
+        return _text_error(text, 150)
+    if kind == "context":
+        elements = block.get("elements", [])
+        if not 0 < len(elements) <= 10:
+            return "context needs 1 to 10 elements"
+        return next(
+            (p for p in (_text_error(e, 3000) for e in elements if e.get("type") != "image") if p), None
+        )
+    if kind == "actions":
+        elements = block.get("elements", [])
+        if not 0 < len(elements) <= 25:
+            return "actions needs 1 to 25 elements"
+        for el in elements:
+            if el.get("type") == "button":
+                if len(el.get("action_id", "")) > 255 or len(el.get("value", "")) > 2000:
+                    return "button action_id or value too long"
+                problem = _text_error(el.get("text", {}), 75)
+                if problem:
+                    return problem
+    return None
+
+
+def _text_error(obj: Any, limit: int) -> str | None:
+    if not isinstance(obj, dict) or obj.get("type") not in {"mrkdwn", "plain_text"}:
+        return "text object must be mrkdwn or plain_text"
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        return "text must be a non-empty string"
+    if len(text.encode("utf-16-le")) // 2 > limit:
+        return f"text longer than {limit} characters"
+    return None
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments: JSON body, form body, or query string, as Slack accepts."""
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        body = await request.json()
+        if isinstance(body, dict):
+            args.update(body)
+    elif request.can_read_body:
+        args.update({k: str(v) for k, v in (await request.post()).items()})
+    return args
+
+
+def _collect_strings(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_strings(v, out)
+
+
+# --- standalone ----------------------------------------------------------------------------
+
+
+def _print_event(kind: str, item: Any) -> None:
+    if kind == "message":
+        print(f"[chat.postMessage {item.channel} ts={item.ts}] {item.text}", flush=True)
+    elif kind == "response":
+        print(f"[response_url {item.url}] {item.body.get('text')}", flush=True)
+    elif kind in {"connected", "disconnected", "ack"}:
+        print(f"[socket {kind}] {item}", flush=True)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    slack = FakeSlack(
+        bot_token=args.bot_token, app_token=args.app_token, signing_secret=args.signing_secret, port=args.port
+    )
+    slack.on_record = _print_event
+    await slack.start()
+    print(f"fake Slack at {slack.base_url}", flush=True)
+    print(f'  [slack] api_url = "{slack.api_url}"', flush=True)
+    print(
+        f"  export SLACK_BOT_TOKEN={slack.bot_token} SLACK_APP_TOKEN={slack.app_token} "
+        f"SLACK_SIGNING_SECRET={slack.signing_secret}",
+        flush=True,
+    )
+    print(f"  run a command: curl -d text=kherson {slack.base_url}/_fake/command", flush=True)
+    print(f"  see posts:     curl {slack.base_url}/_fake/messages", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await slack.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.slack", description="A local fake Slack.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--bot-token", default="xoxb-fake-bot-token")
+    parser.add_argument("--app-token", default="xapp-fake-app-token")
+    parser.add_argument("--signing-secret", default="fake-signing-secret")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()

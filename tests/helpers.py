@@ -1,0 +1,54 @@
+"""Builders for core tests: a config, a store, and the Kherson story tracked through its update."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, parse_config
+from bot.fetch import Fetcher, make_client
+from bot.pipeline import PollOutcome, poll_story
+from bot.store import Store
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds" / "kherson"
+NOV9 = SEEDS / "2022-11-09T1210.txt"
+NOV11 = SEEDS / "2022-11-11T0736.txt"
+SEED_SUMMARY_START = (
+    "Russia now says it has completely withdrawn its forces from the southern Ukrainian city of Kherson."
+)
+
+
+def kherson_config(tmp_path: Path, channels: list[str], **extra: Any) -> Config:
+    """Config tracking story 'kherson' from tmp_path/kherson.txt, routed to `channels`."""
+    data: dict[str, Any] = {
+        "storybot": {"database": str(tmp_path / "storybot.db")},
+        "stories": [{"id": "kherson", "path": "kherson.txt", "aliases": ["ukraine", "withdrawal"]}],
+        "routes": [{"stories": ["kherson"], "channels": channels}] if channels else [],
+        **extra,
+    }
+    return parse_config(data, "test", tmp_path)
+
+
+async def poll_file(config: Config, store: Store, content: Path | str) -> PollOutcome:
+    """Write `content` as the story's file and poll it once."""
+    path = config.resolve_path("kherson.txt")
+    path.write_text(
+        content.read_text(encoding="utf-8") if isinstance(content, Path) else content, encoding="utf-8"
+    )
+    async with make_client() as client:
+        fetcher = Fetcher(client, base_dir=config.base_dir)
+        story = config.story("kherson")
+        assert story is not None
+        return await poll_story(story, config=config, fetcher=fetcher, store=store)
+
+
+async def kherson_store(tmp_path: Path, channels: list[str]) -> tuple[Store, Config]:
+    """A store where Kherson was baselined on Nov 9, then polled on Nov 11: one NewUpdate,
+    one pending delivery per channel."""
+    config = kherson_config(tmp_path, channels)
+    store = await Store.open(config.database_path)
+    await store.sync_config(config)
+    await poll_file(config, store, NOV9)
+    outcome = await poll_file(config, store, NOV11)
+    assert len(outcome.event_ids) == 1, outcome
+    return store, config

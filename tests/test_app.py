@@ -1,0 +1,89 @@
+"""The running app: scheduled polls reach channels; config edits apply, bad ones are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from bot.app import StoryBot
+from bot.config import load_config
+from tests.helpers import NOV9, NOV11
+from tests.recording import RecordingSender
+
+CONFIG = """
+[storybot]
+database = "bot.db"
+jitter = 0
+
+[[stories]]
+id = "kherson"
+path = "kherson.txt"
+interval = 3600
+
+[[routes]]
+stories = ["kherson"]
+channels = ["rec:A", "rec:B"]
+"""
+
+
+async def eventually(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for background tasks to reach a state (no fixed sleeps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def write_config(path: Path, text: str) -> None:
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+async def test_running_bot_baselines_then_alerts_each_channel_once(tmp_path: Path) -> None:
+    (tmp_path / "kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
+    config_path = tmp_path / "config.toml"
+    write_config(config_path, CONFIG)
+    sender = RecordingSender()
+    stop = asyncio.Event()
+    async with await StoryBot.create(load_config(config_path), config_path) as bot:
+        await bot.attach([sender])
+        runner = asyncio.create_task(bot.run(stop))
+
+        async def baselined() -> bool:
+            return await bot.store.last_version("kherson") is not None
+
+        await eventually(baselined)
+        (tmp_path / "kherson.txt").write_text(NOV11.read_text(encoding="utf-8"), encoding="utf-8")
+        await bot.poll("kherson")
+
+        async def delivered() -> bool:
+            return len(sender.posted) == 2
+
+        await eventually(delivered)
+        await bot.poll("kherson")
+        stop.set()
+        await runner
+    assert sorted(sender.channels()) == ["A", "B"] and sender.closed
+
+
+async def test_config_reload_applies_good_edits_and_refuses_bad_ones(tmp_path: Path) -> None:
+    (tmp_path / "kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
+    config_path = tmp_path / "config.toml"
+    write_config(config_path, CONFIG)
+    async with await StoryBot.create(load_config(config_path), config_path) as bot:
+        bot.scheduler.start()
+        bot.scheduler.apply(bot.config)
+        assert await bot.check_config() is False  # unchanged file
+        write_config(
+            config_path,
+            CONFIG + '\n[[stories]]\nid = "budget"\nurl = "http://127.0.0.1:9/b"\ninterval = 60\n',
+        )
+        assert await bot.check_config() is True
+        assert bot.scheduler.jobs() == {"kherson": 3600, "budget": 60}
+        assert [b.id for b in await bot.store.stories()] == ["budget", "kherson"]
+        write_config(config_path, CONFIG.replace("interval = 3600", "interval = 1"))
+        assert await bot.check_config() is False
+        assert bot.scheduler.jobs() == {"kherson": 3600, "budget": 60}  # the last good config runs on

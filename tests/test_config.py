@@ -1,0 +1,115 @@
+"""Config: a good file loads; each bad one names the file, the key and what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.registry import validate_platforms
+from bot.__main__ import main
+from bot.config import ConfigError, load_config
+
+GOOD = """
+[storybot]
+interval = 120
+admins = ["slack:U1"]
+
+[[stories]]
+id = "kherson"
+path = "story.txt"
+aliases = ["Ukraine"]
+
+[[stories]]
+id = "budget"
+url = "https://news.example/budget"
+interval = 30
+
+[[routes]]
+stories = ["kherson"]
+channels = ["slack:C1", "discord:42"]
+
+[[routes]]
+keywords = ["ukraine"]
+channels = ["console:main"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_good_config_loads(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    kherson, budget = config.stories
+    assert kherson.aliases == ("ukraine",)
+    assert config.interval_for(kherson) == 120 and config.interval_for(budget) == 30
+    assert config.resolve_path(kherson.source) == tmp_path / "story.txt"
+    assert config.channels_for(kherson) == ("slack:C1", "discord:42", "console:main")
+    assert config.channels_for(budget) == ()
+    assert config.channels_for(budget, "talks on Ukraine aid") == ("console:main",)
+    assert config.is_admin("slack", "U1") and not config.is_admin("discord", "U1")
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(Path(__file__).parent.parent / "config.example.toml")
+    assert validate_platforms(config) == []
+    assert config.resolve_path(config.stories[0].source).exists()
+
+
+BAD = [
+    ("[[stories]]\nid='a'\npath='x'\ninterval=1\n", "stories[0].interval", "greater than or equal to 5"),
+    ("[[stories]]\nid='A B'\npath='x'\n", "stories[0].id", "pattern"),
+    ("[[stories]]\nid='a'\n", "stories[0]", "exactly one of 'url' or 'path'"),
+    ("[[stories]]\nid='a'\nurl='ftp://x'\n", "stories[0].url", "http"),
+    ("[[stories]]\nid='a'\npath='x'\ncolour='red'\n", "stories[0].colour", "unknown key"),
+    ("[[stories]]\nid='a'\npath='x'\n[[stories]]\nid='a'\npath='y'\n", "stories", "duplicate id a"),
+    ("[[routes]]\nstories=['nope']\nchannels=['slack:C1']\n", "routes[0].stories", "unknown story id nope"),
+    ("[[routes]]\nstories=['*']\nchannels=['C1']\n", "routes[0].channels", "platform:channel_id"),
+    ("[[routes]]\nchannels=['slack:C1']\n", "routes[0]", "give 'stories'"),
+    ("[storybot]\nadmins=['bob']\n", "storybot.admins", "platform:user_id"),
+    ("[storybot]\ntimeout='soon'\n", "storybot.timeout", "valid number"),
+    ("[storybot]\ndatabse='x.db'\n", "storybot.databse", "unknown key"),
+    ("slack = 3\n", "slack", "must be a table"),
+    ("stories = [\n", "", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), BAD)
+def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = str(caught.value)
+    assert str(path) in error
+    assert any(p.startswith(key) and message in p for p in caught.value.problems), error
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "[storybot]\ninterval=1\njitter=-1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [p.split(":")[0] for p in caught.value.problems] == ["storybot.interval", "storybot.jitter"]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_unknown_platform_table_and_route_platform(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, GOOD + "\n[telegram]\ntoken_env='T'\n[[routes]]\nstories=['*']\nchannels=['irc:x']\n")
+    )
+    problems = validate_platforms(config)
+    assert any(p.startswith("telegram: unknown table") for p in problems)
+    assert any(p.startswith("routes[2].channels: unknown platform") for p in problems)
+
+
+def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(write(tmp_path, GOOD)), "check"]) == 0
+    assert "config OK: 2 stories" in capsys.readouterr().out
+    assert main(["--config", str(write(tmp_path, "[storybot]\ninterval=0\n")), "check"]) == 2
+    assert "storybot.interval" in capsys.readouterr().err

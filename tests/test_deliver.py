@@ -1,0 +1,151 @@
+"""Delivery: each routed channel gets each alert exactly once, across failures and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.deliver import Dispatcher
+from bot.ports import DeliveryError
+from bot.store import Store
+from tests.helpers import kherson_store
+from tests.recording import RecordingSender
+
+CHANNELS = [f"rec:C{n}" for n in range(12)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_fan_out_reaches_every_channel_once(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, CHANNELS)
+    sender = RecordingSender()
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert report.sent == len(CHANNELS)
+    assert sorted(sender.channels()) == sorted(c.split(":")[1] for c in CHANNELS)
+    assert all(d["status"] == "sent" and d["message_id"] for d in await store.deliveries())
+    assert (await Dispatcher(store, {"rec": sender}).deliver_pending()).sent == 0
+    await store.close()
+
+
+async def test_stopping_mid_fan_out_then_restarting_delivers_each_once(tmp_path: Path) -> None:
+    store, config = await kherson_store(tmp_path, CHANNELS)
+    sender = RecordingSender()
+    sent_five = asyncio.Event()
+    original = sender.send_alert
+
+    async def send_then_maybe_stop(channel, alert, thread_id):  # type: ignore[no-untyped-def]
+        posted = await original(channel, alert, thread_id)
+        if len(sender.posted) == 5:
+            sent_five.set()
+        await asyncio.sleep(0)  # let the stop land mid-send: the record must still happen
+        return posted
+
+    sender.send_alert = send_then_maybe_stop  # type: ignore[method-assign]
+    dispatcher = Dispatcher(store, {"rec": sender}, concurrency=1)
+    task = asyncio.create_task(dispatcher.deliver_pending())
+    await sent_five.wait()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await dispatcher.drain()
+    await store.close()
+    first_run = len(sender.posted)
+    assert 5 <= first_run < len(CHANNELS)
+
+    store = await Store.open(config.database_path)  # a restart: a new process would do the same
+    restarted = RecordingSender()
+    await Dispatcher(store, {"rec": restarted}).deliver_pending()
+    everyone = sender.channels() + restarted.channels()
+    assert sorted(everyone) == sorted(c.split(":")[1] for c in CHANNELS)
+    await store.close()
+
+
+async def test_a_bad_channel_fails_alone_and_others_get_theirs(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:good1", "rec:gone", "rec:good2"])
+    sender = RecordingSender(failures={"gone": [DeliveryError("channel_not_found", permanent=True)]})
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert (report.sent, report.failed) == (2, 1)
+    rows = {d["channel"]: d for d in await store.deliveries()}
+    assert rows["rec:gone"]["status"] == "failed" and rows["rec:gone"]["last_error"] == "channel_not_found"
+    await store.close()
+
+
+async def test_rate_limit_and_transient_errors_are_retried_later(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A", "rec:B"])
+    clock = Clock()
+    sender = RecordingSender(
+        failures={
+            "A": [DeliveryError("ratelimited", retry_after=30)] * 3,
+            "B": [DeliveryError("HTTP 502")],
+        }
+    )
+    dispatcher = Dispatcher(store, {"rec": sender}, backoff=10, clock=clock)
+    for _ in range(5):
+        await dispatcher.deliver_pending()
+        clock.now += timedelta(seconds=31)
+    assert sorted(sender.channels()) == ["A", "B"]
+    rows = {d["channel"]: d for d in await store.deliveries()}
+    assert rows["rec:A"]["attempts"] == 1  # rate limits do not use up attempts
+    assert rows["rec:B"]["attempts"] == 2
+    await store.close()
+
+
+async def test_retry_waits_for_its_time(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    clock = Clock()
+    sender = RecordingSender(failures={"A": [DeliveryError("ratelimited", retry_after=60)]})
+    dispatcher = Dispatcher(store, {"rec": sender}, clock=clock)
+    await dispatcher.deliver_pending()
+    clock.now += timedelta(seconds=59)
+    assert (await dispatcher.deliver_pending()).sent == 0
+    clock.now += timedelta(seconds=2)
+    assert (await dispatcher.deliver_pending()).sent == 1
+    await store.close()
+
+
+async def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    clock = Clock()
+    sender = RecordingSender(failures={"A": [DeliveryError("HTTP 500")] * 10})
+    dispatcher = Dispatcher(store, {"rec": sender}, max_attempts=3, backoff=1, clock=clock)
+    for _ in range(5):
+        await dispatcher.deliver_pending()
+        clock.now += timedelta(hours=1)
+    (row,) = await store.deliveries()
+    assert row["status"] == "failed" and row["attempts"] == 3 and sender.posted == []
+    await store.close()
+
+
+async def test_later_updates_join_the_first_alerts_thread(tmp_path: Path) -> None:
+    from tests.helpers import NOV11, poll_file
+
+    store, config = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender(threads=True)
+    await Dispatcher(store, {"rec": sender}).deliver_pending()
+    text = NOV11.read_text(encoding="utf-8").replace(
+        "UPDATE Nov 11, 2022 7:36 AM CST",
+        "UPDATE Nov 12, 2022 9:00 AM CST\n\nUkraine's president visited the city on Saturday.\n\n"
+        "UPDATE Nov 11, 2022 7:36 AM CST",
+    )
+    outcome = await poll_file(config, store, text)
+    assert len(outcome.event_ids) == 1
+    await Dispatcher(store, {"rec": sender}).deliver_pending()
+    (_, first, first_thread), (_, second, second_thread) = sender.posted
+    assert first_thread is None and second_thread == "A-1"
+    await store.close()
+
+
+async def test_platform_without_sender_waits(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A", "other:B"])
+    sender = RecordingSender()
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert report.sent == 1
+    rows = {d["channel"]: d["status"] for d in await store.deliveries()}
+    assert rows == {"rec:A": "sent", "other:B": "pending"}
+    await store.close()

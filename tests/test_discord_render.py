@@ -1,0 +1,206 @@
+"""Discord renderers: what an alert or a /story answer looks like, inside Discord's limits,
+with story text that can neither ping nor format. Limits are checked by the fake Discord's
+own validator (the 400/50035 it would answer), not by the renderer's constants."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.discord.render import ELLIPSIS, alert_to_embed, clip, reply_to_embed, safe
+from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from tests.fakes.discord import embed_problems
+
+CHICAGO = ZoneInfo("America/Chicago")
+NOV9 = datetime(2022, 11, 9, 12, 10, tzinfo=CHICAGO)
+NOV11 = datetime(2022, 11, 11, 7, 36, tzinfo=CHICAGO)
+SEEN = datetime(2022, 11, 11, 14, 0, tzinfo=UTC)
+SUMMARY = (
+    "Russia now says it has completely withdrawn its forces from the southern Ukrainian city of Kherson."
+)
+MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
+
+
+def entry(label: str, moment: datetime, summary: str) -> TimelineEntry:
+    return TimelineEntry(timestamp=moment, seen_at=SEEN, label=label, summary=summary)
+
+
+def kherson_alert(**changes: object) -> Alert:
+    fields: dict[str, object] = {
+        "event_id": 1,
+        "story_id": "kherson",
+        "story_title": "Russia: Withdrawal From Kherson Is Complete",
+        "story_url": "https://www.newser.com/story/327390/russia-says-it-will-retreat-from-kherson.html",
+        "kind": AlertKind.NEW_UPDATE,
+        "headline": "UPDATE Nov 11, 2022 7:36 AM CST",
+        "summary": SUMMARY,
+        "timestamp": NOV11,
+        "seen_at": SEEN,
+        "timeline": (entry("Update", NOV11, SUMMARY), entry("Original", NOV9, "Russia announced a pullout.")),
+    }
+    fields.update(changes)
+    return Alert(**fields)  # type: ignore[arg-type]
+
+
+def kherson_view(timeline_size: int = 2, summary: str = SUMMARY) -> StoryView:
+    latest = entry("Update", NOV11, summary)
+    older = tuple(
+        entry("Update", NOV9 - timedelta(hours=n), f"Earlier update {n}.") for n in range(timeline_size - 1)
+    )
+    return StoryView(
+        id="kherson",
+        title="Russia: Withdrawal From Kherson Is Complete",
+        url="https://www.newser.com/story/327390.html",
+        latest=latest,
+        timeline=(latest, *older),
+        subtitle="Unconfirmed video purports to show locals hugging Ukrainian soldiers",
+    )
+
+
+def problems(embed: object) -> dict[str, object]:
+    return embed_problems([embed.to_dict()])  # type: ignore[attr-defined]
+
+
+def all_text(embed: object) -> str:
+    data = embed.to_dict()  # type: ignore[attr-defined]
+    parts = [data.get("title", ""), data.get("description", ""), data.get("footer", {}).get("text", "")]
+    parts += [data.get("author", {}).get("name", "")]
+    parts += [f["name"] + f["value"] for f in data.get("fields", [])]
+    return "\n".join(parts)
+
+
+# --- alerts ----------------------------------------------------------------------------
+
+
+def test_alert_embed_carries_title_link_summary_reader_local_time_and_source() -> None:
+    embed = alert_to_embed(kherson_alert())
+    unix = int(NOV11.timestamp())
+    assert embed.title == "Russia: Withdrawal From Kherson Is Complete"
+    assert embed.url is not None and embed.url.startswith("https://www.newser.com/")
+    assert embed.description is not None and embed.description.startswith(SUMMARY)
+    assert f"<t:{unix}:f>" in embed.description and f"<t:{unix}:R>" in embed.description
+    assert embed.author.name == "New update"
+    assert embed.footer.text == "Source: newser.com · kherson"
+    assert embed.timestamp == NOV11
+    # the earlier entry of the timeline is shown, the alert's own update is not repeated
+    assert [f.name for f in embed.fields] == ["Original"]
+    assert f"<t:{int(NOV9.timestamp())}:f>" in (embed.fields[0].value or "")
+    assert problems(embed) == {}
+
+
+def test_alert_without_publisher_time_uses_when_storybot_saw_it() -> None:
+    embed = alert_to_embed(kherson_alert(timestamp=None, story_url=None))
+    assert f"<t:{int(SEEN.timestamp())}:f>" in (embed.description or "")
+    assert embed.url is None
+    assert embed.footer.text == "storybot · kherson"
+
+
+def test_headline_change_shows_the_new_headline() -> None:
+    alert = kherson_alert(
+        kind=AlertKind.HEADLINE_CHANGED, headline="Russia: Withdrawal From Kherson Is Complete"
+    )
+    embed = alert_to_embed(alert)
+    assert embed.author.name == "Headline changed"
+    assert (embed.description or "").startswith("**Russia: Withdrawal From Kherson Is Complete**")
+
+
+def test_oversized_alert_is_cut_cleanly_within_every_limit() -> None:
+    words = ("withdrawal " * 2000).strip()
+    alert = kherson_alert(
+        story_title="Kherson " * 100,
+        summary=words,
+        timeline=tuple(entry("Update " * 60, NOV9 - timedelta(days=n), words) for n in range(40)),
+    )
+    embed = alert_to_embed(alert)
+    assert problems(embed) == {}
+    assert len(embed) <= 6000
+    assert embed.title is not None and embed.title.endswith(ELLIPSIS) and len(embed.title) <= 256
+    body = (embed.description or "").split("\n\n")[0]
+    assert body.endswith("withdrawal" + ELLIPSIS)  # cut between words, not inside one
+    assert f"<t:{int(NOV11.timestamp())}:R>" in (embed.description or "")  # the time survives the cut
+
+
+def test_story_text_cannot_ping_or_link() -> None:
+    hostile = "@everyone look <@123> <@!45678901234567890> <@&987> @here [click](https://evil.example) **x**"
+    embed = alert_to_embed(kherson_alert(summary=hostile, story_title="@everyone <@123>"))
+    text = all_text(embed)
+    assert not MENTION.search(text)
+    assert "\\[click](https://evil.example)" in text  # a masked link shown as text, not a link
+    assert "\\*\\*x\\*\\*" in text
+
+
+# --- replies ---------------------------------------------------------------------------
+
+
+def test_story_reply_shows_latest_update_and_timeline_as_fields() -> None:
+    view = kherson_view(timeline_size=4)
+    embed = reply_to_embed(Reply(ReplyKind.STORY, "text", story=view))
+    assert embed.title == view.title and embed.url == view.url
+    assert SUMMARY in (embed.description or "")
+    assert f"<t:{int(NOV11.timestamp())}:f>" in (embed.description or "")
+    assert [f.name for f in embed.fields] == ["Update", "Update", "Update"]  # the three older entries
+    assert "/story timeline kherson" in (embed.footer.text or "")
+    assert "newser.com" in (embed.footer.text or "")
+    assert problems(embed) == {}
+
+
+def test_timeline_reply_holds_at_most_25_fields_and_6000_characters() -> None:
+    view = kherson_view(timeline_size=60, summary="word " * 2000)
+    embed = reply_to_embed(Reply(ReplyKind.TIMELINE, "text", story=view))
+    assert len(embed.fields) <= 25
+    assert len(embed) <= 6000
+    assert problems(embed) == {}
+
+
+def test_list_reply_names_each_story_and_its_id() -> None:
+    briefs = tuple(StoryBrief(id=f"story{n}", title=f"Story number {n}", updated=SEEN) for n in range(3))
+    embed = reply_to_embed(Reply(ReplyKind.LIST, "text", stories=briefs))
+    assert embed.title == "Tracked stories"
+    for n in range(3):
+        assert f"**Story number {n}** (`story{n}`)" in (embed.description or "")
+    assert f"<t:{int(SEEN.timestamp())}:R>" in (embed.description or "")
+
+
+def test_long_list_ends_with_a_count_of_the_rest() -> None:
+    briefs = tuple(StoryBrief(id=f"s{n}", title="T" * 200) for n in range(100))
+    embed = reply_to_embed(Reply(ReplyKind.LIST, "text", stories=briefs))
+    assert problems(embed) == {}
+    assert re.search(r"and \d+ more$", embed.description or "")
+
+
+def test_help_and_not_found_show_the_core_text_escaped() -> None:
+    embed = reply_to_embed(Reply(ReplyKind.NOT_FOUND, "No tracked story matches “@everyone”."))
+    assert embed.title == "No such story"
+    assert "everyone" in (embed.description or "") and not MENTION.search(embed.description or "")
+    assert reply_to_embed(Reply(ReplyKind.HELP, "/story list: the stories")).title == "storybot help"
+
+
+# --- cutting and escaping --------------------------------------------------------------
+
+
+def test_clip_cuts_on_a_word_boundary_and_marks_the_cut() -> None:
+    assert clip("alpha beta gamma", 100) == "alpha beta gamma"
+    assert clip("alpha beta gamma", 12) == "alpha beta" + ELLIPSIS
+    assert clip("a" * 50, 10) == "a" * 9 + ELLIPSIS  # no space near: cut inside
+    assert not clip("word \\" + "x" * 20, 7).endswith("\\" + ELLIPSIS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=0, max_size=7000), st.integers(min_value=1, max_value=5000))
+def test_clip_never_exceeds_the_limit(text: str, limit: int) -> None:
+    cut = clip(text, limit)
+    assert len(cut) <= limit
+    assert cut == text.strip() or cut.endswith(ELLIPSIS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab @<>!&#0123456789*_~`|[]()\\\n")), max_size=3000))
+def test_any_story_text_renders_valid_and_inert(text: str) -> None:
+    embed = alert_to_embed(kherson_alert(summary=text, story_title=text[:300] or "t"))
+    assert problems(embed) == {}
+    assert not MENTION.search(all_text(embed))
+    assert not MENTION.search(safe(text))

@@ -1,0 +1,172 @@
+"""fetch -> parse -> diff -> store -> deliver over a real loopback origin and a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import Config, parse_config
+from bot.deliver import Dispatcher
+from bot.fetch import Fetcher, make_client
+from bot.models import AlertKind
+from bot.pipeline import PollOutcome, PollStatus, poll_story
+from bot.store import Store
+from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_store, poll_file
+from tests.origin import Origin, Response
+from tests.recording import RecordingSender
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def page(path: Path) -> Response:
+    return Response(body=path.read_bytes(), content_type="text/plain; charset=utf-8")
+
+
+def http_config(tmp_path: Path, url: str) -> Config:
+    return parse_config(
+        {
+            "storybot": {"database": str(tmp_path / "s.db")},
+            "stories": [{"id": "kherson", "url": url}],
+            "routes": [{"stories": ["kherson"], "channels": ["rec:A", "rec:B"]}],
+        },
+        "test",
+        tmp_path,
+    )
+
+
+class Poller:
+    """One story polled through the real fetcher against the origin."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher):
+        self.config, self.store, self.fetcher = config, store, fetcher
+
+    async def __call__(self) -> PollOutcome:
+        story = self.config.stories[0]
+        return await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+
+
+@pytest.fixture
+async def http_story(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
+    config = http_config(tmp_path, origin.url("/kherson"))
+    store = await Store.open(config.database_path)
+    await store.sync_config(config)
+    async with make_client(timeout=2) as client:
+        fetcher = Fetcher(client, base_dir=tmp_path, retries=1, backoff=0.01, sleep=_no_sleep)
+        yield Poller(config, store, fetcher), store
+    await store.close()
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+async def test_seed_update_becomes_one_event(tmp_path: Path) -> None:
+    store, config = await kherson_store(tmp_path, ["rec:A"])
+    (event,) = await store.events()
+    assert event["kind"] == AlertKind.NEW_UPDATE
+    alert = await store.alert(int(event["id"]))  # type: ignore[arg-type]
+    assert alert.timestamp == datetime(2022, 11, 11, 7, 36, tzinfo=CHICAGO)
+    assert alert.timestamp is not None and alert.timestamp.tzinfo == CHICAGO
+    assert alert.summary.startswith(SEED_SUMMARY_START) and len(alert.summary) <= 300
+    assert [e.label for e in alert.timeline] == ["Original", "Update"]
+    again = await poll_file(config, store, NOV11)
+    assert again.status in {PollStatus.NOT_MODIFIED, PollStatus.UNCHANGED} and again.events == ()
+    await store.close()
+
+
+async def test_baseline_alerts_nothing(tmp_path: Path) -> None:
+    from tests.helpers import kherson_config
+
+    config = kherson_config(tmp_path, ["rec:A"])
+    async with await Store.open(config.database_path) as store:
+        await store.sync_config(config)
+        outcome = await poll_file(config, store, NOV11)  # first sight already has the update
+        assert outcome.status is PollStatus.BASELINE and outcome.events == ()
+        assert await store.events() == [] and await store.deliveries() == []
+        view = await store.story_view("kherson")
+        assert view is not None and view.latest is not None and view.latest.label == "Update"
+
+
+async def test_http_origin_posts_one_alert_and_304s_do_no_work(origin: Origin, http_story) -> None:  # type: ignore[no-untyped-def]
+    poll, store = http_story
+    origin.set("/kherson", page(NOV9))
+    assert (await poll()).status is PollStatus.BASELINE
+    assert (await poll()).status is PollStatus.NOT_MODIFIED
+    origin.set("/kherson", page(NOV11))
+    changed = await poll()
+    assert changed.status is PollStatus.CHANGED and len(changed.event_ids) == 1
+    for _ in range(3):
+        assert (await poll()).status is PollStatus.NOT_MODIFIED
+    statuses = [r.status for r in origin.requests_for("/kherson")]
+    assert statuses == [200, 304, 200, 304, 304, 304]
+    assert all(r.sent == 0 for r in origin.requests_for("/kherson") if r.status == 304)
+    sender = RecordingSender()
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert report.sent == 2 and sorted(sender.channels()) == ["A", "B"]
+    assert (await Dispatcher(store, {"rec": sender}).deliver_pending()).sent == 0
+
+
+FAULTS = [
+    pytest.param(Response(status=500, body="oops"), id="500"),
+    pytest.param(Response(status=404, body="<html><body><h1>Not found</h1></body></html>"), id="404"),
+    pytest.param(Response(status=429, headers={"Retry-After": "3"}), id="429"),
+    pytest.param(Response(body=b""), id="empty"),
+    pytest.param(Response(body="   \n  "), id="blank"),
+    pytest.param(Response(body=NOV9.read_bytes(), truncate_at=300), id="truncated"),
+    pytest.param(Response(body=b"x" * 1024, repeat=6000), id="oversized"),
+    pytest.param(Response(body=NOV11.read_bytes(), delay=3), id="timeout"),
+    pytest.param(Response(body="<html><body><nav>Home</nav></body></html>"), id="no-story"),
+    pytest.param(Response(body=b"\xff\xfe\x00\x00garbage\x80\x81", content_type=None), id="junk-bytes"),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_fault_between_two_good_versions_makes_no_false_alert(
+    origin: Origin,
+    http_story,
+    fault: Response,  # type: ignore[no-untyped-def]
+) -> None:
+    poll, store = http_story
+    origin.set("/kherson", page(NOV11))
+    assert (await poll()).status is PollStatus.BASELINE
+    origin.set("/kherson", fault)
+    failed = await poll()
+    assert failed.status is PollStatus.FAILED and failed.error
+    origin.set("/kherson", page(NOV11))
+    after = await poll()
+    assert after.status in {PollStatus.NOT_MODIFIED, PollStatus.UNCHANGED}
+    assert await store.events() == []
+    assert await store.failed_fetches("kherson") == 1
+
+
+async def test_update_after_an_outage_is_still_news(origin: Origin, http_story) -> None:  # type: ignore[no-untyped-def]
+    poll, store = http_story
+    origin.set("/kherson", page(NOV9))
+    await poll()
+    origin.set("/kherson", Response(status=503, body="down"))
+    assert (await poll()).status is PollStatus.FAILED
+    origin.set("/kherson", page(NOV11))
+    outcome = await poll()
+    assert outcome.status is PollStatus.CHANGED and [e.kind for e in outcome.events] == [AlertKind.NEW_UPDATE]
+
+
+async def test_non_utf8_page_parses(origin: Origin, http_story) -> None:  # type: ignore[no-untyped-def]
+    poll, store = http_story
+    text = NOV9.read_text(encoding="utf-8").replace("Kherson—the", "Kherson\u2014the")
+    origin.set(
+        "/kherson", Response(body=text.encode("cp1252"), content_type="text/plain; charset=windows-1252")
+    )
+    outcome = await poll()
+    assert outcome.status is PollStatus.BASELINE and outcome.story is not None
+    assert "Kherson\u2014the sole" in outcome.story.sections[0].body
+
+
+async def test_removed_then_restored_update_is_not_news_again(tmp_path: Path) -> None:
+    store, config = await kherson_store(tmp_path, ["rec:A"])
+    await poll_file(config, store, NOV9)  # the page drops the update (an edit, or a bad deploy)
+    restored = await poll_file(config, store, NOV11)
+    assert restored.events == () and len(await store.events()) == 1  # nor is the old headline
+    await store.close()

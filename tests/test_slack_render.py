@@ -1,0 +1,245 @@
+"""Block Kit rendering: escaping, Slack's limits, date tokens, the share button. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.slack.render import (
+    MAX_BLOCKS,
+    MAX_TEXT,
+    SHARE_ACTION,
+    alert_to_blocks,
+    escape,
+    fit,
+    reply_to_blocks,
+    share_query,
+    slack_len,
+)
+from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from tests.fakes.slack import blocks_error
+
+CST = timezone(timedelta(hours=-6), "CST")
+UPDATED = datetime(2022, 11, 11, 7, 36, tzinfo=CST)
+POSTED = datetime(2022, 11, 9, 12, 10, tzinfo=CST)
+SUMMARY = (
+    "Russia now says it has completely withdrawn its forces from the southern Ukrainian city of Kherson."
+)
+URL = "https://www.newser.com/story/327417/russia-withdrawal-from-kherson-is-complete.html"
+HOSTILE = "<!channel> <!here> <@U123> <#C999> <!subteam^S1> <https://evil.example|click> & @channel @here"
+DATE_TOKEN = re.compile(r"<!date\^\d+\^\{date_short_pretty\} at \{time\}\|[^<>|]+>")
+
+
+def entry(when: datetime, label: str, summary: str) -> TimelineEntry:
+    return TimelineEntry(timestamp=when, seen_at=when, label=label, summary=summary)
+
+
+def kherson_alert(**changes: object) -> Alert:
+    values: dict[str, object] = {
+        "event_id": 1,
+        "story_id": "kherson",
+        "story_title": "Russia: Withdrawal From Kherson Is Complete",
+        "story_url": URL,
+        "kind": AlertKind.NEW_UPDATE,
+        "headline": "Russia: Withdrawal From Kherson Is Complete",
+        "summary": SUMMARY,
+        "timestamp": UPDATED,
+        "seen_at": UPDATED,
+        "timeline": (
+            entry(POSTED, "Original", "Russia says it will pull its troops from Kherson."),
+            entry(UPDATED, "Update", SUMMARY),
+        ),
+    }
+    values.update(changes)
+    return Alert(**values)  # type: ignore[arg-type]
+
+
+def texts(blocks: list[dict]) -> list[str]:
+    """Every text string inside the blocks."""
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "text" and isinstance(item, str):
+                    found.append(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(blocks)
+    return found
+
+
+def live_markup(text: str, *, allowed_link: str | None = None) -> list[str]:
+    """Slack control sequences left in `text` besides date tokens and the one link we made."""
+    text = DATE_TOKEN.sub("", text)
+    if allowed_link:
+        text = re.sub(rf"<{re.escape(allowed_link)}\|[^<>]*>", "", text)
+    return re.findall(r"<[^>]*>?", text)
+
+
+def assert_within_limits(blocks: list[dict]) -> None:
+    assert 0 < len(blocks) <= MAX_BLOCKS
+    assert blocks_error(blocks) is None, blocks_error(blocks)
+    for text in texts(blocks):
+        assert slack_len(text) <= MAX_TEXT
+
+
+# --- escaping ---------------------------------------------------------------------------
+
+
+def test_escape_turns_every_slack_control_sequence_into_plain_text() -> None:
+    escaped = escape(HOSTILE)
+    assert "<" not in escaped and ">" not in escaped
+    assert "&lt;!channel&gt;" in escaped and "&lt;@U123&gt;" in escaped
+    assert "& @" not in escaped and "&amp; " in escaped
+    assert "@channel" not in escaped and "@here" not in escaped  # inert even with link_names
+
+
+def test_escape_drops_control_characters_but_keeps_line_breaks() -> None:
+    assert escape("a\x00b\x1bc\u202ed\ne\tf") == "abcd\ne\tf"
+
+
+@given(st.text(max_size=400))
+def test_escaped_text_never_holds_markup(raw: str) -> None:
+    escaped = escape(raw)
+    assert "<" not in escaped and ">" not in escaped
+    assert re.fullmatch(r"([^&]|&(amp|lt|gt);)*", escaped, re.DOTALL)
+
+
+@given(st.text(alphabet="a &<>😀\n", max_size=600), st.integers(min_value=20, max_value=300))
+def test_fit_never_exceeds_its_limit_nor_splits_an_entity(raw: str, limit: int) -> None:
+    cut = fit(raw, limit)
+    assert slack_len(cut) <= limit
+    assert re.fullmatch(r"([^&]|&(amp|lt|gt);)*…?", cut, re.DOTALL)
+
+
+# --- alerts -----------------------------------------------------------------------------
+
+
+def test_alert_links_the_headline_and_carries_summary_time_and_timeline() -> None:
+    text, blocks = alert_to_blocks(kherson_alert())
+    body = "\n".join(texts(blocks))
+    assert f"<{URL}|Russia: Withdrawal From Kherson Is Complete>" in body
+    assert SUMMARY in body
+    unix = int(UPDATED.timestamp())
+    assert f"<!date^{unix}^{{date_short_pretty}} at {{time}}|Nov 11, 2022 13:36 UTC>" in body
+    assert "*Timeline*" in body
+    assert body.index("Update") < body.index("Original")  # newest first, as the core lists it
+    assert text.startswith("New update: Russia: Withdrawal From Kherson Is Complete")
+    assert SUMMARY in text
+    assert_within_limits(blocks)
+
+
+def test_hostile_story_text_cannot_ping_or_link() -> None:
+    alert = kherson_alert(
+        story_title=HOSTILE, headline=HOSTILE, summary=HOSTILE, story_url="https://x.example/a|b>c"
+    )
+    text, blocks = alert_to_blocks(alert)
+    for piece in [text, *texts(blocks)]:
+        assert live_markup(piece) == [], piece
+        assert "@channel" not in piece and "@here" not in piece
+
+
+def test_a_non_http_url_is_not_linked() -> None:
+    _, blocks = alert_to_blocks(kherson_alert(story_url="javascript:alert(1)"))
+    assert "javascript" not in "".join(texts(blocks))
+
+
+def test_huge_alert_is_cut_cleanly_to_slacks_limits() -> None:
+    many = tuple(entry(POSTED + timedelta(hours=n), "Update", "word & " * 300) for n in range(200))
+    alert = kherson_alert(
+        story_title="T" * 5000, headline="H & " * 2000, summary="S & more " * 3000, timeline=many
+    )
+    text, blocks = alert_to_blocks(alert)
+    assert_within_limits(blocks)
+    assert slack_len(text) <= 3000 and text.endswith("…")
+    assert "… and 195 earlier" in "".join(texts(blocks))
+
+
+def test_astral_characters_count_double_as_slack_counts_them() -> None:
+    _, blocks = alert_to_blocks(kherson_alert(summary="😀" * 3000))
+    assert_within_limits(blocks)
+
+
+def test_alert_without_time_or_url_still_renders() -> None:
+    alert = kherson_alert(story_url=None, timestamp=None, timeline=(), kind=AlertKind.TRACKING, summary="")
+    text, blocks = alert_to_blocks(alert)
+    assert text.startswith("Now tracking:")
+    assert_within_limits(blocks)
+    assert "<https" not in "".join(texts(blocks))
+
+
+# --- replies ----------------------------------------------------------------------------
+
+
+def kherson_view(entries: int = 2) -> StoryView:
+    timeline = tuple(entry(POSTED + timedelta(hours=n), "Update", f"Summary {n}") for n in range(entries))
+    return StoryView(
+        id="kherson",
+        title="Russia: Withdrawal From Kherson Is Complete",
+        url=URL,
+        latest=timeline[-1] if timeline else None,
+        timeline=timeline,
+        subtitle="Unconfirmed video purports to show locals hugging Ukrainian soldiers",
+    )
+
+
+def test_story_reply_has_a_share_button_carrying_the_story_id() -> None:
+    reply = Reply(
+        ReplyKind.STORY, "Russia: Withdrawal From Kherson Is Complete\n" + SUMMARY, story=kherson_view()
+    )
+    assert share_query(reply) == "kherson"
+    text, blocks = reply_to_blocks(reply, share=share_query(reply))
+    button = blocks[-1]["elements"][0]
+    assert (button["action_id"], button["value"]) == (SHARE_ACTION, "kherson")
+    assert f"<{URL}|" in "".join(texts(blocks)) and SUMMARY in text
+    assert_within_limits(blocks)
+
+
+def test_only_answers_worth_sharing_get_a_share_query() -> None:
+    view = kherson_view()
+    assert share_query(Reply(ReplyKind.TIMELINE, "t", story=view)) == "timeline kherson"
+    assert share_query(Reply(ReplyKind.LIST, "l")) == "list"
+    for kind in (ReplyKind.HELP, ReplyKind.NOT_FOUND, ReplyKind.ERROR, ReplyKind.ADMIN):
+        assert share_query(Reply(kind, "x")) is None
+
+
+def test_long_timeline_fits_in_fifty_blocks_even_with_the_button() -> None:
+    reply = Reply(ReplyKind.TIMELINE, "timeline", story=kherson_view(entries=2000))
+    _, blocks = reply_to_blocks(reply, share="timeline kherson")
+    assert_within_limits(blocks)
+    assert blocks[-1]["type"] == "actions"
+
+
+def test_list_reply_names_each_story() -> None:
+    briefs = tuple(StoryBrief(id=f"s{n}", title=f"Story <{n}>", updated=UPDATED) for n in range(3))
+    _, blocks = reply_to_blocks(Reply(ReplyKind.LIST, "list", stories=briefs))
+    body = "".join(texts(blocks))
+    assert "Story &lt;2&gt;" in body and "`s2`" in body
+    assert_within_limits(blocks)
+
+
+def test_text_replies_echoing_hostile_input_stay_inert() -> None:
+    reply = Reply(ReplyKind.NOT_FOUND, f"No tracked story matches “{HOSTILE}”.\n" + "x" * 10_000)
+    text, blocks = reply_to_blocks(reply)
+    for piece in [text, *texts(blocks)]:
+        assert live_markup(piece) == []
+    assert_within_limits(blocks)
+
+
+def test_empty_reply_still_has_fallback_and_a_block() -> None:
+    text, blocks = reply_to_blocks(Reply(ReplyKind.ERROR, ""))
+    assert text and blocks
+    assert_within_limits(blocks)
+
+
+def test_naive_datetimes_are_taken_as_utc() -> None:
+    naive = datetime(2022, 11, 11, 13, 36)
+    _, blocks = alert_to_blocks(kherson_alert(timestamp=naive, timeline=()))
+    assert f"<!date^{int(naive.replace(tzinfo=UTC).timestamp())}^" in "".join(texts(blocks))
