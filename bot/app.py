@@ -75,6 +75,7 @@ class StoryBot:
             base_dir=config.base_dir,
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
+            deadline=config.storybot.timeout * 3,
         )
 
     # --- the pipeline ------------------------------------------------------------------

@@ -100,7 +100,8 @@ class Fetcher:
     """Fetches sources with conditional GETs, retries, size caps and a per-host concurrency cap.
 
     `retries` is the number of extra attempts after the first. Waits between attempts go
-    through `sleep`, so tests can record them instead of waiting.
+    through `sleep`, so tests can record them instead of waiting. `deadline` bounds a whole
+    attempt: the client's timeouts bound each read, so a server dripping bytes needs it.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class Fetcher:
         retries: int = 3,
         backoff: float = 1.0,
         max_retry_after: float = 120,
+        deadline: float = 60,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self._client = client
@@ -122,6 +124,7 @@ class Fetcher:
         self._retries = retries
         self._backoff = backoff
         self._max_retry_after = max_retry_after
+        self._deadline = deadline
         self._sleep = sleep
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
@@ -183,10 +186,14 @@ class Fetcher:
     ) -> FetchResult:
         """One GET. Returns a final result, or raises `_Retry` when another attempt may help."""
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
-                return await self._read(url, response, etag, last_modified)
+            async with asyncio.timeout(self._deadline):
+                async with self._client.stream("GET", url, headers=headers) as response:
+                    return await self._read(url, response, etag, last_modified)
         except RETRY_ERRORS as err:
             raise _Retry(_describe(err, url, self._client)) from None
+        except TimeoutError:
+            host = urlsplit(url).hostname
+            raise _Retry(f"no complete answer from {host} within {self._deadline:g}s") from None
 
     async def _read(
         self, url: str, response: httpx.Response, etag: str | None, last_modified: str | None

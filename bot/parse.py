@@ -123,7 +123,7 @@ def _read_blocks(
         if not line:
             flush()
             continue
-        if is_furniture(line) or is_caption(raws[n], line):
+        if is_furniture(line) or is_caption(raws[n], strip_trailing(line)):
             continue
         if len(line) <= title_len and line.casefold() in titles:
             continue

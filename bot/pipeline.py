@@ -98,7 +98,7 @@ def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> Eve
         case NewUpdate(section):
             record = EventRecord(
                 AlertKind.NEW_UPDATE,
-                headline=section.header or section.label,
+                headline=section.label,
                 summary=summarize(section),
                 published_at=section.timestamp,
                 fingerprint=section.fingerprint,

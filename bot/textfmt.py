@@ -7,6 +7,15 @@ from datetime import datetime
 from bot.models import Alert, AlertKind, StoryView, TimelineEntry
 
 TIMELINE_SHORT = 5
+TIMELINE_CHARS = 140
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut on a word boundary to at most `limit` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
 
 
 def format_time(ts: datetime | None) -> str:
@@ -27,13 +36,14 @@ def timeline_lines(entries: tuple[TimelineEntry, ...], limit: int | None = TIMEL
     """Newest first; with a limit, the rest is counted rather than shown."""
     newest_first = list(reversed(entries))
     shown = newest_first if limit is None else newest_first[:limit]
-    lines = [f"- {entry_time(e)}: {e.label}. {e.summary}" for e in shown]
+    lines = [f"- {entry_time(e)}: {e.label}. {clip(e.summary, TIMELINE_CHARS)}" for e in shown]
     if len(newest_first) > len(shown):
         lines.append(f"- ... and {len(newest_first) - len(shown)} earlier")
     return lines
 
 
 def render_view(view: StoryView, *, full: bool = False) -> str:
+    """The /story answer as text; `full` gives the whole timeline rather than the latest few."""
     lines = [view.title]
     if view.latest is not None:
         lines.append(f"Latest: {view.latest.label}, {entry_time(view.latest)}")

@@ -109,6 +109,15 @@ async def test_read_timeout_fails_with_clear_reason(origin: Origin, sleep: Recor
     assert len(sleep.calls) == 1
 
 
+async def test_a_whole_attempt_has_a_deadline(origin: Origin, sleep: RecordedSleep) -> None:
+    origin.set("/drip", Response(body=PAGE, delay=1.0))
+    async with make_client(timeout=5) as patient:  # each read would wait; the attempt may not
+        fetcher = Fetcher(patient, retries=0, deadline=0.2, sleep=sleep)
+        result = await fetcher.fetch(origin.url("/drip"))
+
+    assert result.failed and result.error == "no complete answer from 127.0.0.1 within 0.2s"
+
+
 async def test_500_then_success_on_retry(origin: Origin, fetcher: Fetcher, sleep: RecordedSleep) -> None:
     origin.queue("/story", Response(status=500, body="oops"))
     origin.set("/story", Response(body=PAGE))

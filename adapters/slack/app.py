@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.base import ChatAdapter
 from adapters.slack.client import (
     SlackStartError,
+    Sleep,
     delivery_error,
     error_code,
     make_client,
@@ -63,7 +64,7 @@ class SlackAdapter(ChatAdapter):
         secrets: SlackSecrets,
         *,
         max_wait: float = 5.0,
-        sleep: Any = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         super().__init__(commands)
         self.settings = settings
@@ -115,7 +116,7 @@ class SlackAdapter(ChatAdapter):
             await self.close()
             where = f"{self.settings.host}:{self.settings.port}"
             raise SlackStartError(f"cannot listen on {where}: {err}") from None
-        host, port = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+        host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}{self.settings.path}"
         log.info("slack: HTTP mode, request URL %s", self.url)
 
@@ -139,7 +140,7 @@ class SlackAdapter(ChatAdapter):
     async def _on_story(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
         caller = Caller(self.platform, str(command.get("user_id", "")), command.get("channel_id"))
-        reply = await self.commands.handle(str(command.get("text", "")), caller)
+        reply = await self.commands.handle(command_text(str(command.get("text", ""))), caller)
         ephemeral = self.settings.ephemeral
         text, blocks = reply_to_blocks(reply, share=share_query(reply) if ephemeral else None)
         await respond(
@@ -209,3 +210,8 @@ class SlackAdapter(ChatAdapter):
                 error_code(err),
             )
         return failure
+
+
+def command_text(raw: str) -> str:
+    """What the user typed: Slack sends slash-command text with `&`, `<`, `>` escaped."""
+    return raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -29,7 +29,7 @@ Block = dict[str, Any]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # Bare @channel/@here/@everyone are only live when a client sets link_names or parse=full;
-# a zero-width joiner keeps them readable and inert whatever the caller sets.
+# a word joiner (U+2060) after the @ keeps them readable and inert whatever the caller sets.
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 _KIND_LABEL = {

@@ -117,8 +117,7 @@ class FakeSlack:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sock = site._server.sockets[0]  # type: ignore[union-attr]
-        self.port = sock.getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         self.base_url = f"http://{self.host}:{self.port}"
         return self.base_url
 
