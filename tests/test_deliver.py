@@ -149,3 +149,28 @@ async def test_platform_without_sender_waits(tmp_path: Path) -> None:
     rows = {d["channel"]: d["status"] for d in await store.deliveries()}
     assert rows == {"rec:A": "sent", "other:B": "pending"}
     await store.close()
+
+
+async def test_a_channel_waiting_on_a_retry_keeps_its_order(tmp_path: Path) -> None:
+    from tests.helpers import NOV11, poll_file
+
+    store, config = await kherson_store(tmp_path, ["rec:A", "rec:B"])
+    text = NOV11.read_text(encoding="utf-8").replace(
+        "UPDATE Nov 11, 2022 7:36 AM CST",
+        "UPDATE Nov 12, 2022 9:00 AM CST\n\nUkraine's president visited the city on Saturday.\n\n"
+        "UPDATE Nov 11, 2022 7:36 AM CST",
+    )
+    await poll_file(config, store, text)  # two alerts now wait for each channel
+    clock = Clock()
+    sender = RecordingSender(failures={"A": [DeliveryError("ratelimited", retry_after=60)]})
+    dispatcher = Dispatcher(store, {"rec": sender}, clock=clock)
+    await dispatcher.deliver_pending()
+    assert sender.channels() == ["B", "B"]  # A's second alert did not jump its first
+    clock.now += timedelta(seconds=61)
+    await dispatcher.deliver_pending()
+    a_alerts = [alert.headline + str(alert.timestamp) for channel, alert, _ in sender.posted if channel == "A"]
+    b_alerts = [alert.headline + str(alert.timestamp) for channel, alert, _ in sender.posted if channel == "B"]
+    assert a_alerts == b_alerts and len(a_alerts) == 2
+    b_times = [alert.timestamp for channel, alert, _ in sender.posted if channel == "B"]
+    assert b_times == sorted(b_times)  # publisher order: Nov 11 before Nov 12
+    await store.close()
