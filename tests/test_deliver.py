@@ -168,8 +168,12 @@ async def test_a_channel_waiting_on_a_retry_keeps_its_order(tmp_path: Path) -> N
     assert sender.channels() == ["B", "B"]  # A's second alert did not jump its first
     clock.now += timedelta(seconds=61)
     await dispatcher.deliver_pending()
-    a_alerts = [alert.headline + str(alert.timestamp) for channel, alert, _ in sender.posted if channel == "A"]
-    b_alerts = [alert.headline + str(alert.timestamp) for channel, alert, _ in sender.posted if channel == "B"]
+    a_alerts = [
+        alert.headline + str(alert.timestamp) for channel, alert, _ in sender.posted if channel == "A"
+    ]
+    b_alerts = [
+        alert.headline + str(alert.timestamp) for channel, alert, _ in sender.posted if channel == "B"
+    ]
     assert a_alerts == b_alerts and len(a_alerts) == 2
     b_times = [alert.timestamp for channel, alert, _ in sender.posted if channel == "B"]
     assert b_times == sorted(b_times)  # publisher order: Nov 11 before Nov 12
