@@ -73,23 +73,36 @@ async def poll_story(
         parsed = replace(parsed, title=story.title)
 
     known = await store.known_fingerprints(story.id)
-    events = [] if last is None else diff(last.story, parsed)
+    events = [] if last is None else await _newsworthy(diff(last.story, parsed), story.id, store, known)
+    records = tuple(_record(e, parsed, story, config) for e in events)
+    meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
+    event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
+    if last is None:
+        log.info(
+            "story %s: now tracking (%d sections); only later changes are news",
+            story.id,
+            len(parsed.sections),
+        )
+        status = PollStatus.BASELINE
+    else:
+        status = PollStatus.CHANGED if records else PollStatus.UNCHANGED
+    if records:
+        log.info("story %s: %d new event(s)", story.id, len(records))
+    return PollOutcome(story.id, status, records, tuple(event_ids), story=parsed)
+
+
+async def _newsworthy(events: list[Event], story_id: str, store: Store, known: set[str]) -> list[Event]:
+    """Drop what the diff found but a reader would not call news."""
     # A section seen in any earlier version is never news again, whatever happened between.
     events = [e for e in events if not (isinstance(e, NewUpdate) and e.section.fingerprint in known)]
     if any(isinstance(e, NewUpdate) for e in events):
         # the update's alert carries the new headline: one alert, not two
-        events = [e for e in events if not isinstance(e, HeadlineChanged)]
-    elif any(isinstance(e, HeadlineChanged) for e in events):
+        return [e for e in events if not isinstance(e, HeadlineChanged)]
+    if any(isinstance(e, HeadlineChanged) for e in events):
         # a headline the story already had is a flip back (A/B tests), not news
-        titles = await store.known_titles(story.id)
-        events = [e for e in events if not (isinstance(e, HeadlineChanged) and e.new in titles)]
-    records = tuple(_record(e, parsed, story, config) for e in events)
-    meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
-    event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
-    status = PollStatus.BASELINE if last is None else PollStatus.CHANGED if records else PollStatus.UNCHANGED
-    if records:
-        log.info("story %s: %d new event(s)", story.id, len(records))
-    return PollOutcome(story.id, status, records, tuple(event_ids), story=parsed)
+        titles = await store.known_titles(story_id)
+        return [e for e in events if not (isinstance(e, HeadlineChanged) and e.new in titles)]
+    return events
 
 
 def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> EventRecord:

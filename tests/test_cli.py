@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,19 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.Captur
     path.write_text(CONFIG.replace('id = "kherson"', 'id = "kherson"\ninterval = 2'), encoding="utf-8")
     assert main(["-c", str(path), "run"]) == 2
     assert "stories[0].interval" in capsys.readouterr().err
+
+
+def test_chat_answers_typed_commands_until_quit(config_file: Path) -> None:
+    assert main(["-c", str(config_file), "poll"]) == 0
+    typed = "/story list\n/story ukrain\n\nquit\n/story never-read\n"
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config_file), "chat"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Tracking 1 story" in run.stdout
+    assert "In what is widely being labeled a blow" in run.stdout
+    assert "never-read" not in run.stdout

@@ -170,3 +170,21 @@ async def test_removed_then_restored_update_is_not_news_again(tmp_path: Path) ->
     restored = await poll_file(config, store, NOV11)
     assert restored.events == () and len(await store.events()) == 1  # nor is the old headline
     await store.close()
+
+
+async def test_a_headline_change_alone_is_told_once_and_a_flip_back_is_not(tmp_path: Path) -> None:
+    from tests.helpers import kherson_config
+
+    config = kherson_config(tmp_path, ["rec:A"])
+    async with await Store.open(config.database_path) as store:
+        await store.sync_config(config)
+        first = NOV9.read_text(encoding="utf-8")
+        await poll_file(config, store, first)
+        retitled = first.replace(
+            "Russia Says It Will Retreat From Kherson\n", "Russia Orders Kherson Retreat\n", 1
+        )
+        changed = await poll_file(config, store, retitled)
+        assert [e.kind for e in changed.events] == [AlertKind.HEADLINE_CHANGED]
+        assert "Russia Orders Kherson Retreat" in changed.events[0].summary
+        flipped_back = await poll_file(config, store, first)
+        assert flipped_back.status is PollStatus.UNCHANGED and flipped_back.events == ()
