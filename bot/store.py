@@ -102,6 +102,10 @@ MIGRATIONS: tuple[str, ...] = (
         story_id UNINDEXED, title, aliases, body, tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
+    # 2: finding the thread a story opened in a channel stays cheap as deliveries pile up
+    """
+    CREATE INDEX deliveries_by_channel ON deliveries(channel, id);
+    """,
 )
 
 

@@ -68,3 +68,23 @@ async def test_full_text_search(tmp_path: Path) -> None:
         assert await store.search("bridge ukraine") == ["kherson"]  # alias + title
         assert await store.search("weather") == []
         assert await store.search('" OR * NEAR(') == []
+
+
+async def test_an_older_database_is_migrated_forward_keeping_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from bot.store import _statements
+
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as db, db:  # a database as the first release left it
+        for statement in _statements(MIGRATIONS[0]):
+            db.execute(statement)
+        db.execute("INSERT INTO stories (id, source, added_at) VALUES ('kept', 'x.txt', '2025-01-01')")
+        db.execute("PRAGMA user_version = 1")
+    async with await Store.open(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS) > 1
+        assert [b.id for b in await store.stories()] == ["kept"]
+    with closing(sqlite3.connect(path)) as db:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "deliveries_by_channel" in names
