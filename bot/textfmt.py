@@ -58,9 +58,10 @@ def render_view(view: StoryView, *, full: bool = False) -> str:
     return "\n".join(lines)
 
 
+# What each kind of alert is called, on every platform.
 ALERT_LEADS = {
     AlertKind.NEW_UPDATE: "New update",
-    AlertKind.SECTION_EDITED: "Edited",
+    AlertKind.SECTION_EDITED: "Revised",
     AlertKind.HEADLINE_CHANGED: "Headline changed",
     AlertKind.TRACKING: "Now tracking",
 }

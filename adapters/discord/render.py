@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.textfmt import ALERT_LEADS
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -31,12 +32,6 @@ ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
 ZWSP = "\N{ZERO WIDTH SPACE}"
 
 COLOUR = discord.Colour(0x2B6CB0)
-_ALERT_AUTHOR = {
-    AlertKind.NEW_UPDATE: "New update",
-    AlertKind.SECTION_EDITED: "Update edited",
-    AlertKind.HEADLINE_CHANGED: "Headline changed",
-    AlertKind.TRACKING: "Now tracking",
-}
 _REPLY_TITLE = {
     ReplyKind.HELP: "storybot help",
     ReplyKind.NOT_FOUND: "No such story",
@@ -123,7 +118,7 @@ def alert_to_embed(alert: Alert) -> discord.Embed:
         colour=COLOUR,
         timestamp=moment,
     )
-    embed.set_author(name=_ALERT_AUTHOR.get(alert.kind, "Story update"))
+    embed.set_author(name=ALERT_LEADS[alert.kind])
     earlier = sorted((e for e in alert.timeline if entry_time(e) < moment), key=entry_time, reverse=True)[:3]
     for entry in earlier:
         _add_entry_field(embed, entry)

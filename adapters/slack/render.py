@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.models import Alert, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.textfmt import ALERT_LEADS
 
 MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
@@ -31,14 +32,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2
 # Bare @channel/@here/@everyone are only live when a client sets link_names or parse=full;
 # a word joiner (U+2060) after the @ keeps them readable and inert whatever the caller sets.
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-_KIND_LABEL = {
-    AlertKind.NEW_UPDATE: "New update",
-    AlertKind.SECTION_EDITED: "Update revised",
-    AlertKind.HEADLINE_CHANGED: "New headline",
-    AlertKind.TRACKING: "Now tracking",
-}
-
 
 # --- text primitives ---------------------------------------------------------------------
 
@@ -164,7 +157,7 @@ def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 
 def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     """An alert as a Slack message: linked headline, summary, time, compact timeline."""
-    label = _KIND_LABEL.get(alert.kind, "Story news")
+    label = ALERT_LEADS[alert.kind]
     when = alert.timestamp or alert.seen_at
     title = fit(alert.story_title or alert.story_id, 300)
     blocks: list[Block] = [section(f"*{link(alert.story_url, title)}*")]
