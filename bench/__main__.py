@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import BENCHMARKS
-from bench.measure import Figure, number, unit_suffix
+from bench.measure import REPO, Figure, number, unit_suffix
 
 
 def machine() -> dict[str, Any]:
@@ -71,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes (CI): well under two minutes")
     parser.add_argument("--json", metavar="FILE", help="write the figures and machine facts as JSON")
-    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="KEY", help=", ".join(BENCHMARKS))
+    parser.add_argument(
+        "--only", nargs="+", choices=list(BENCHMARKS), metavar="KEY", help=", ".join(BENCHMARKS)
+    )
     args = parser.parse_args(argv)
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))  # the fakes in tests/ serve some benchmarks
     logging.basicConfig(level=logging.ERROR)  # the bot's own logs would drown the table
     console = Console(stderr=True)
     figures: list[Figure] = []
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         f"storybot benchmarks ({'quick' if args.quick else 'full'}), {when}, "
         f"{facts['nproc']} cores {facts['cpu']}, Python {facts['python']}"
     )
-    Console().print(table(figures, title))
+    out = Console() if sys.stdout.isatty() else Console(width=200)  # CI logs: no wrapping
+    out.print(table(figures, title))
     missed = [f for f in figures if f.passed is False]
     summary = f"{len(figures)} figures, {len(missed)} missed, {time.monotonic() - started:.0f}s"
     print(summary + (f"; could not run: {'; '.join(broken)}" if broken else ""))

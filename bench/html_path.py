@@ -20,7 +20,9 @@ TARGET = Target(200, at_least=True)
 
 def pages(count: int, size: int = 50_000) -> list[str]:
     """`count` distinct pages of about `size` bytes, holding 2 to 8 sections each."""
-    return [html_page(story_title(n), sections(2 + n % 7, n), target_bytes=size, seed=n) for n in range(count)]
+    return [
+        html_page(story_title(n), sections(2 + n % 7, n), target_bytes=size, seed=n) for n in range(count)
+    ]
 
 
 def run(quick: bool) -> list[Figure]:

@@ -57,7 +57,10 @@ def measure(sections: Sequence[int], *, repeats: int, min_seconds: float) -> lis
     old, new = seed_pair()
     stored = parse_story(old)  # the pipeline keeps the old Story: it parses only the new page
     ours, theirs = compare(
-        lambda: diff(stored, parse_story(new)), lambda: _unified(old, new), repeats=repeats, min_seconds=min_seconds
+        lambda: diff(stored, parse_story(new)),
+        lambda: _unified(old, new),
+        repeats=repeats,
+        min_seconds=min_seconds,
     )
     figures.append(
         Figure(

@@ -5,6 +5,7 @@ two runs measure the same work.
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,8 @@ VERBS = (
     "forces evacuations", "halts traffic", "draws crowds", "stalls talks", "shuts schools",
     "sparks inquiry", "ends in deal", "strands travelers", "tests leaders", "reaches court",
 )  # fmt: skip
-WORDS = (
+WHEN = ("", "again", "overnight", "at dawn")
+_PROSE = (
     "officials said the river crossing would stay closed while crews inspected the damage "
     "residents gathered near the harbor as police kept reporters behind a line of barriers "
     "the ministry announced new measures late on Tuesday after a meeting with regional leaders "
@@ -36,7 +38,8 @@ WORDS = (
     "analysts expect the vote to be close and the count could take several days to finish "
     "the company declined to comment beyond a short statement posted on its website "
     "aid groups warned that supplies of water and fuel were running low in the villages"
-).split()
+)
+WORDS = _PROSE.split()
 
 
 def _sentence(rng: random.Random) -> str:
@@ -54,18 +57,22 @@ def _stamp(at: datetime) -> str:
 
 
 def story_title(n: int) -> str:
-    """A headline for story number `n`: distinct for every n below about 6,750."""
+    """A headline for story number `n`, distinct for every n below 27,000."""
     place = PLACES[n % len(PLACES)]
-    subject = SUBJECTS[(n // len(PLACES)) % len(SUBJECTS)]
-    verb = VERBS[(n // (len(PLACES) * len(SUBJECTS))) % len(VERBS)]
-    return f"{place} {subject} {verb}".title() + (f" ({n})" if n >= 6750 else "")
+    n //= len(PLACES)
+    subject = SUBJECTS[n % len(SUBJECTS)]
+    n //= len(SUBJECTS)
+    verb = VERBS[n % len(VERBS)]
+    when = WHEN[n // len(VERBS) % len(WHEN)]
+    return f"{place} {subject} {verb} {when}".strip().title()
 
 
 def sections(count: int, seed: int = 0) -> list[tuple[str, list[str]]]:
-    """`count` sections as (header, paragraphs), newest first: updates, then the original."""
-    rng = random.Random(seed)
+    """`count` sections as (header, paragraphs), newest first: updates, then the original.
+    `sections(k + 1, seed)[1:] == sections(k, seed)`: a story gains updates on top."""
     out = []
     for n in range(count - 1, -1, -1):
+        rng = random.Random(seed * 1009 + n)  # section n reads the same in every version
         at = POSTED + timedelta(hours=3 * n)
         header = f"UPDATE {_stamp(at)}" if n else _stamp(at)
         out.append((header, [_paragraph(rng) for _ in range(rng.randint(2, 3))]))
@@ -106,9 +113,11 @@ _SCRIPT = (
 _STYLE = ".ad{{height:250px;margin:{n}px auto}} nav li{{display:inline;padding:0 {n}px}}\n"
 
 
-def html_page(title: str, parts: list[tuple[str, list[str]]], *, target_bytes: int = 50_000, seed: int = 0) -> str:
+def html_page(
+    title: str, parts: list[tuple[str, list[str]]], *, target_bytes: int = 50_000, seed: int = 0
+) -> str:
     """A news page around `parts`: head scripts and styles, nav, ad slots, the article,
-    related links, a comment thread and a footer, padded with furniture to `target_bytes`."""
+    related links, a comment thread and a footer, padded with furniture to about `target_bytes`."""
     rng = random.Random(seed)
     article = [f"<h1>{title}</h1>", '<p class="byline">By Sam Reporter, The Daily Example</p>']
     article.append(f'<p class="dateline">Posted {_stamp(POSTED)}</p>')
@@ -138,25 +147,35 @@ def html_page(title: str, parts: list[tuple[str, list[str]]], *, target_bytes: i
         "<script>",
         "</script></body></html>",
     ]
-    scripts, styles, comments, tail = [], [], [], []
-    size = sum(len(p) for p in page)
-    n = 0
-    while size < target_bytes:  # spread the padding over the places real pages carry it
+    budget = target_bytes - sum(len(p) for p in page)
+    scripts, styles, comments, tail = _padding(seed % 64, max(0, budget) // 1000)
+    page[3] += scripts
+    page[4] += styles
+    page[9] += comments
+    page[12] += tail
+    return "".join(page)
+
+
+@functools.lru_cache(maxsize=512)
+def _padding(seed: int, kilobytes: int) -> tuple[str, str, str, str]:
+    """About `kilobytes` KB of furniture, spread over the places real pages carry it:
+    head scripts, styles, the comment thread and trailing scripts. Cached: origins serving
+    thousands of pages build them fast."""
+    rng = random.Random(seed)
+    buckets: tuple[list[str], ...] = ([], [], [], [])
+    size, n = 0, 0
+    while size < kilobytes * 1000:
         pieces = (
-            (scripts, _SCRIPT.format(n=n)),
-            (styles, _STYLE.format(n=n)),
-            (comments, f'<div class="comment"><p class="author">reader{n}</p><p>{_sentence(rng)}</p></div>'),
-            (tail, _SCRIPT.format(n=n + 1000)),
+            _SCRIPT.format(n=n),
+            _STYLE.format(n=n),
+            f'<div class="comment"><p class="author">reader{n}</p><p>{_sentence(rng)}</p></div>',
+            _SCRIPT.format(n=n + 1000),
         )
-        bucket, text = pieces[n % 4]
-        bucket.append(text)
+        text = pieces[n % 4]
+        buckets[n % 4].append(text)
         size += len(text)
         n += 1
-    page[3] += "".join(scripts)
-    page[4] += "".join(styles)
-    page[9] += "".join(comments)
-    page[12] += "".join(tail)
-    return "".join(page)
+    return "".join(buckets[0]), "".join(buckets[1]), "".join(buckets[2]), "".join(buckets[3])
 
 
 def html_pair(count: int, seed: int = 0, target_bytes: int = 50_000) -> tuple[str, str]:

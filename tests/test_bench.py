@@ -1,0 +1,63 @@
+"""The benchmarks run at tiny sizes and give sane figures (the numbers themselves are not
+checked: a benchmark is not a unit test). CI runs `python -m bench --quick` for the rest."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+
+from bench import fanout, html_path, parse_diff, polling
+from bench.__main__ import table
+from bench.command_latency import measure as command_latency
+from bench.measure import Figure, Target, percentile
+from bench.stories import sections, text_pair
+
+
+def sane(figures: list[Figure]) -> None:
+    assert figures
+    for figure in figures:
+        assert math.isfinite(figure.value) and figure.value > 0, figure
+        assert "WRONG" not in figure.note, figure
+        assert figure.ratio is None or (math.isfinite(figure.ratio) and figure.ratio > 0), figure
+
+
+def test_targets_and_percentiles() -> None:
+    assert Target(5000, at_least=True).met(6000) and not Target(1.0).met(1.5)
+    assert Figure("b", "f", 2.0, "s", target=Target(1.0)).passed is False
+    assert Figure("b", "f", 2.0, "s", ratio=0.5, ratio_target=Target(1.0)).passed is True
+    assert Figure("b", "f", 2.0, "s").passed is None
+    assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([5], 99) == 5
+
+
+def test_generated_stories_gain_updates_on_top() -> None:
+    assert sections(5, 3)[1:] == sections(4, 3)
+    old, new = text_pair(10, seed=1)
+    assert new.count("UPDATE ") == old.count("UPDATE ") + 1
+
+
+def test_parse_and_html_benchmarks() -> None:
+    figures = parse_diff.measure((1, 10), repeats=1, min_seconds=0.001)
+    figures += html_path.measure(2, repeats=1, size=20_000)
+    sane(figures)
+    assert any(f.target is not None for f in figures)
+    console = Console(width=200, record=True)
+    console.print(table(figures, "t"))
+    assert "pairs/s" in console.export_text()
+
+
+def test_polling_benchmark_across_processes() -> None:
+    result = polling.poll_cycles(20, cycles=1, concurrency=8, page_bytes=5_000)
+    assert result["statuses"] == {"changed": 2, "not_modified": 18}
+    assert result["wall"] > 0 and result["cpu"] > 0 and result["rss"] > 10
+
+
+async def test_command_latency_in_process() -> None:
+    figures = await command_latency(30, queries=20, slack_seconds=0)
+    sane(figures)
+
+
+async def test_fanout_delivers_each_channel_once() -> None:
+    figures = await fanout.discord_fanout(4, settle=0.0) + await fanout.slack_fanout(4)
+    sane(figures)
+    assert all(f.note.startswith("0 dropped, 0 duplicated") for f in figures)
