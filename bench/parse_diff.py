@@ -31,7 +31,8 @@ def run(quick: bool) -> list[Figure]:
 
 
 def measure(sections: Sequence[int], *, repeats: int, min_seconds: float) -> list[Figure]:
-    cases = [("seed pair", *seed_pair())] + [(f"{n} sections", *text_pair(n, seed=n)) for n in sections]
+    generated = [(f"{n} section{'s' * (n != 1)}", *text_pair(n, seed=n)) for n in sections]
+    cases = [("seed pair", *seed_pair()), *generated]
     figures = []
     for label, old, new in cases:
         note = _check(old, new)

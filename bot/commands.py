@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 MAX_QUERY = 200
 FUZZY_CUTOFF = 80
 SUGGEST_CUTOFF = 50
+SHORTLIST = 200
 HELP = (
     "/story <name or words>: the story's latest update, its summary and its timeline\n"
     "/story timeline <name>: every dated section of a story\n"
@@ -57,20 +58,30 @@ class StoryIndex:
                 self.names.append(utils.default_process(name))
                 self.owners.append(b.id)
 
-    def fuzzy(self, query: str, limit: int, cutoff: float) -> list[str]:
-        """Story ids whose names are like `query`, best first, each once."""
+    def fuzzy(self, query: str, limit: int, cutoff: float) -> list[tuple[str, float]]:
+        """(story id, score) for names like `query`, best first, each story once.
+
+        WRatio (which forgives typos inside long titles) is costly over tens of thousands of
+        names, so a cheap QRatio pass picks the SHORTLIST it then ranks."""
+        query = utils.default_process(query)
+        names = self.names
+        if len(names) > SHORTLIST:
+            picked = process.extract(query, names, scorer=fuzz.QRatio, processor=None, limit=SHORTLIST)
+            indexes = [index for _, _, index in picked]
+        else:
+            indexes = list(range(len(names)))
         hits = process.extract(
-            utils.default_process(query),
-            self.names,
+            query,
+            [names[i] for i in indexes],
             scorer=fuzz.WRatio,
             processor=None,
             limit=limit * 4,
             score_cutoff=cutoff,
         )
-        found: dict[str, None] = {}
-        for _, _, index in hits:
-            found.setdefault(self.owners[index])
-        return list(found)[:limit]
+        found: dict[str, float] = {}
+        for _, score, position in hits:
+            found.setdefault(self.owners[indexes[position]], score)
+        return list(found.items())[:limit]
 
 
 class Commands:
@@ -115,7 +126,8 @@ class Commands:
             for b in index.briefs.values()
             if any(n.casefold().startswith(query) for n in (b.id, *b.aliases, b.title))
         ]
-        ranked = list(dict.fromkeys(starts + index.fuzzy(query, limit, SUGGEST_CUTOFF)))
+        fuzzy = [story_id for story_id, _ in index.fuzzy(query, limit, SUGGEST_CUTOFF)]
+        ranked = list(dict.fromkeys(starts + fuzzy))
         return [index.briefs[i] for i in ranked[:limit]]
 
     async def resolve(self, query: str) -> tuple[str | None, list[str]]:
@@ -128,10 +140,10 @@ class Commands:
         hits = [i for i in await self.store.search(query, limit=5) if i in active]
         if hits:
             return hits[0], []
-        fuzzy = index.fuzzy(query, 1, FUZZY_CUTOFF)
-        if fuzzy:
-            return fuzzy[0], []
-        return None, index.fuzzy(query, 3, SUGGEST_CUTOFF)
+        near = index.fuzzy(query, 3, SUGGEST_CUTOFF)
+        if near and near[0][1] >= FUZZY_CUTOFF:
+            return near[0][0], []
+        return None, [story_id for story_id, _ in near]
 
     async def _handle(self, text: str, caller: Caller) -> Reply:
         verb, _, rest = text.partition(" ")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import cached_property
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -154,7 +155,11 @@ class Config(_Strict):
         return self
 
     def story(self, story_id: str) -> StoryConfig | None:
-        return next((s for s in self.stories if s.id == story_id), None)
+        return self._by_id.get(story_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, StoryConfig]:
+        return {s.id: s for s in self.stories}
 
     def interval_for(self, story: StoryConfig) -> float:
         return story.interval or self.storybot.interval

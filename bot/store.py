@@ -106,6 +106,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX deliveries_by_channel ON deliveries(channel, id);
     """,
+    # 3: index rows keyed by the story's rowid, so refreshing one is a lookup, not a scan
+    """
+    CREATE VIRTUAL TABLE story_search_by_rowid USING fts5(
+        story_id UNINDEXED, title, aliases, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO story_search_by_rowid (rowid, story_id, title, aliases, body)
+        SELECT s.rowid, f.story_id, f.title, f.aliases, f.body
+        FROM story_search f JOIN stories s ON s.id = f.story_id;
+    DROP TABLE story_search;
+    ALTER TABLE story_search_by_rowid RENAME TO story_search;
+    """,
 )
 
 
@@ -402,18 +413,20 @@ class Store:
             return event_ids
 
     async def _index_story(self, db: aiosqlite.Connection, story_id: str, story: Story | None = None) -> None:
-        row = await self._row("SELECT title, aliases FROM stories WHERE id = ?", (story_id,))
+        """Refresh a story's row in the full-text index. Rows share the stories table's rowid:
+        story_id is an unindexed FTS column, so looking rows up by it would scan the index."""
+        row = await self._row("SELECT rowid, title, aliases FROM stories WHERE id = ?", (story_id,))
         if row is None:
             return
         if story is None:
-            existing = await self._row("SELECT body FROM story_search WHERE story_id = ?", (story_id,))
+            existing = await self._row("SELECT body FROM story_search WHERE rowid = ?", (row["rowid"],))
             body = existing["body"] if existing else ""
         else:
             body = " ".join(s.body for s in story.sections)[:20_000]
-        await db.execute("DELETE FROM story_search WHERE story_id = ?", (story_id,))
+        await db.execute("DELETE FROM story_search WHERE rowid = ?", (row["rowid"],))
         await db.execute(
-            "INSERT INTO story_search (story_id, title, aliases, body) VALUES (?, ?, ?, ?)",
-            (story_id, f"{story_id} {row['title']}", row["aliases"], body),
+            "INSERT INTO story_search (rowid, story_id, title, aliases, body) VALUES (?, ?, ?, ?, ?)",
+            (row["rowid"], story_id, f"{story_id} {row['title']}", row["aliases"], body),
         )
 
     # --- what users read -----------------------------------------------------------------

@@ -81,10 +81,12 @@ async def test_an_older_database_is_migrated_forward_keeping_its_rows(tmp_path: 
         for statement in _statements(MIGRATIONS[0]):
             db.execute(statement)
         db.execute("INSERT INTO stories (id, source, added_at) VALUES ('kept', 'x.txt', '2025-01-01')")
+        db.execute("INSERT INTO story_search (story_id, title, aliases, body) VALUES ('kept', 'kept', '', 'cracks')")
         db.execute("PRAGMA user_version = 1")
     async with await Store.open(path) as store:
         assert await store.schema_version() == len(MIGRATIONS) > 1
         assert [b.id for b in await store.stories()] == ["kept"]
+        assert await store.search("cracks") == ["kept"]  # the index came along
     with closing(sqlite3.connect(path)) as db:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "deliveries_by_channel" in names

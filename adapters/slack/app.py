@@ -83,15 +83,22 @@ class SlackAdapter(ChatAdapter):
         self.url: str | None = None  # the HTTP-mode request URL once serving
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        who = await who_am_i(self.client, self.settings.bot_token_env)
-        if self.settings.mode == "http":
-            await self._serve_http()
-        else:
-            await self._connect_socket()
+        # one connection pool for every Web API call (slack_sdk otherwise opens one a call)
+        self.client.session = self._session = aiohttp.ClientSession()
+        try:
+            who = await who_am_i(self.client, self.settings.bot_token_env)
+            if self.settings.mode == "http":
+                await self._serve_http()
+            else:
+                await self._connect_socket()
+        except BaseException:
+            await self.close()
+            raise
         log.info(
             "slack: connected to %s as %s (%s mode)", who.get("team"), who.get("user"), self.settings.mode
         )
@@ -103,6 +110,9 @@ class SlackAdapter(ChatAdapter):
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
     async def _serve_http(self) -> None:
         server = web.Application()
