@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cached_property
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -81,7 +81,9 @@ async def test_an_older_database_is_migrated_forward_keeping_its_rows(tmp_path: 
         for statement in _statements(MIGRATIONS[0]):
             db.execute(statement)
         db.execute("INSERT INTO stories (id, source, added_at) VALUES ('kept', 'x.txt', '2025-01-01')")
-        db.execute("INSERT INTO story_search (story_id, title, aliases, body) VALUES ('kept', 'kept', '', 'cracks')")
+        db.execute(
+            "INSERT INTO story_search (story_id, title, aliases, body) VALUES ('kept', 'kept', '', 'cracks')"
+        )
         db.execute("PRAGMA user_version = 1")
     async with await Store.open(path) as store:
         assert await store.schema_version() == len(MIGRATIONS) > 1
