@@ -18,7 +18,7 @@ from bot.commands import Commands
 from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.fetch import Fetcher, make_client
-from bot.pipeline import PollOutcome, PollStatus, poll_story
+from bot.pipeline import PollOutcome, poll_story
 from bot.ports import Platform
 from bot.scheduler import PollScheduler
 from bot.store import Store
@@ -86,8 +86,8 @@ class StoryBot:
         if story is None:
             return None
         outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
-        if outcome.status in {PollStatus.BASELINE, PollStatus.CHANGED}:
-            self.commands.invalidate()
+        if outcome.story is not None:
+            self.commands.note_title(story_id, outcome.story.title)
         if outcome.event_ids:
             self.dispatcher.notify()
         return outcome

@@ -106,6 +106,12 @@ class Commands:
         """Stories or titles changed: rebuild the name index on next use."""
         self._index = None
 
+    def note_title(self, story_id: str, title: str) -> None:
+        """A poll saw this title: rebuild the name index only if users would find it by a new name."""
+        brief = self._index.briefs.get(story_id) if self._index else None
+        if self._index is not None and (brief is None or brief.title != (title or story_id)):
+            self.invalidate()
+
     async def handle(self, text: str, caller: Caller) -> Reply:
         try:
             return await self._handle(clean_query(text), caller)

@@ -33,14 +33,10 @@ def diff(old: Story, new: Story, *, edit_threshold: float = EDIT_THRESHOLD) -> l
     if old.title and new.title and _norm(old.title) != _norm(new.title):
         events.append(HeadlineChanged(old.title, new.title))
 
-    unmatched_old = list(old.sections)
-    unmatched_new: list[Section] = []
     old_prints = {s.fingerprint for s in old.sections}
-    for section in new.sections:
-        if section.fingerprint in old_prints:
-            unmatched_old = [s for s in unmatched_old if s.fingerprint != section.fingerprint]
-        else:
-            unmatched_new.append(section)
+    new_prints = {s.fingerprint for s in new.sections}
+    unmatched_old = [s for s in old.sections if s.fingerprint not in new_prints]
+    unmatched_new = [s for s in new.sections if s.fingerprint not in old_prints]
 
     new_updates: list[Section] = []
     for section in unmatched_new:

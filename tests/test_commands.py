@@ -122,3 +122,13 @@ async def test_story_not_fetched_yet(tmp_path: Path) -> None:
         await store.sync_config(config)
         reply = await Commands(store, lambda: config).handle("kherson", USER)
         assert reply.kind is ReplyKind.STORY and "not fetched yet" in reply.text
+
+
+async def test_name_index_is_rebuilt_only_when_a_title_changes(commands: Commands) -> None:
+    await commands.handle("kherson", USER)
+    index = commands._index
+    assert index is not None
+    commands.note_title("kherson", index.briefs["kherson"].title)
+    assert commands._index is index
+    commands.note_title("kherson", "Kherson: a new headline")
+    assert commands._index is None
