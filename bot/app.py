@@ -92,10 +92,6 @@ class StoryBot:
             self.dispatcher.notify()
         return outcome
 
-    async def poll_all(self) -> list[PollOutcome]:
-        results = await asyncio.gather(*(self.poll(s.id) for s in self.config.stories))
-        return [r for r in results if r is not None]
-
     async def deliver(self) -> DeliveryReport:
         return await self.dispatcher.deliver_pending()
 

@@ -97,10 +97,10 @@ def _fit(found: Sequence[str], limit: int) -> str:
         taken += 1
     if taken:
         return " ".join(found[:taken])
-    return _cut(found[0], limit)
+    return cut(found[0], limit)
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
     """`text` cut on the last word boundary that leaves room for an ellipsis."""
     room = limit - len(ELLIPSIS)
     if room <= 0:

@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.models import Alert, AlertKind, StoryView, TimelineEntry
+from bot.summarize import cut
 
 TIMELINE_SHORT = 5
 TIMELINE_CHARS = 140
 
 
-def clip(text: str, limit: int) -> str:
-    """`text` cut on a word boundary to at most `limit` characters, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
-    return cut + "…"
+def _short(summary: str) -> str:
+    return summary if len(summary) <= TIMELINE_CHARS else cut(summary, TIMELINE_CHARS)
 
 
 def format_time(ts: datetime | None) -> str:
@@ -36,7 +33,7 @@ def timeline_lines(entries: tuple[TimelineEntry, ...], limit: int | None = TIMEL
     """Newest first; with a limit, the rest is counted rather than shown."""
     newest_first = list(reversed(entries))
     shown = newest_first if limit is None else newest_first[:limit]
-    lines = [f"- {entry_time(e)}: {e.label}. {clip(e.summary, TIMELINE_CHARS)}" for e in shown]
+    lines = [f"- {entry_time(e)}: {e.label}. {_short(e.summary)}" for e in shown]
     if len(newest_first) > len(shown):
         lines.append(f"- ... and {len(newest_first) - len(shown)} earlier")
     return lines
@@ -70,14 +67,3 @@ ALERT_LEADS = {
 def alert_lead(alert: Alert) -> str:
     """'New update: <story title>'."""
     return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
-
-
-def render_alert(alert: Alert) -> str:
-    lines = [
-        alert_lead(alert),
-        f"{alert.headline} ({format_time(alert.timestamp or alert.seen_at)})",
-        alert.summary,
-    ]
-    if alert.story_url:
-        lines.append(alert.story_url)
-    return "\n".join(lines)
