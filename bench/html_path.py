@@ -2,7 +2,7 @@
 
 Pages carry what real ones do around an article: head scripts and styles, a nav bar, ad
 slots, related links, a comment thread, a footer, trailing scripts. The figure is pages per
-second through `bot.parse.parse_story`; the baseline is `trafilatura.extract` with its
+second through `bot.read.parse.parse_story`; the baseline is `trafilatura.extract` with its
 defaults on the same pages (the extractor alone, as an article reader would run it).
 """
 
@@ -12,7 +12,7 @@ import trafilatura
 
 from bench.measure import Figure, Target, compare
 from bench.stories import html_page, sections, story_title
-from bot.parse import parse_story
+from bot.read.parse import parse_story
 
 BENCH = "2 HTML path"
 TARGET = Target(200, at_least=True)

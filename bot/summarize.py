@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from bot.models import Section, normalise_text
-from bot.timestamps import ZONES
+from bot.read.timestamps import ZONES
 
 ELLIPSIS = "…"
 # Words whose dot does not end a sentence ("Gen. Surovikin", "Nov. 9"), lower case.

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.extract import decode, looks_like_html
-from bot.markers import match_marker, strip_wire_prefix
 from bot.models import SectionKind, Story
-from bot.parse import NO_TEXT, parse_story, parse_text
-from bot.timestamps import match_when
+from bot.read.extract import decode, looks_like_html
+from bot.read.markers import match_marker, strip_wire_prefix
+from bot.read.parse import NO_TEXT, parse_story, parse_text
+from bot.read.timestamps import match_when
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds" / "kherson"

@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.extract import decode, html_to_text, looks_like_html
-from bot.furniture import is_caption, is_furniture, strip_trailing
-from bot.markers import match_byline, match_marker, match_posted, match_updated, strip_wire_prefix
 from bot.models import Section, SectionKind, Story
-from bot.timestamps import When, match_when
+from bot.read.extract import decode, html_to_text, looks_like_html
+from bot.read.furniture import is_caption, is_furniture, strip_trailing
+from bot.read.markers import match_byline, match_marker, match_posted, match_updated, strip_wire_prefix
+from bot.read.timestamps import When, match_when
 
 NO_TEXT = "no article text found"
 _WRAP_WIDTH = 100  # a text whose lines all fit is hard-wrapped: its paragraphs span lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.timestamps import When, match_leading_when, match_when
+from bot.read.timestamps import When, match_leading_when, match_when
 
 # The label, then what may follow it before the body: "(when)", "at when", ", when", " when".
 _LABEL = re.compile(
