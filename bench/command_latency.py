@@ -30,7 +30,7 @@ from bench.stories import seed_pair, story_title, typo
 from bot.commands import Caller, Commands
 from bot.config import Config, parse_config
 from bot.models import Reply, ReplyKind
-from bot.read.parse import parse_story
+from bot.read import parse_story
 from bot.store import FetchMeta, SectionRecord, Store
 from bot.summarize import summarize
 

@@ -16,7 +16,7 @@ from bench.measure import Figure, Target, compare
 from bench.stories import seed_pair, text_pair
 from bot.diff import diff
 from bot.models import NewUpdate
-from bot.read.parse import parse_story
+from bot.read import parse_story
 
 BENCH = "1 parse+diff"
 BASELINE = "difflib.unified_diff"

@@ -16,7 +16,7 @@ from bot.config import Config, StoryConfig
 from bot.diff import diff
 from bot.fetch import Fetcher
 from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
-from bot.read.parse import parse_story
+from bot.read import parse_story
 from bot.store import EventRecord, FetchMeta, SectionRecord, Store, now_utc
 from bot.summarize import summarize, summarize_edit
 

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.diff import diff
-from bot.read.parse import parse_story
+from bot.read import parse_story
 from tests.helpers import NOV9, NOV11
 
 SEEDS = [NOV9.read_text(encoding="utf-8"), NOV11.read_text(encoding="utf-8")]

@@ -12,7 +12,7 @@ import pytest
 from bot.models import SectionKind, Story
 from bot.read.extract import decode, looks_like_html
 from bot.read.markers import match_marker, strip_wire_prefix
-from bot.read.parse import NO_TEXT, parse_story, parse_text
+from bot.read import NO_TEXT, parse_story, parse_text
 from bot.read.timestamps import match_when
 
 ROOT = Path(__file__).resolve().parent.parent

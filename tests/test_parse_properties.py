@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.models import Section, SectionKind, Story
-from bot.read.parse import parse_story
+from bot.read import parse_story
 from bot.summarize import summarize, summarize_edit
 
 SETTINGS = settings(max_examples=200, deadline=None)

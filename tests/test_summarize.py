@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.models import Section, SectionKind
-from bot.read.parse import parse_story
+from bot.read import parse_story
 from bot.summarize import ELLIPSIS, sentences, summarize, summarize_edit
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds" / "kherson"

@@ -1,12 +1,34 @@
 """Reading a fetched page: bytes -> `Story`. Pure: no I/O, no state between calls.
 
-`parse_story` is the entry point. HTML is read from its DOM (`dom`, `meta`, `jsonld`,
-`liveblog`): the page's own markup says where the article is, what is furniture, when each
-part was written and which blocks are live-blog entries. Text, and the article text the DOM
-reader yields, then goes through the update grammar (`parse`, `markers`, `timestamps`,
-`furniture`).
+HTML is read from its DOM (`html`, `dom`, `meta`, `live`): the page's own markup says where
+the article is, what is furniture, when each part was written and which blocks are live-blog
+entries. Text, and the article text the DOM reader yields, then goes through the update
+grammar (`parse`, `markers`, `timestamps`, `furniture`).
 """
 
-from bot.read.parse import parse_story, parse_text
+from __future__ import annotations
 
-__all__ = ["parse_story", "parse_text"]
+from bot.models import Story
+from bot.read.extract import decode, looks_like_html
+from bot.read.html import parse_html
+from bot.read.parse import NO_TEXT, PageHead, parse_text
+
+__all__ = ["NO_TEXT", "PageHead", "parse_story", "parse_text"]
+
+
+def parse_story(
+    content: str | bytes, content_type: str | None = None, *, dropped: list[str] | None = None
+) -> Story:
+    """Parse a fetched page. Never raises on junk: an unusable page gives a Story with no
+    sections and `problems` saying why. `dropped`, when given, collects the text of every
+    block read as furniture (for `storybot preview`)."""
+    if isinstance(content, bytes | bytearray | memoryview):
+        content = decode(bytes(content), content_type)
+    if not content.strip():
+        return Story(problems=("empty document",))
+    if not looks_like_html(content, content_type):
+        return parse_text(content, dropped=dropped)
+    try:
+        return parse_html(content, dropped=dropped)
+    except Exception as err:  # lxml and the fallback extractor are fed arbitrary pages
+        return Story(problems=(f"could not read the page: {type(err).__name__}: {err}",))

@@ -15,37 +15,40 @@ date above it) and each block is named ORIGINAL or UPDATE:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
-from bot.read.extract import decode, html_to_text, looks_like_html
 from bot.read.furniture import is_caption, is_furniture, strip_trailing
 from bot.read.markers import match_byline, match_marker, match_posted, match_updated, strip_wire_prefix
-from bot.read.timestamps import When, match_when
+from bot.read.timestamps import ZONES, When, match_when
 
 NO_TEXT = "no article text found"
 _WRAP_WIDTH = 100  # a text whose lines all fit is hard-wrapped: its paragraphs span lines
 _STAMP_WIDTH = 80
 _HEAD_LOOKAHEAD = 3
+# "The Latest on the fire (all times local):", "(All times Eastern)": a note about the page
+_ALL_TIMES = re.compile(
+    r"(?:the latest\b.{0,200}?)?\(?all times (?:are |in )?(?P<zone>[a-z]+)(?: time)?\)?:?", re.IGNORECASE
+)
+_LATEST_INTRO = re.compile(r"the latest (?:on|about|from|in) .{3,200}:", re.IGNORECASE)
 
 
-def parse_story(content: str | bytes, content_type: str | None = None) -> Story:
-    """Parse a fetched page. Never raises on junk: an unusable page gives a Story with no
-    sections and `problems` saying why."""
-    if isinstance(content, bytes | bytearray | memoryview):
-        content = decode(bytes(content), content_type)
-    if not content.strip():
-        return Story(problems=("empty document",))
-    if not looks_like_html(content, content_type):
-        return parse_text(content)
-    try:
-        title, text = html_to_text(content)
-    except Exception as err:  # the extractor is third-party code fed arbitrary pages
-        return Story(problems=(f"could not extract the article: {type(err).__name__}: {err}",))
-    if not text.strip():
-        return Story(title=strip_wire_prefix(title)[0], problems=(NO_TEXT,))
-    return parse_text(text, title=title or None, wrapped=False)
+@dataclass(frozen=True, slots=True)
+class PageHead:
+    """What an HTML page states as data beside its text (meta tags, JSON-LD, `<time>`
+    elements, its byline box): used wherever the text itself is silent."""
+
+    title: str | None = None
+    subtitle: str = ""
+    byline: str = ""
+    posted: datetime | None = None
+    updated: datetime | None = None
+    stamps: Mapping[str, datetime] = field(default_factory=lambda: MappingProxyType({}))
+    """A `<time>` element's visible text -> the datetime its attribute states."""
 
 
 @dataclass(slots=True)
@@ -64,23 +67,39 @@ class _Head:
     byline: str = ""
     posted: When | None = None
     updated: When | None = None
+    zone: str | tzinfo | None = None  # from a page note: "(all times Eastern)"
+    stamps: Mapping[str, datetime] = field(default_factory=dict)
 
 
-def parse_text(text: str, *, title: str | None = None, wrapped: bool | None = None) -> Story:
+def parse_text(
+    text: str,
+    *,
+    title: str | None = None,
+    wrapped: bool | None = None,
+    page: PageHead | None = None,
+    dropped: list[str] | None = None,
+) -> Story:
     """Parse story text. `title` is given when it came from elsewhere (HTML metadata); else the
     first line is the title. `wrapped` says whether consecutive lines join into one paragraph
-    (guessed from line widths when None)."""
+    (guessed from line widths when None). `page` holds what an HTML page said as data;
+    `dropped` collects the furniture lines left out."""
     raws = text.splitlines()
     lines = [_fold(raw) for raw in raws]
     start = next((n for n, line in enumerate(lines) if line), len(lines))
     head = _Head()
+    if page is not None:
+        title = page.title if title is None else title
+        head.subtitle, head.byline, head.stamps = page.subtitle, page.byline, page.stamps
+        head.posted = When(fixed=page.posted) if page.posted else None
+        head.updated = When(fixed=page.updated) if page.updated else None
     if title is None and start < len(lines):
         title, start = lines[start], start + 1
     given = _fold(title or "")
     head.title, revision = strip_wire_prefix(given)
     if wrapped is None:
         wrapped = max(map(len, lines[start:]), default=0) <= _WRAP_WIDTH
-    blocks = _read_blocks(raws, lines, start, head, wrapped, {given.casefold(), head.title.casefold()})
+    titles = {given.casefold(), head.title.casefold()}
+    blocks = _read_blocks(raws, lines, start, head, wrapped, titles, [] if dropped is None else dropped)
     posted, updated, sections = _resolve(blocks, head)
     return Story(
         title=head.title,
@@ -102,7 +121,13 @@ def _fold(line: str) -> str:
 
 
 def _read_blocks(
-    raws: list[str], lines: list[str], start: int, head: _Head, wrapped: bool, titles: set[str]
+    raws: list[str],
+    lines: list[str],
+    start: int,
+    head: _Head,
+    wrapped: bool,
+    titles: set[str],
+    dropped: list[str],
 ) -> list[_Block]:
     """The single pass: sort lines, fill `head`, and group body lines into blocks. A line
     repeating the title (`titles`, case folded) is a photo title or the HTML headline."""
@@ -123,18 +148,21 @@ def _read_blocks(
         if not line:
             flush()
             continue
-        if is_furniture(line) or is_caption(raws[n], strip_trailing(line)):
+        if _is_clutter(line, raws, lines, n):
+            dropped.append(line)
             continue
         if len(line) <= title_len and line.casefold() in titles:
             continue
-        if _is_photo_title(line, raws, lines, n):
+        if _read_page_note(line, head):
+            dropped.append(line)
             continue
         if in_head and _read_head_line(line, lines, n, head):
             continue
         in_head = False
         if marker := match_marker(line):
             flush()
-            block = _Block("prefix" if marker.rest else "marker", marker.header, marker.when)
+            when = _stated_stamp(marker.header, head) or marker.when
+            block = _Block("prefix" if marker.rest else "marker", marker.header, when)
             blocks.append(block)
             if marker.rest:
                 target, para[:] = block, [marker.rest]
@@ -143,7 +171,7 @@ def _read_blocks(
             else:
                 host = target = block
             continue
-        if len(line) <= _STAMP_WIDTH and (when := match_when(line)):
+        if len(line) <= _STAMP_WIDTH and (when := _stated_stamp(line, head) or match_when(line)):
             flush()
             block = _Block("stamp" if when.has_time else "date", line, when)
             blocks.append(block)
@@ -162,6 +190,32 @@ def _read_blocks(
     return blocks
 
 
+def _stated_stamp(header: str, head: _Head) -> When | None:
+    """The datetime a `<time>` element in this header states, when the page gave one."""
+    for text, stamp in head.stamps.items():
+        if text in header:
+            return When(fixed=stamp)
+    return None
+
+
+def _read_page_note(line: str, head: _Head) -> bool:
+    """An "(all times Eastern)" note or a "The Latest on ...:" intro: about the page, not
+    body; a named zone becomes the zone of every stamp that states none."""
+    if len(line) > 300:
+        return False
+    if note := _ALL_TIMES.fullmatch(line):
+        head.zone = ZONES.get(note["zone"].casefold(), head.zone)
+        return True
+    return _LATEST_INTRO.fullmatch(line) is not None
+
+
+def _is_clutter(line: str, raws: list[str], lines: list[str], n: int) -> bool:
+    """Furniture, a photo caption, or the photo's title line above its caption."""
+    if is_furniture(line) or is_caption(raws[n], strip_trailing(line)):
+        return True
+    return _is_photo_title(line, raws, lines, n)
+
+
 def _is_photo_title(line: str, raws: list[str], lines: list[str], n: int) -> bool:
     """A short unpunctuated line right above a caption names the photo."""
     return (
@@ -176,10 +230,10 @@ def _read_head_line(line: str, lines: list[str], n: int, head: _Head) -> bool:
     """Take `line` into `head` if it is a head field; False when the body has begun."""
     if not head.byline and (who := match_byline(line)):
         head.byline = who
-    elif head.posted is None and (when := match_posted(line)):
-        head.posted = when
-    elif head.updated is None and (when := match_updated(line)):
-        head.updated = when
+    elif when := match_posted(line):
+        head.posted = head.posted or when
+    elif when := match_updated(line):
+        head.updated = head.updated or when
     elif not (head.subtitle or head.byline or head.posted or head.updated) and _above_head_fields(lines, n):
         head.subtitle = line
     else:
@@ -199,8 +253,8 @@ def _resolve(
     blocks: list[_Block], head: _Head
 ) -> tuple[datetime | None, datetime | None, tuple[Section, ...]]:
     """Stamp every block from its context, name each ORIGINAL or UPDATE, drop empty ones."""
-    posted = head.posted.resolve() if head.posted else None
-    zone = head.posted.zone if head.posted else None
+    posted = head.posted.resolve(head.zone) if head.posted else None
+    zone = head.zone or (head.posted.zone if head.posted else None) or (posted.tzinfo if posted else None)
     updated = head.updated.resolve(zone, year=posted.year if posted else None) if head.updated else None
     fallback = updated or posted
     on: date | None = fallback.date() if fallback else None
@@ -233,7 +287,7 @@ def _pick_original_stamp(blocks: list[_Block], posted: datetime | None) -> None:
     if not stamps:
         return
     chosen = next((b for b in stamps if posted is not None and b.at == posted), None)
-    if chosen is None and (posted is None or any(b.role in {"marker", "prefix"} for b in blocks)):
+    if chosen is None:
         dated = [b for b in stamps if b.at is not None]
         chosen = min(dated, key=lambda b: b.at) if dated else stamps[-1]  # type: ignore[arg-type, return-value]
     if chosen is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -45,7 +45,7 @@ _ZONE = (
 _FORMS = tuple(
     re.compile(form, re.IGNORECASE)
     for form in (
-        _DATE + r"(?:,?\s+(?:at\s+)?|\s*[-–—|·•]\s*)" + _TIME + _ZONE,  # Nov 9, 2022 12:10 PM CST
+        _DATE + r"(?:,?\s+(?:at\s+)?|\s*[-–—|·•/]\s*)" + _TIME + _ZONE,  # Nov 9, 2022 12:10 PM CST
         _TIME + _ZONE + r",?\s+(?:on\s+)?" + _DATE,  # 4:05 p.m. ET on Nov. 12
         _TIME + _ZONE,  # 10:32 a.m. ET
         _DATE,  # Nov. 11, 2022 (a date alone: context for the times below it)
@@ -76,10 +76,11 @@ class When:
         return self.fixed is not None or self.hour is not None
 
     def resolve(
-        self, zone: str | None = None, on: date | None = None, year: int | None = None
+        self, zone: str | tzinfo | None = None, on: date | None = None, year: int | None = None
     ) -> datetime | None:
         """The datetime meant, taking a missing date from `on`, a missing year from `year`
-        (else `on`), a missing zone from `zone` (else New York). None if still unknown."""
+        (else `on`), a missing zone from `zone` (an IANA key, or the page's own offset when
+        it states one only as data; else New York). None if still unknown."""
         if self.fixed is not None:
             return self.fixed
         if self.month is None or self.day is None:
@@ -91,7 +92,8 @@ class When:
             if known is None:
                 return None
             y, m, d = known, self.month, self.day
-        tz = ZoneInfo(self.zone or zone or DEFAULT_ZONE)
+        given = self.zone or zone or DEFAULT_ZONE
+        tz = ZoneInfo(given) if isinstance(given, str) else given
         try:
             return datetime(y, m, d, self.hour or 0, self.minute, tzinfo=tz)
         except ValueError:  # Feb 30, 25:00, ...

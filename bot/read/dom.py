@@ -1,0 +1,393 @@
+"""An article's DOM -> its text blocks, head fields and live-blog entries.
+
+The page's own markup decides first: navigation, asides, figures, forms, footers, share
+tools, related rails and comment threads are dropped as whole subtrees, by tag, ARIA role,
+class or id, and by link density, before any text rule sees a line. What is left is read in
+document order as blocks (one per paragraph, heading or list item), each remembering the
+datetime a `<time>` element in it states.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml.html import HtmlElement
+
+from bot.read.markers import match_byline, match_posted, match_updated
+from bot.read.meta import parse_iso
+from bot.read.timestamps import When, match_when
+
+DROP_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "svg", "iframe", "form", "button", "nav", "aside",
+        "footer", "figure", "figcaption", "select", "input", "textarea", "label", "dialog", "object",
+        "embed", "video", "audio", "canvas", "picture", "img", "source", "map", "math", "head",
+        "title", "meta", "link", "menu",
+    }
+)  # fmt: skip
+BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "dt", "dd", "td", "th"})
+HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_NESTED_BLOCKS = ("p", "div", "ul", "ol", "li", "h2", "h3", "h4", "blockquote", "section", "table")
+_DROP_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "search", "dialog", "menu"})
+_FURNITURE_NAME = re.compile(
+    r"(?:^|[\s_-])(?:share|sharing|sharetools|social|related|recirc\w*|comments?|newsletters?|subscribe"
+    r"|subscription|promo\w*|advert\w*|ads?|adslot|ad-slot|dfp|gpt|sponsor\w*|breadcrumbs?|tags|topics"
+    r"|bio|author-?bio|outbrain|taboola|most-?read|most-?popular|most-?viewed|popular|trending|sidebar"
+    r"|rail|paywall|cookie|consent|modal|signup|read-?more|more-?stories|more-?news|key-?events"
+    r"|toc|jump-?links|skip|print|toolbar|caption|credits?|visually-hidden|sr-only|screen-?reader\w*"
+    r"|player|gallery|banner|overlay|popup|donate|membership|masthead|nav\w*|menu|footer|placeholder"
+    r"|loading|skeleton)(?=$|[\s_-])",
+    re.IGNORECASE,
+)
+_HEAD_NAME = re.compile(
+    r"(?:^|[\s_-])(?:byline|bylines|author|authors|dateline|date|dates|time|timestamp|published"
+    r"|updated|modified|posted|pubdate|meta|article-?meta|entry-?meta|post-?meta)(?=$|[\s_-])",
+    re.IGNORECASE,
+)
+_DEK_NAME = re.compile(
+    r"(?:^|[\s_-])(?:dek|deck|standfirst|sub-?head(?:line)?|sub-?title|strap(?:line)?|summary|excerpt"
+    r"|description|tagline)(?=$|[\s_-])",
+    re.IGNORECASE,
+)
+_STAMP_ATTRS = ("datetime", "data-time", "data-timestamp", "data-datetime", "data-published", "data-date")
+_SEPARATORS = re.compile(
+    r"\s*[|•·]\s*|\n+|\s+/\s+(?=\D)|(?=\b(?:published|posted|updated|last updated)\b)", re.IGNORECASE
+)
+_SHORT_BLOCK = 140  # a block this short that holds a <time> is a header or a stamp line
+_LINKY_BLOCK = 300  # a block this short that is mostly link text is a link out
+
+
+@dataclass(slots=True)
+class Block:
+    text: str
+    tag: str
+    stamp: datetime | None = None  # what a <time> element in a short block states
+    stamp_text: str = ""  # that element's visible text
+
+
+@dataclass(slots=True)
+class Head:
+    """Head fields the markup shows: headline, dek, byline box and its dates."""
+
+    h1: str = ""
+    subtitle: str = ""
+    byline: str = ""
+    posted: datetime | None = None
+    updated: datetime | None = None
+
+
+@dataclass(slots=True)
+class Entry:
+    """One live-blog entry: a repeated block that carries its own time."""
+
+    header: str
+    stamp: datetime | None
+    blocks: list[Block]
+
+
+@dataclass(slots=True)
+class Article:
+    head: Head = field(default_factory=Head)
+    blocks: list[Block] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+
+
+def read_article(root: HtmlElement, dropped: list[str]) -> Article:
+    """The article's blocks, head fields and live entries. `dropped` collects furniture text."""
+    body = root.find("body")
+    scope = find_scope(body if body is not None else root)
+    reader = _Reader(dropped, scope)
+    entry_nodes = find_entries(scope)
+    skip = {id(node) for node, _ in entry_nodes}
+    article = Article(head=reader.head)
+    article.blocks = list(reader.blocks(scope, skip))
+    for node, stamp_el in entry_nodes:
+        article.entries.append(reader.entry(node, stamp_el))
+    return article
+
+
+def find_scope(body: HtmlElement) -> HtmlElement:
+    """The element that holds the article: the `<article>` (else `<main>`) around the place
+    where paragraph text is densest, scored readability-style on parents and grandparents."""
+    scores: Counter[HtmlElement] = Counter()
+    for p in body.iter("p"):
+        size = len(p.text_content())
+        if size < 25 or (parent := p.getparent()) is None:
+            continue
+        scores[parent] += size
+        if (grand := parent.getparent()) is not None:
+            scores[grand] += size // 2
+    if not scores:
+        return body
+    densest = scores.most_common(1)[0][0]
+    main = None
+    for el in densest.iterancestors():
+        if el.tag == "article":
+            return el
+        if main is None and (el.tag == "main" or el.get("role") == "main"):
+            main = el
+    return densest if densest.tag == "article" else main if main is not None else densest
+
+
+def find_entries(scope: HtmlElement) -> list[tuple[HtmlElement, HtmlElement]]:
+    """Live-blog entries: sibling blocks of one tag, each holding one time element and text.
+    Returns (entry, its time element) in page order; [] for an ordinary article."""
+    stamps = [el for el in scope.iter() if isinstance(el.tag, str) and _stamp_of(el) is not None]
+    if len(stamps) < 2:
+        return []
+    held: Counter[HtmlElement] = Counter()
+    for stamp in stamps:
+        for anc in stamp.iterancestors():
+            if anc is scope:
+                break
+            held[anc] += 1
+    groups: dict[HtmlElement, list[tuple[HtmlElement, HtmlElement]]] = {}
+    for stamp in stamps:
+        node = stamp
+        for anc in stamp.iterancestors():
+            if anc is scope or held[anc] > 1:
+                break
+            node = anc
+        if node is not stamp and (parent := node.getparent()) is not None:
+            groups.setdefault(parent, []).append((node, stamp))
+    best: list[tuple[HtmlElement, HtmlElement]] = []
+    for members in groups.values():
+        tag = Counter(node.tag for node, _ in members).most_common(1)[0][0]
+        kept = [(n, s) for n, s in members if n.tag == tag and n.tag not in BLOCK_TAGS and _has_prose(n)]
+        if len(kept) >= 2 and len(kept) > len(best):
+            best = kept
+    return best
+
+
+def _has_prose(node: HtmlElement) -> bool:
+    return any(len(p.text_content()) >= 40 for p in node.iter("p", "li", "blockquote"))
+
+
+def _stamp_of(el: HtmlElement) -> str | None:
+    if el.tag == "time":
+        return el.get("datetime")
+    for attr in _STAMP_ATTRS[1:]:
+        if value := el.get(attr):
+            return value
+    return None
+
+
+class _Reader:
+    """One walk over an article: blocks out, head fields and furniture noted on the way."""
+
+    def __init__(self, dropped: list[str], scope: HtmlElement) -> None:
+        self.dropped = dropped
+        self.head = Head()
+        self.scope_size = len(scope.text_content())
+        self.seen_body = False
+        self.in_entry = False
+
+    def blocks(self, el: HtmlElement, skip: set[int]) -> Iterator[Block]:
+        if el.text and el.text.strip() and el.tag not in ("body", "html"):
+            yield from self._loose(el.text)
+        for child in el:
+            tag = child.tag
+            if not isinstance(tag, str) or id(child) in skip:  # comments, processing instructions
+                pass
+            elif self._is_furniture(child, tag):
+                self._drop(child)
+            elif _HEAD_NAME.search(_names(child)) and len(child.text_content()) < 400:
+                self._read_head(child)
+            elif tag == "header" and not self.in_entry:
+                for head_block in self.blocks(child, skip):
+                    self._head_block(head_block)
+            elif tag == "h1":
+                self.head.h1 = self.head.h1 or _fold(child.text_content())
+            elif not self.seen_body and _DEK_NAME.search(_names(child)) and self._dek(child):
+                pass
+            elif tag in BLOCK_TAGS and not _holds_blocks(child):
+                if read := self._block(child, tag):
+                    self.seen_body = True
+                    yield read
+            else:
+                yield from self.blocks(child, skip)
+            if child.tail and child.tail.strip() and el.tag not in BLOCK_TAGS:
+                yield from self._loose(child.tail)
+
+    def entry(self, node: HtmlElement, stamp_el: HtmlElement) -> Entry:
+        stamp = parse_iso(_stamp_of(stamp_el) or "")
+        stamp_text = _fold(stamp_el.text_content())
+        header = ""
+        blocks: list[Block] = []
+        for block in self._entry_blocks(node):
+            if not header and block.tag in HEADINGS:
+                header = block.text
+            elif block.stamp is None or len(block.text) > _SHORT_BLOCK:
+                blocks.append(block)
+        return Entry(header or stamp_text, stamp, blocks)
+
+    def _entry_blocks(self, node: HtmlElement) -> Iterator[Block]:
+        """An entry's blocks; its meta line (time, author) is read as head, not kept."""
+        saved = self.head
+        self.head, self.in_entry = Head(), True  # an entry's byline and time are not the page's
+        try:
+            yield from self.blocks(node, set())
+        finally:
+            self.head, self.in_entry = saved, False
+
+    def _is_furniture(self, el: HtmlElement, tag: str) -> bool:
+        if tag in DROP_TAGS:
+            return True
+        if el.get("role") in _DROP_ROLES or el.get("aria-hidden") == "true" or el.get("hidden") is not None:
+            return True
+        if "none" in (style := el.get("style") or "") and re.search(r"display\s*:\s*none", style):
+            return True
+        names = _names(el)
+        if names and _FURNITURE_NAME.search(names):
+            # a class name is a hint, not proof: never drop most of the article by it
+            return len(el.text_content()) < self.scope_size * 0.5
+        if tag in ("ul", "ol", "dl", "table"):
+            return _link_share(el) > 0.5
+        return False
+
+    def _drop(self, el: HtmlElement) -> None:
+        if el.tag in ("script", "style", "noscript", "template", "svg"):
+            return
+        if text := _fold(el.text_content()):
+            self.dropped.append(text[:200])
+
+    def _block(self, el: HtmlElement, tag: str) -> Block | None:
+        parts: list[str] = []
+        stamps: list[tuple[datetime, str]] = []
+        self._gather(el, parts, stamps)
+        text = _fold("".join(parts))
+        if not text:
+            return None
+        if len(text) <= _LINKY_BLOCK and _link_share(el) > 0.6:
+            self.dropped.append(text)
+            return None
+        block = Block(text, tag)
+        if stamps and len(text) <= _SHORT_BLOCK:
+            block.stamp, block.stamp_text = stamps[0]
+        return block
+
+    def _gather(self, el: HtmlElement, parts: list[str], stamps: list[tuple[datetime, str]]) -> None:
+        """`el`'s text without furniture inside it (screen-reader labels, buttons, scripts)."""
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):
+                if tag == "br":
+                    parts.append(" ")
+                elif not self._is_furniture(child, tag):
+                    if (value := _stamp_of(child)) and (stamp := parse_iso(value)):
+                        stamps.append((stamp, _fold(child.text_content())))
+                    self._gather(child, parts, stamps)
+            if child.tail:
+                parts.append(child.tail)
+
+    def _loose(self, text: str) -> Iterator[Block]:
+        """Text sitting directly in a container (`<div>text<br>more</div>`)."""
+        if folded := _fold(text):
+            self.seen_body = True
+            yield Block(folded, "div")
+
+    def _dek(self, el: HtmlElement) -> bool:
+        text = _fold(el.text_content())
+        if self.head.subtitle or not text or len(text) > 400:
+            return False
+        self.head.subtitle = text
+        return True
+
+    def _head_block(self, block: Block) -> None:
+        """A block of the article's `<header>`: byline, dates or the dek, never body."""
+        if not self._read_head_text(block.text, block.stamp) and not self.head.subtitle:
+            self.head.subtitle = block.text
+
+    def _read_head(self, el: HtmlElement) -> None:
+        """A byline or date box: "By Ana Ruiz | Published 9:41 a.m. ET Nov. 9, 2022"."""
+        for child in el.iter():
+            if isinstance(child.tag, str) and (value := _stamp_of(child)) and (stamp := parse_iso(value)):
+                self._take_stamp(stamp, updated=_says_updated(child))
+        text = _text_with_breaks(el)
+        for piece in _SEPARATORS.split(text):
+            self._read_head_text(_fold(piece), None)
+
+    def _read_head_text(self, text: str, stamp: datetime | None) -> bool:
+        if not text:
+            return False
+        if who := match_byline(text):
+            who, when = _split_trailing_stamp(who)
+            self.head.byline = self.head.byline or who
+            if when and (at := when.resolve()):
+                self._take_stamp(at, updated=False)
+            return True
+        if when := match_updated(text):
+            if stamp or (stamp := when.resolve()):
+                self._take_stamp(stamp, updated=True)
+            return True
+        if (when := match_posted(text) or match_when(text)) and (stamp or (stamp := when.resolve())):
+            self._take_stamp(stamp, updated=False)
+            return True
+        return stamp is not None
+
+    def _take_stamp(self, stamp: datetime, *, updated: bool) -> None:
+        if updated:
+            self.head.updated = self.head.updated or stamp
+        else:
+            self.head.posted = self.head.posted or stamp
+
+
+def _says_updated(stamp_el: HtmlElement) -> bool:
+    """A time element that states the revision time, by its names or the words around it."""
+    parent = stamp_el.getparent()
+    around = _fold(parent.text_content())[:80] if parent is not None else ""
+    label = f"{_names(stamp_el)} {stamp_el.get('itemprop') or ''} {around}"
+    return re.search(r"updat|modif", label, re.IGNORECASE) is not None
+
+
+def _split_trailing_stamp(text: str) -> tuple[str, When | None]:
+    """("Ana Ruiz", Nov 9 ...) for "Ana Ruiz, Nov. 9, 2022 12:10 PM CST"."""
+    for cut in (m.start() for m in re.finditer(r"[,–—-]\s", text)):
+        if when := match_when(text[cut + 1 :].strip()):
+            return text[:cut].strip(), when
+    return text, None
+
+
+def _names(el: HtmlElement) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+
+
+def _holds_blocks(el: HtmlElement) -> bool:
+    return any(isinstance(c.tag, str) and c.tag in _NESTED_BLOCKS for c in el)
+
+
+def _link_share(el: HtmlElement) -> float:
+    total = len(el.text_content().strip())
+    if not total:
+        return 1.0
+    return sum(len(a.text_content().strip()) for a in el.iter("a")) / total
+
+
+def _text_with_breaks(el: HtmlElement) -> str:
+    """Text with a line break between block-level children, so boxes do not run together."""
+    parts: list[str] = []
+
+    def walk(node: HtmlElement) -> None:
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            if isinstance(child.tag, str):
+                block = child.tag in ("div", "p", "li", "br", "ul", "section", "address")
+                parts.append("\n" if block else "")
+                walk(child)
+                parts.append("\n" if block else "")
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(el)
+    return "".join(parts)
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
