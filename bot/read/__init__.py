@@ -24,7 +24,7 @@ def parse_story(
     block read as furniture (for `storybot preview`)."""
     if isinstance(content, bytes | bytearray | memoryview):
         content = decode(bytes(content), content_type)
-    if not content.strip():
+    if not content or content.isspace():
         return Story(problems=("empty document",))
     if not looks_like_html(content, content_type):
         return parse_text(content, dropped=dropped)

@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from lxml.html import HtmlElement
+from lxml import etree
 
 from bot.read.markers import match_byline, match_posted, match_updated
 from bot.read.meta import parse_iso
@@ -57,6 +58,11 @@ _STAMP_ATTRS = ("datetime", "data-time", "data-timestamp", "data-datetime", "dat
 _SEPARATORS = re.compile(
     r"\s*[|•·]\s*|\n+|\s+/\s+(?=\D)|(?=\b(?:published|posted|updated|last updated)\b)", re.IGNORECASE
 )
+_TEXT = etree.XPath("string()", smart_strings=False)  # all text below an element, in C
+_STAMPED = etree.XPath(
+    ".//time[@datetime] | .//*[@data-time or @data-timestamp or @data-datetime or @data-published"
+    " or @data-date]"
+)
 _SHORT_BLOCK = 140  # a block this short that holds a <time> is a header or a stamp line
 _LINKY_BLOCK = 300  # a block this short that is mostly link text is a link out
 
@@ -96,7 +102,7 @@ class Article:
     entries: list[Entry] = field(default_factory=list)
 
 
-def read_article(root: HtmlElement, dropped: list[str]) -> Article:
+def read_article(root: etree._Element, dropped: list[str]) -> Article:
     """The article's blocks, head fields and live entries. `dropped` collects furniture text."""
     body = root.find("body")
     scope = find_scope(body if body is not None else root)
@@ -110,12 +116,12 @@ def read_article(root: HtmlElement, dropped: list[str]) -> Article:
     return article
 
 
-def find_scope(body: HtmlElement) -> HtmlElement:
+def find_scope(body: etree._Element) -> etree._Element:
     """The element that holds the article: the `<article>` (else `<main>`) around the place
     where paragraph text is densest, scored readability-style on parents and grandparents."""
-    scores: Counter[HtmlElement] = Counter()
+    scores: Counter[etree._Element] = Counter()
     for p in body.iter("p"):
-        size = len(p.text_content())
+        size = len(text_of(p))
         if size < 25 or (parent := p.getparent()) is None:
             continue
         scores[parent] += size
@@ -133,19 +139,19 @@ def find_scope(body: HtmlElement) -> HtmlElement:
     return densest if densest.tag == "article" else main if main is not None else densest
 
 
-def find_entries(scope: HtmlElement) -> list[tuple[HtmlElement, HtmlElement]]:
+def find_entries(scope: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
     """Live-blog entries: sibling blocks of one tag, each holding one time element and text.
     Returns (entry, its time element) in page order; [] for an ordinary article."""
-    stamps = [el for el in scope.iter() if isinstance(el.tag, str) and _stamp_of(el) is not None]
+    stamps = _STAMPED(scope)
     if len(stamps) < 2:
         return []
-    held: Counter[HtmlElement] = Counter()
+    held: Counter[etree._Element] = Counter()
     for stamp in stamps:
         for anc in stamp.iterancestors():
             if anc is scope:
                 break
             held[anc] += 1
-    groups: dict[HtmlElement, list[tuple[HtmlElement, HtmlElement]]] = {}
+    groups: dict[etree._Element, list[tuple[etree._Element, etree._Element]]] = {}
     for stamp in stamps:
         node = stamp
         for anc in stamp.iterancestors():
@@ -154,7 +160,7 @@ def find_entries(scope: HtmlElement) -> list[tuple[HtmlElement, HtmlElement]]:
             node = anc
         if node is not stamp and (parent := node.getparent()) is not None:
             groups.setdefault(parent, []).append((node, stamp))
-    best: list[tuple[HtmlElement, HtmlElement]] = []
+    best: list[tuple[etree._Element, etree._Element]] = []
     for members in groups.values():
         tag = Counter(node.tag for node, _ in members).most_common(1)[0][0]
         kept = [(n, s) for n, s in members if n.tag == tag and n.tag not in BLOCK_TAGS and _has_prose(n)]
@@ -163,11 +169,11 @@ def find_entries(scope: HtmlElement) -> list[tuple[HtmlElement, HtmlElement]]:
     return best
 
 
-def _has_prose(node: HtmlElement) -> bool:
-    return any(len(p.text_content()) >= 40 for p in node.iter("p", "li", "blockquote"))
+def _has_prose(node: etree._Element) -> bool:
+    return any(len(text_of(p)) >= 40 for p in node.iter("p", "li", "blockquote"))
 
 
-def _stamp_of(el: HtmlElement) -> str | None:
+def _stamp_of(el: etree._Element) -> str | None:
     if el.tag == "time":
         return el.get("datetime")
     for attr in _STAMP_ATTRS[1:]:
@@ -179,30 +185,31 @@ def _stamp_of(el: HtmlElement) -> str | None:
 class _Reader:
     """One walk over an article: blocks out, head fields and furniture noted on the way."""
 
-    def __init__(self, dropped: list[str], scope: HtmlElement) -> None:
+    def __init__(self, dropped: list[str], scope: etree._Element) -> None:
         self.dropped = dropped
         self.head = Head()
-        self.scope_size = len(scope.text_content())
+        self.scope_size = len(text_of(scope))
         self.seen_body = False
         self.in_entry = False
 
-    def blocks(self, el: HtmlElement, skip: set[int]) -> Iterator[Block]:
+    def blocks(self, el: etree._Element, skip: set[int]) -> Iterator[Block]:
         if el.text and el.text.strip() and el.tag not in ("body", "html"):
             yield from self._loose(el.text)
         for child in el:
             tag = child.tag
             if not isinstance(tag, str) or id(child) in skip:  # comments, processing instructions
-                pass
-            elif self._is_furniture(child, tag):
+                continue
+            named = _named_role(_names(child))
+            if self._is_furniture(child, tag, named):
                 self._drop(child)
-            elif _HEAD_NAME.search(_names(child)) and len(child.text_content()) < 400:
+            elif named == "head" and len(text_of(child)) < 400:
                 self._read_head(child)
             elif tag == "header" and not self.in_entry:
                 for head_block in self.blocks(child, skip):
                     self._head_block(head_block)
             elif tag == "h1":
-                self.head.h1 = self.head.h1 or _fold(child.text_content())
-            elif not self.seen_body and _DEK_NAME.search(_names(child)) and self._dek(child):
+                self.head.h1 = self.head.h1 or _fold(text_of(child))
+            elif named == "dek" and not self.seen_body and self._dek(child):
                 pass
             elif tag in BLOCK_TAGS and not _holds_blocks(child):
                 if read := self._block(child, tag):
@@ -213,9 +220,9 @@ class _Reader:
             if child.tail and child.tail.strip() and el.tag not in BLOCK_TAGS:
                 yield from self._loose(child.tail)
 
-    def entry(self, node: HtmlElement, stamp_el: HtmlElement) -> Entry:
+    def entry(self, node: etree._Element, stamp_el: etree._Element) -> Entry:
         stamp = parse_iso(_stamp_of(stamp_el) or "")
-        stamp_text = _fold(stamp_el.text_content())
+        stamp_text = _fold(text_of(stamp_el))
         header = ""
         blocks: list[Block] = []
         for block in self._entry_blocks(node):
@@ -225,7 +232,7 @@ class _Reader:
                 blocks.append(block)
         return Entry(header or stamp_text, stamp, blocks)
 
-    def _entry_blocks(self, node: HtmlElement) -> Iterator[Block]:
+    def _entry_blocks(self, node: etree._Element) -> Iterator[Block]:
         """An entry's blocks; its meta line (time, author) is read as head, not kept."""
         saved = self.head
         self.head, self.in_entry = Head(), True  # an entry's byline and time are not the page's
@@ -234,28 +241,27 @@ class _Reader:
         finally:
             self.head, self.in_entry = saved, False
 
-    def _is_furniture(self, el: HtmlElement, tag: str) -> bool:
+    def _is_furniture(self, el: etree._Element, tag: str, named: str) -> bool:
         if tag in DROP_TAGS:
             return True
         if el.get("role") in _DROP_ROLES or el.get("aria-hidden") == "true" or el.get("hidden") is not None:
             return True
         if "none" in (style := el.get("style") or "") and re.search(r"display\s*:\s*none", style):
             return True
-        names = _names(el)
-        if names and _FURNITURE_NAME.search(names):
+        if named == "furniture":
             # a class name is a hint, not proof: never drop most of the article by it
-            return len(el.text_content()) < self.scope_size * 0.5
+            return len(text_of(el)) < self.scope_size * 0.5
         if tag in ("ul", "ol", "dl", "table"):
             return _link_share(el) > 0.5
         return False
 
-    def _drop(self, el: HtmlElement) -> None:
+    def _drop(self, el: etree._Element) -> None:
         if el.tag in ("script", "style", "noscript", "template", "svg"):
             return
-        if text := _fold(el.text_content()):
+        if text := _fold(text_of(el)):
             self.dropped.append(text[:200])
 
-    def _block(self, el: HtmlElement, tag: str) -> Block | None:
+    def _block(self, el: etree._Element, tag: str) -> Block | None:
         parts: list[str] = []
         stamps: list[tuple[datetime, str]] = []
         self._gather(el, parts, stamps)
@@ -270,7 +276,7 @@ class _Reader:
             block.stamp, block.stamp_text = stamps[0]
         return block
 
-    def _gather(self, el: HtmlElement, parts: list[str], stamps: list[tuple[datetime, str]]) -> None:
+    def _gather(self, el: etree._Element, parts: list[str], stamps: list[tuple[datetime, str]]) -> None:
         """`el`'s text without furniture inside it (screen-reader labels, buttons, scripts)."""
         if el.text:
             parts.append(el.text)
@@ -279,9 +285,9 @@ class _Reader:
             if isinstance(tag, str):
                 if tag == "br":
                     parts.append(" ")
-                elif not self._is_furniture(child, tag):
+                elif not self._is_furniture(child, tag, _named_role(_names(child))):
                     if (value := _stamp_of(child)) and (stamp := parse_iso(value)):
-                        stamps.append((stamp, _fold(child.text_content())))
+                        stamps.append((stamp, _fold(text_of(child))))
                     self._gather(child, parts, stamps)
             if child.tail:
                 parts.append(child.tail)
@@ -292,8 +298,8 @@ class _Reader:
             self.seen_body = True
             yield Block(folded, "div")
 
-    def _dek(self, el: HtmlElement) -> bool:
-        text = _fold(el.text_content())
+    def _dek(self, el: etree._Element) -> bool:
+        text = _fold(text_of(el))
         if self.head.subtitle or not text or len(text) > 400:
             return False
         self.head.subtitle = text
@@ -304,7 +310,7 @@ class _Reader:
         if not self._read_head_text(block.text, block.stamp) and not self.head.subtitle:
             self.head.subtitle = block.text
 
-    def _read_head(self, el: HtmlElement) -> None:
+    def _read_head(self, el: etree._Element) -> None:
         """A byline or date box: "By Ana Ruiz | Published 9:41 a.m. ET Nov. 9, 2022"."""
         for child in el.iter():
             if isinstance(child.tag, str) and (value := _stamp_of(child)) and (stamp := parse_iso(value)):
@@ -338,10 +344,10 @@ class _Reader:
             self.head.posted = self.head.posted or stamp
 
 
-def _says_updated(stamp_el: HtmlElement) -> bool:
+def _says_updated(stamp_el: etree._Element) -> bool:
     """A time element that states the revision time, by its names or the words around it."""
     parent = stamp_el.getparent()
-    around = _fold(parent.text_content())[:80] if parent is not None else ""
+    around = _fold(text_of(parent))[:80] if parent is not None else ""
     label = f"{_names(stamp_el)} {stamp_el.get('itemprop') or ''} {around}"
     return re.search(r"updat|modif", label, re.IGNORECASE) is not None
 
@@ -354,26 +360,38 @@ def _split_trailing_stamp(text: str) -> tuple[str, When | None]:
     return text, None
 
 
-def _names(el: HtmlElement) -> str:
+@lru_cache(maxsize=2048)  # a site repeats its class names on every element and every page
+def _named_role(names: str) -> str:
+    """What an element's class and id say it is: "furniture", "head", "dek" or ""."""
+    if not names:
+        return ""
+    if _FURNITURE_NAME.search(names):
+        return "furniture"
+    if _HEAD_NAME.search(names):
+        return "head"
+    return "dek" if _DEK_NAME.search(names) else ""
+
+
+def _names(el: etree._Element) -> str:
     return f"{el.get('class') or ''} {el.get('id') or ''}".strip()
 
 
-def _holds_blocks(el: HtmlElement) -> bool:
+def _holds_blocks(el: etree._Element) -> bool:
     return any(isinstance(c.tag, str) and c.tag in _NESTED_BLOCKS for c in el)
 
 
-def _link_share(el: HtmlElement) -> float:
-    total = len(el.text_content().strip())
+def _link_share(el: etree._Element) -> float:
+    total = len(text_of(el).strip())
     if not total:
         return 1.0
-    return sum(len(a.text_content().strip()) for a in el.iter("a")) / total
+    return sum(len(text_of(a).strip()) for a in el.iter("a")) / total
 
 
-def _text_with_breaks(el: HtmlElement) -> str:
+def _text_with_breaks(el: etree._Element) -> str:
     """Text with a line break between block-level children, so boxes do not run together."""
     parts: list[str] = []
 
-    def walk(node: HtmlElement) -> None:
+    def walk(node: etree._Element) -> None:
         if node.text:
             parts.append(node.text)
         for child in node:
@@ -387,6 +405,10 @@ def _text_with_breaks(el: HtmlElement) -> str:
 
     walk(el)
     return "".join(parts)
+
+
+def text_of(el: etree._Element) -> str:
+    return _TEXT(el)  # type: ignore[no-any-return]
 
 
 def _fold(text: str) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lxml.html import HtmlElement
+from lxml import etree
 
 from bot.read.timestamps import DEFAULT_ZONE
 
@@ -65,7 +65,7 @@ class PageMeta:
     live: list[LiveEntry] = field(default_factory=list)
 
 
-def read_meta(root: HtmlElement) -> PageMeta:
+def read_meta(root: etree._Element) -> PageMeta:
     """The page's own statements about itself. Call before scripts are stripped."""
     props: dict[str, str] = {}
     for el in root.iter("meta"):
@@ -106,14 +106,14 @@ def _first_time(props: dict[str, str], keys: tuple[str, ...]) -> datetime | None
     return next((stamp for key in keys if key in props and (stamp := parse_iso(props[key]))), None)
 
 
-def _article_object(root: HtmlElement) -> dict[str, Any] | None:
+def _article_object(root: etree._Element) -> dict[str, Any] | None:
     """The JSON-LD object describing the article: a live blog first, then any news type."""
     found = [obj for obj in _json_ld_objects(root) if _types(obj) & ARTICLE_TYPES]
     live = [obj for obj in found if "liveblogposting" in _types(obj)]
     return (live or found)[0] if found else None
 
 
-def _json_ld_objects(root: HtmlElement) -> Iterator[dict[str, Any]]:
+def _json_ld_objects(root: etree._Element) -> Iterator[dict[str, Any]]:
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
             continue
