@@ -9,7 +9,8 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.app import StoryBot
 from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
 from bot.ports import StartError
+from bot.preview import FetchFailed, fetch_preview, json_text, render_text
 from bot.textfmt import format_time
 
 log = logging.getLogger("storybot")
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        config = None if args.handler is cmd_demo else load_checked(args.config)
+        config = None if getattr(args, "configless", False) else load_checked(args.config)
         return int(args.handler(args, config) or 0)
     except ConfigError as err:
         print(err, file=sys.stderr)
@@ -155,6 +157,40 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
     return _run(demo)
 
 
+def cmd_preview(args: argparse.Namespace, config: Config | None) -> int:
+    """Print what storybot reads on a page. 0: it has sections; 1: it has none; 2: fetch failed."""
+    try:
+        with _quiet("bot.fetch", unless=args.verbose):  # its failure is printed once, below
+            found = asyncio.run(fetch_preview(args.source))
+    except FetchFailed as err:
+        print(f"storybot: fetch failed: {err}", file=sys.stderr)
+        return 2
+    _print_piped(json_text(found) if args.json else render_text(found, full=args.full))
+    return 0 if found.ok else 1
+
+
+def _print_piped(text: str) -> None:
+    """Print `text`; a reader that stops early (`| head`) ends the output quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python flushes stdout again at exit, which would raise again: point it at nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@contextmanager
+def _quiet(logger: str, *, unless: bool) -> Iterator[None]:
+    """Hide `logger`'s warnings for the duration (not when `unless`), then restore its level."""
+    target = logging.getLogger(logger)
+    level = target.level
+    if not unless:
+        target.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        target.setLevel(level)
+
+
 # --- wiring --------------------------------------------------------------------------------
 
 
@@ -182,7 +218,22 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+")
     ask.set_defaults(handler=cmd_ask)
     sub.add_parser("chat", help="a /story prompt in the terminal").set_defaults(handler=cmd_chat)
-    sub.add_parser("demo", help="replay the seed story end to end, offline").set_defaults(handler=cmd_demo)
+    sub.add_parser("demo", help="replay the seed story end to end, offline").set_defaults(
+        handler=cmd_demo, configless=True
+    )
+    preview = sub.add_parser(
+        "preview",
+        help="print what storybot reads on a page; stores and alerts nothing, needs no config",
+        description="Print what storybot reads on a page: head fields, each dated section, the "
+        "furniture it dropped. Stores and alerts nothing; needs no config file. "
+        "Exit 0 when the page has sections, 1 when it has none, 2 when the fetch fails.",
+    )
+    preview.add_argument("source", metavar="URL|FILE", help="an http(s) URL, a file:// URL or a local path")
+    preview.add_argument(
+        "--json", action="store_true", help="print a JSON object (always with whole paragraphs)"
+    )
+    preview.add_argument("--full", action="store_true", help="whole section bodies, not their first words")
+    preview.set_defaults(handler=cmd_preview, configless=True)
     add_platform_cli(sub)
     return parser
 

@@ -33,6 +33,7 @@ RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 META_SNIFF_BYTES = 2048
+EMPTY_BODY = "empty body"  # the error of a fetch that worked but brought nothing to read
 
 
 class FetchStatus(StrEnum):
@@ -292,7 +293,7 @@ def _decoded(
 ) -> FetchResult:
     text = decode_body(body, content_type)
     if not text.strip():
-        return _failed(source, "empty body", http_status)
+        return _failed(source, EMPTY_BODY, http_status)
     return FetchResult(
         FetchStatus.OK,
         source,

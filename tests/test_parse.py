@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.models import SectionKind, Story
+from bot.read import NO_TEXT, parse_story, parse_text
 from bot.read.extract import decode, looks_like_html
 from bot.read.markers import match_marker, strip_wire_prefix
-from bot.read import NO_TEXT, parse_story, parse_text
 from bot.read.timestamps import match_when
 
 ROOT = Path(__file__).resolve().parent.parent
