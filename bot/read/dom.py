@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from bot.read.markers import match_byline, match_posted, match_updated
+from bot.read.markers import match_byline, match_marker, match_posted, match_updated
 from bot.read.meta import parse_iso
 from bot.read.timestamps import When, match_when
 
@@ -63,6 +63,7 @@ _STAMPED = etree.XPath(
     ".//time[@datetime] | .//*[@data-time or @data-timestamp or @data-datetime or @data-published"
     " or @data-date]"
 )
+_H1 = etree.XPath(".//h1[1]")
 _SHORT_BLOCK = 140  # a block this short that holds a <time> is a header or a stamp line
 _LINKY_BLOCK = 300  # a block this short that is mostly link text is a link out
 
@@ -127,22 +128,36 @@ def find_scope(body: etree._Element) -> etree._Element:
         scores[parent] += size
         if (grand := parent.getparent()) is not None:
             scores[grand] += size // 2
-    if not scores:
+    ranked = (el for el, _ in scores.most_common() if not _inside_furniture(el, body))
+    densest = next(ranked, None)
+    if densest is None:
         return body
-    densest = scores.most_common(1)[0][0]
     main = None
     for el in densest.iterancestors():
         if el.tag == "article":
-            return el
+            return _with_headline(el)
         if main is None and (el.tag == "main" or el.get("role") == "main"):
             main = el
-    return densest if densest.tag == "article" else main if main is not None else densest
+    return _with_headline(densest if densest.tag == "article" else main if main is not None else densest)
+
+
+def _with_headline(scope: etree._Element, levels: int = 3) -> etree._Element:
+    """`scope`, or the nearest of its ancestors that also holds the story's `<h1>`: the head
+    (headline, dek, byline, dates) often sits just outside the body's container."""
+    if _H1(scope):
+        return scope
+    for n, el in enumerate(scope.iterancestors()):
+        if n >= levels or el.tag == "body":
+            break
+        if _H1(el):
+            return el
+    return scope
 
 
 def find_entries(scope: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
     """Live-blog entries: sibling blocks of one tag, each holding one time element and text.
     Returns (entry, its time element) in page order; [] for an ordinary article."""
-    stamps = _STAMPED(scope)
+    stamps = [el for el in _STAMPED(scope) if not _inside_furniture(el, scope)]
     if len(stamps) < 2:
         return []
     held: Counter[etree._Element] = Counter()
@@ -163,10 +178,26 @@ def find_entries(scope: etree._Element) -> list[tuple[etree._Element, etree._Ele
     best: list[tuple[etree._Element, etree._Element]] = []
     for members in groups.values():
         tag = Counter(node.tag for node, _ in members).most_common(1)[0][0]
-        kept = [(n, s) for n, s in members if n.tag == tag and n.tag not in BLOCK_TAGS and _has_prose(n)]
+        kept = [
+            (n, s)
+            for n, s in members
+            if n.tag == tag and (n.tag not in BLOCK_TAGS or _holds_blocks(n)) and _has_prose(n)
+        ]
         if len(kept) >= 2 and len(kept) > len(best):
             best = kept
     return best
+
+
+def _inside_furniture(el: etree._Element, scope: etree._Element) -> bool:
+    """Whether `el` sits in a dialog, a rail, a comment thread or other furniture."""
+    for node in (el, *el.iterancestors()):
+        if node is scope:
+            return False
+        if node.tag in DROP_TAGS or node.get("role") in _DROP_ROLES:
+            return True
+        if _named_role(_names(node)) == "furniture":
+            return True
+    return False
 
 
 def _has_prose(node: etree._Element) -> bool:
@@ -211,14 +242,23 @@ class _Reader:
                 self.head.h1 = self.head.h1 or _fold(text_of(child))
             elif named == "dek" and not self.seen_body and self._dek(child):
                 pass
-            elif tag in BLOCK_TAGS and not _holds_blocks(child):
+            elif (tag in BLOCK_TAGS and not _holds_blocks(child)) or _stamp_of(child):
                 if read := self._block(child, tag):
                     self.seen_body = True
                     yield read
             else:
-                yield from self.blocks(child, skip)
+                yield from self._box(child, skip)
             if child.tail and child.tail.strip() and el.tag not in BLOCK_TAGS:
                 yield from self._loose(child.tail)
+
+    def _box(self, el: etree._Element, skip: set[int]) -> Iterator[Block]:
+        """A container's blocks. One left holding only headings ("Top Stories" over a list
+        of links that went as furniture) is a rail's label: furniture too."""
+        found = list(self.blocks(el, skip))
+        if found and not self.in_entry and all(b.tag in HEADINGS and b.stamp is None and not _heads_section(b.text) for b in found):
+            self.dropped.extend(b.text for b in found)
+            return
+        yield from found
 
     def entry(self, node: etree._Element, stamp_el: etree._Element) -> Entry:
         stamp = parse_iso(_stamp_of(stamp_el) or "")
@@ -264,11 +304,14 @@ class _Reader:
     def _block(self, el: etree._Element, tag: str) -> Block | None:
         parts: list[str] = []
         stamps: list[tuple[datetime, str]] = []
+        if (value := _stamp_of(el)) and (own := parse_iso(value)):
+            stamps.append((own, _fold(text_of(el))))
         self._gather(el, parts, stamps)
         text = _fold("".join(parts))
         if not text:
             return None
-        if len(text) <= _LINKY_BLOCK and _link_share(el) > 0.6:
+        permalink = self.in_entry and tag in HEADINGS  # an entry's headline links to the entry
+        if len(text) <= _LINKY_BLOCK and not permalink and _link_share(el) > 0.6:
             self.dropped.append(text)
             return None
         block = Block(text, tag)
@@ -306,8 +349,11 @@ class _Reader:
         return True
 
     def _head_block(self, block: Block) -> None:
-        """A block of the article's `<header>`: byline, dates or the dek, never body."""
-        if not self._read_head_text(block.text, block.stamp) and not self.head.subtitle:
+        """A block of the article's `<header>`: byline, dates or the dek, never body. A label
+        ("Live", "Breaking") is not a dek."""
+        if self._read_head_text(block.text, block.stamp) or self.head.subtitle:
+            return
+        if len(block.text) >= 20 and " " in block.text:
             self.head.subtitle = block.text
 
     def _read_head(self, el: etree._Element) -> None:
@@ -342,6 +388,11 @@ class _Reader:
             self.head.updated = self.head.updated or stamp
         else:
             self.head.posted = self.head.posted or stamp
+
+
+def _heads_section(text: str) -> bool:
+    """A heading that opens an update or dates a section: story structure, not a label."""
+    return match_marker(text) is not None or match_when(text) is not None
 
 
 def _says_updated(stamp_el: etree._Element) -> bool:

@@ -32,6 +32,8 @@ LINES: tuple[str, ...] = (
     r"tap to install (?:our|the) app|install the [\w ]{1,30} app|download (?:our|the) [\w ]{0,30}app",
     r"in (?:two|three|\d) easy steps:?",
     r"\d\. tap (?:in your navigation bar|to add to home screen)",
+    # placeholders of content a script would load
+    r"loading(?: [\w ]{1,30})?(?:…|\.{3})?",
     # stray close buttons and dividers
     r"[x×✕✖]|[*•·—–_-]{1,}",
 )
@@ -44,11 +46,14 @@ _CREDIT = re.compile(
     re.IGNORECASE,
 )
 _LONGEST_LINE = 80  # furniture lines are short; longer lines skip the regex
+_COPYRIGHT = re.compile(r"(?:©|\(c\)|copyright)\s*(?:©\s*)?\d{4}\b.{0,250}", re.IGNORECASE)
 
 
 def is_furniture(line: str) -> bool:
     """True for a whole line of clutter. `line` has its white space folded already."""
-    return len(line) <= _LONGEST_LINE and _LINE.fullmatch(line) is not None
+    if len(line) <= _LONGEST_LINE and _LINE.fullmatch(line) is not None:
+        return True
+    return line[:1] in "©(Cc" and _COPYRIGHT.fullmatch(line) is not None
 
 
 def strip_trailing(paragraph: str) -> str:

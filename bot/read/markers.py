@@ -15,10 +15,23 @@ from bot.read.timestamps import When, match_leading_when, match_when
 
 # The label, then what may follow it before the body: "(when)", "at when", ", when", " when".
 _LABEL = re.compile(
-    r"(?P<label>updated?(?!\s*\d+\s*-)|corrections?|clarification|editor['’]?s['’]?\s+note)\b",
+    r"(?P<label>updated?(?!\s*\d+\s*-)|updates|corrections?(?:\s+added)?|clarifications?"
+    r"|editor['’]?s['’]?\s+note|developing)\b",
     re.IGNORECASE,
 )
-_END = re.compile(r":(?=\s|$)|\s[-–—]\s|\s?[—–]\s?")  # where a header stops and its body starts
+_COLON_ONLY = frozenset({"updates", "clarifications", "developing"})  # "Updates will follow." is prose
+# "Update 2", "Update III"; not the hour of "UPDATE 5:30 p.m."
+_ORDINAL = re.compile(r"\s+(?:#?\d{1,2}|[IVX]{1,5})(?=[\s(),—–-]|:(?!\d)|\.(?!\d)|$)")
+_DECORATION = re.compile(r"^(?:\[|\*{1,2}|_{2,})\s*(?P<core>.+?)\s*(?:\]|\*{1,2}|_{2,})(?P<after>.*)$")
+_END = re.compile(r":(?=\s|$|[A-Z\"“‘(])|\s[-–—]\s|\s?[—–]\s?")  # where a header stops and its body starts
+_AT_TIME = re.compile(r"at\s+(?P<time>\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon|midnight)", re.IGNORECASE)
+_STAMP_SEPARATOR = re.compile(r"\s*(?::|[—–]|\s-)\s*$")
+_ORIGINAL_LABEL = re.compile(
+    r"\(?(?:(?:our|the)\s+)?original\s+(?:post|story|article|report)(?:\s+(?:follows|below|continues))?:?\)?:?"
+    r"|\(?(?:this|the)\s+(?:story|article|post|report)\s+was\s+(?:originally|first)\s+(?:published|posted)\b"
+    r".{0,80}?\)?",
+    re.IGNORECASE,
+)
 _WIRE = re.compile(r"^(?P<kind>UPDATE|CORRECTED|REFILE)\s*(?P<n>\d*)\s*[-–—:]\s*(?=\S)")
 _BYLINE = re.compile(r"(?:By|BY|by)\s+(?=[A-Z])(?P<who>.{2,150})")
 _POSTED = re.compile(r"(?:posted|published|first published)(?:\s+(?:on|at))?:?\s+(?P<when>.+)", re.IGNORECASE)
@@ -36,12 +49,20 @@ class Marker:
 
 
 def match_marker(line: str) -> Marker | None:
-    """The update marker at the start of `line` (white space folded), if there is one."""
-    if not line or line[0] not in "UuCcEe" or not (found := _LABEL.match(line)):
+    """The update marker at the start of `line` (white space folded), if there is one.
+    Decorations around the label ("[Update]", "**UPDATE**", "___ UPDATE ___") are part of it."""
+    core = line
+    if line[:1] in "[*_" and (decorated := _DECORATION.match(line)):
+        core = decorated["core"] + decorated["after"]
+    if not core or core[0] not in "UuCcEeDd" or not (found := _LABEL.match(core)):
         return None
-    after = line[found.end() :]
-    if not after or after.isspace():
+    after = core[found.end() :]
+    if ordinal := _ORDINAL.match(after):
+        after = after[ordinal.end() :]
+    if not after.strip(" :"):
         return Marker(line, None, "")
+    if found["label"].casefold() in _COLON_ONLY and after.lstrip()[:1] not in (":", "("):
+        return None
     when_text, rest = _split_header(after)
     if when_text is None:
         return None
@@ -53,10 +74,34 @@ def match_marker(line: str) -> Marker | None:
             when, rest = split  # "UPDATE Nov 12, 2022 8:00 AM CST Officials said ..."
         if when is None:
             return None  # "Updated figures show ..." is a sentence, not a marker
+    if when is None and rest.strip():
+        rest = rest.strip()
+        if split := match_leading_when(rest):
+            when, rest = split  # "UPDATE: Dec. 22, 2016, 2:16 p.m. EST Updated with ..."
+        elif at := _AT_TIME.match(rest):
+            when = match_when(at["time"])  # "UPDATE: At 2 p.m., officials said": the body keeps it
     if not rest.strip():
         return Marker(line, when, "")
     cut = line.rfind(rest)
     return Marker(line[:cut].strip(), when, line[cut:].strip())
+
+
+def match_stamped_paragraph(line: str) -> Marker | None:
+    """A paragraph led by a time and a separator ("2:58 p.m.: The article was updated to add
+    ..."), as under an "UPDATES:" label or on a live page: that paragraph is an update."""
+    if not line[:1].isalnum() or not (split := match_leading_when(line)):
+        return None
+    when, rest = split
+    header = line[: len(line) - len(rest)]
+    if not when.has_time or not _STAMP_SEPARATOR.search(header):
+        return None
+    return Marker(header.strip(), when, rest)
+
+
+def is_original_label(line: str) -> bool:
+    """"(Our original post:)", "This story was originally published Tuesday at 11:35 a.m.":
+    a note that the original text follows, not body."""
+    return len(line) <= 160 and _ORIGINAL_LABEL.fullmatch(line) is not None
 
 
 def _split_header(after: str) -> tuple[str | None, str]:

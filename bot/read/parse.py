@@ -23,7 +23,15 @@ from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
 from bot.read.furniture import is_caption, is_furniture, strip_trailing
-from bot.read.markers import match_byline, match_marker, match_posted, match_updated, strip_wire_prefix
+from bot.read.markers import (
+    is_original_label,
+    match_byline,
+    match_marker,
+    match_posted,
+    match_stamped_paragraph,
+    match_updated,
+    strip_wire_prefix,
+)
 from bot.read.timestamps import ZONES, When, match_when
 
 NO_TEXT = "no article text found"
@@ -178,6 +186,19 @@ def _read_blocks(
             if when.has_time:
                 host = target = block
             continue
+        if stamped := match_stamped_paragraph(line):
+            flush()
+            block = _Block("prefix", stamped.header, stamped.when)
+            blocks.append(block)
+            target, para[:] = block, [stamped.rest]
+            if not wrapped:
+                flush()
+            continue
+        if is_original_label(line):
+            flush()
+            host = target = _Block("original", line)
+            blocks.append(host)
+            continue
         if not para:
             if host is None:
                 host = _Block("lead")
@@ -228,7 +249,9 @@ def _is_photo_title(line: str, raws: list[str], lines: list[str], n: int) -> boo
 
 def _read_head_line(line: str, lines: list[str], n: int, head: _Head) -> bool:
     """Take `line` into `head` if it is a head field; False when the body has begun."""
-    if not head.byline and (who := match_byline(line)):
+    if line.casefold().rstrip(":") in {"updated", "last updated", "published", "posted"}:
+        pass  # a head label whose stamp sits on the next line, or nowhere
+    elif not head.byline and (who := match_byline(line)):
         head.byline = who
     elif when := match_posted(line):
         head.posted = head.posted or when
@@ -265,13 +288,13 @@ def _resolve(
         block.at = block.when.resolve(zone, on, year)
         if block.at is not None and block.when.has_date:
             on, year = block.at.date(), block.at.year
-    if not any(b.paragraphs and b.role == "lead" for b in blocks):
+    if not any(b.paragraphs and b.role in {"lead", "original"} for b in blocks):
         _pick_original_stamp(blocks, posted)
     sections = tuple(
         Section(
             SectionKind.ORIGINAL if b.role in {"lead", "original"} else SectionKind.UPDATE,
             b.header,
-            posted if b.role == "lead" else b.at,
+            (b.at or posted) if b.role in {"lead", "original"} else b.at,
             tuple(b.paragraphs),
         )
         for b in blocks
@@ -281,8 +304,8 @@ def _resolve(
 
 
 def _pick_original_stamp(blocks: list[_Block], posted: datetime | None) -> None:
-    """With no lead text, the original is the stamp line at the Posted time, or the earliest
-    stamp line when there is no Posted time or the page marks its updates explicitly."""
+    """With no lead text, the original is the stamp line at the Posted time, else the
+    earliest stamp line: the page began with it."""
     stamps = [b for b in blocks if b.role == "stamp" and b.paragraphs]
     if not stamps:
         return
@@ -290,5 +313,4 @@ def _pick_original_stamp(blocks: list[_Block], posted: datetime | None) -> None:
     if chosen is None:
         dated = [b for b in stamps if b.at is not None]
         chosen = min(dated, key=lambda b: b.at) if dated else stamps[-1]  # type: ignore[arg-type, return-value]
-    if chosen is not None:
-        chosen.role = "original"
+    chosen.role = "original"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,19 @@ ZONES: dict[str, str] = {
     **dict.fromkeys(("akst", "akdt", "akt", "alaska"), "America/Anchorage"),
     **dict.fromkeys(("hst", "hast", "hadt", "hawaii"), "Pacific/Honolulu"),
     **dict.fromkeys(("utc", "gmt", "z"), "UTC"),
+    **dict.fromkeys(("bst", "british"), "Europe/London"),
+    **dict.fromkeys(("cet", "cest"), "Europe/Paris"),
+    **dict.fromkeys(("eet", "eest"), "Europe/Athens"),
+    **dict.fromkeys(("wet", "west"), "Europe/Lisbon"),
+    "msk": "Europe/Moscow",
+    "ist": "Asia/Kolkata",
+    "jst": "Asia/Tokyo",
+    "hkt": "Asia/Hong_Kong",
+    "sgt": "Asia/Singapore",
+    **dict.fromkeys(("aest", "aedt"), "Australia/Sydney"),
+    **dict.fromkeys(("acst", "acdt"), "Australia/Adelaide"),
+    "awst": "Australia/Perth",
+    **dict.fromkeys(("nzst", "nzdt"), "Pacific/Auckland"),
 }
 _MONTH_NAMES = "jan feb mar apr may jun jul aug sep oct nov dec"
 MONTHS = {m: n for n, m in enumerate(re.findall(r"\w+", _MONTH_NAMES), 1)}
@@ -36,21 +49,27 @@ _MONTH = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-_DATE = _WEEKDAY + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<year>\d{4}))?"
+_YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
+_DATES = (
+    _WEEKDAY + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?" + _YEAR,  # Tuesday, Nov. 9th, 2022
+    _WEEKDAY + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + _YEAR,  # 11 November 2022
+    _WEEKDAY + r"(?P<mnum>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4}|\d{2})",  # 8/29/10, 5/27/2015
+)
 _TIME = r"(?:(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>[ap]\.?\s?m\b\.?)?|(?P<noon>noon|midnight))"
+_ZONE_NAMES = "|".join(sorted((z for z in ZONES if len(z) > 1), key=len, reverse=True))
 _ZONE = (
-    r"(?:\s*\(?(?P<zone>akst|akdt|hast|hadt|est|edt|cst|cdt|mst|mdt|pst|pdt|akt|hst|utc|gmt|et|ct|mt|pt"
-    r"|eastern|central|mountain|pacific|alaska|hawaii)\b(?:\s+(?:standard\s+|daylight\s+)?time)?\)?)?"
+    r"(?:\s*\(?(?:(?P<offset>(?:utc|gmt)\s*[+-]\d{1,2}(?::?\d\d)?|[+-]\d\d:?\d\d)"
+    r"|(?P<zone>" + _ZONE_NAMES + r")\b(?:\s+(?:standard\s+|daylight\s+|summer\s+)?time)?)\)?)?"
 )
 _FORMS = tuple(
     re.compile(form, re.IGNORECASE)
+    for date_form in _DATES
     for form in (
-        _DATE + r"(?:,?\s+(?:at\s+)?|\s*[-–—|·•/]\s*)" + _TIME + _ZONE,  # Nov 9, 2022 12:10 PM CST
-        _TIME + _ZONE + r",?\s+(?:on\s+)?" + _DATE,  # 4:05 p.m. ET on Nov. 12
-        _TIME + _ZONE,  # 10:32 a.m. ET
-        _DATE,  # Nov. 11, 2022 (a date alone: context for the times below it)
+        date_form + r"(?:,?\s+(?:at\s+)?|\s*[-–—|·•/]\s*)" + _TIME + _ZONE,  # Nov 9, 2022 12:10 PM CST
+        _TIME + _ZONE + r",?\s+(?:on\s+)?" + date_form,  # 4:05 p.m. ET on Nov. 12
+        date_form,  # Nov. 11, 2022 (a date alone: context for the times below it)
     )
-)
+) + (re.compile(_TIME + _ZONE, re.IGNORECASE),)  # 10:32 a.m. ET
 _SENTENCE_START = re.compile(r"[\s,;:—–-]*(?=[\"'“‘A-Z0-9])")
 _ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?")
 
@@ -92,8 +111,7 @@ class When:
             if known is None:
                 return None
             y, m, d = known, self.month, self.day
-        given = self.zone or zone or DEFAULT_ZONE
-        tz = ZoneInfo(given) if isinstance(given, str) else given
+        tz = zone_info(self.zone or zone or DEFAULT_ZONE)
         try:
             return datetime(y, m, d, self.hour or 0, self.minute, tzinfo=tz)
         except ValueError:  # Feb 30, 25:00, ...
@@ -140,6 +158,9 @@ def _from_iso(text: str) -> When | None:
 def _from_match(g: dict[str, str | None]) -> When | None:
     noon, hour_text, minute_text, ampm = g.get("noon"), g.get("hour"), g.get("minute"), g.get("ampm")
     mon, day_text, year_text, zone = g.get("mon"), g.get("day"), g.get("year"), g.get("zone")
+    month = MONTHS[mon[:3].lower()] if mon else int(g["mnum"]) if g.get("mnum") else None
+    if month is not None and not 1 <= month <= 12:
+        return None
     hour: int | None = None
     minute = 0
     if noon:
@@ -157,11 +178,28 @@ def _from_match(g: dict[str, str | None]) -> When | None:
     day = int(day_text) if day_text else None
     if day is not None and not 1 <= day <= 31:
         return None
-    return When(
-        int(year_text) if year_text else None,
-        MONTHS[mon[:3].lower()] if mon else None,
-        day,
-        hour,
-        minute,
-        ZONES[zone.lower()] if zone else None,
-    )
+    year = int(year_text) if year_text else None
+    if year is not None and year < 100:
+        year += 2000  # "8/29/10"
+    return When(year, month, day, hour, minute, ZONES[zone.lower()] if zone else _offset(g.get("offset")))
+
+
+def _offset(text: str | None) -> str | None:
+    """"UTC+5:30", "GMT-4", "+0100" -> "+05:30", "-04:00", "+01:00": a fixed-offset zone."""
+    if not text:
+        return None
+    found = re.search(r"([+-])(\d{1,2}):?(\d\d)?$", text)
+    if not found or int(found[2]) > 14:
+        return None
+    return f"{found[1]}{int(found[2]):02d}:{found[3] or '00'}"
+
+
+def zone_info(zone: str | tzinfo) -> tzinfo:
+    """An IANA key or a "+05:30" offset as a tzinfo."""
+    if not isinstance(zone, str):
+        return zone
+    if zone[:1] in "+-":
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        sign = -1 if zone[0] == "-" else 1
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return ZoneInfo(zone)
