@@ -255,7 +255,7 @@ class _Reader:
         """A container's blocks. One left holding only headings ("Top Stories" over a list
         of links that went as furniture) is a rail's label: furniture too."""
         found = list(self.blocks(el, skip))
-        if found and not self.in_entry and all(b.tag in HEADINGS and b.stamp is None and not _heads_section(b.text) for b in found):
+        if found and not self.in_entry and all(_is_label(b) for b in found):
             self.dropped.extend(b.text for b in found)
             return
         yield from found
@@ -388,6 +388,10 @@ class _Reader:
             self.head.updated = self.head.updated or stamp
         else:
             self.head.posted = self.head.posted or stamp
+
+
+def _is_label(block: Block) -> bool:
+    return block.tag in HEADINGS and block.stamp is None and not _heads_section(block.text)
 
 
 def _heads_section(text: str) -> bool:

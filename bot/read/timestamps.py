@@ -158,7 +158,8 @@ def _from_iso(text: str) -> When | None:
 def _from_match(g: dict[str, str | None]) -> When | None:
     noon, hour_text, minute_text, ampm = g.get("noon"), g.get("hour"), g.get("minute"), g.get("ampm")
     mon, day_text, year_text, zone = g.get("mon"), g.get("day"), g.get("year"), g.get("zone")
-    month = MONTHS[mon[:3].lower()] if mon else int(g["mnum"]) if g.get("mnum") else None
+    mnum = g.get("mnum")
+    month = MONTHS[mon[:3].lower()] if mon else int(mnum) if mnum else None
     if month is not None and not 1 <= month <= 12:
         return None
     hour: int | None = None
