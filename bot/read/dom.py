@@ -157,7 +157,7 @@ def _with_headline(scope: etree._Element, levels: int = 3) -> etree._Element:
 def find_entries(scope: etree._Element) -> list[tuple[etree._Element, etree._Element]]:
     """Live-blog entries: sibling blocks of one tag, each holding one time element and text.
     Returns (entry, its time element) in page order; [] for an ordinary article."""
-    stamps = [el for el in _STAMPED(scope) if not _inside_furniture(el, scope)]
+    stamps = _STAMPED(scope)
     if len(stamps) < 2:
         return []
     held: Counter[etree._Element] = Counter()
@@ -176,15 +176,15 @@ def find_entries(scope: etree._Element) -> list[tuple[etree._Element, etree._Ele
         if node is not stamp and (parent := node.getparent()) is not None:
             groups.setdefault(parent, []).append((node, stamp))
     best: list[tuple[etree._Element, etree._Element]] = []
-    for members in groups.values():
+    for parent, members in groups.items():
         tag = Counter(node.tag for node, _ in members).most_common(1)[0][0]
         kept = [
             (n, s)
             for n, s in members
             if n.tag == tag and (n.tag not in BLOCK_TAGS or _holds_blocks(n)) and _has_prose(n)
         ]
-        if len(kept) >= 2 and len(kept) > len(best):
-            best = kept
+        if len(kept) >= 2 and len(kept) > len(best) and not _inside_furniture(parent, scope):
+            best = kept  # comments and "key events" rails carry times too: never entries
     return best
 
 
