@@ -44,6 +44,7 @@ def story_to_json(story: Story) -> str:
             "byline": story.byline,
             "posted": encode_time(story.posted),
             "updated": encode_time(story.updated),
+            "reader": story.reader,
             "sections": [
                 {
                     "kind": s.kind.value,
@@ -67,6 +68,7 @@ def story_from_json(text: str) -> Story:
         byline=data["byline"],
         posted=decode_time(data["posted"]),
         updated=decode_time(data["updated"]),
+        reader=data.get("reader", 0),
         sections=tuple(
             Section(
                 kind=SectionKind(s["kind"]),

@@ -75,6 +75,7 @@ class Story:
     sections: tuple[Section, ...] = ()
     problems: tuple[str, ...] = ()
     revision: int = 0  # a wire headline's "UPDATE 2-" number: the story was updated in place
+    reader: int = 0  # the version of the reader that made it (bot.read.READER); 0: unknown
 
     @property
     def is_empty(self) -> bool:

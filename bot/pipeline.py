@@ -73,11 +73,17 @@ async def poll_story(
         parsed = replace(parsed, title=story.title)
 
     known = await store.known_fingerprints(story.id)
-    events = [] if last is None else await _newsworthy(diff(last.story, parsed), story.id, store, known)
+    rebased = last is not None and last.story.reader != parsed.reader
+    if rebased:  # another reader split the stored page: its sections are no base for this one
+        log.info("story %s: read by a new reader; this fetch is a new baseline", story.id)
+    baseline = last is None or rebased
+    events: list[Event] = []
+    if last is not None and not baseline:
+        events = await _newsworthy(diff(last.story, parsed), story.id, store, known)
     records = tuple(_record(e, parsed, story, config) for e in events)
     meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
     event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
-    if last is None:
+    if baseline:
         log.info(
             "story %s: now tracking (%d sections); only later changes are news",
             story.id,

@@ -188,3 +188,28 @@ async def test_a_headline_change_alone_is_told_once_and_a_flip_back_is_not(tmp_p
         assert "Russia Orders Kherson Retreat" in changed.events[0].summary
         flipped_back = await poll_file(config, store, first)
         assert flipped_back.status is PollStatus.UNCHANGED and flipped_back.events == ()
+
+
+async def test_a_version_stored_by_an_older_reader_is_a_silent_new_baseline(tmp_path: Path) -> None:
+    """An upgrade that reads pages differently must not alert old sections as new."""
+    import json
+    import sqlite3
+
+    from tests.helpers import kherson_config
+
+    config = kherson_config(tmp_path, ["rec:A"])
+    async with await Store.open(config.database_path) as store:
+        await store.sync_config(config)
+        await poll_file(config, store, NOV9)
+    with sqlite3.connect(config.database_path) as db:  # as a database from before the reader field
+        (parsed,) = db.execute("SELECT parsed FROM versions WHERE ok = 1").fetchone()
+        old = json.loads(parsed)
+        del old["reader"]
+        old["sections"][0]["fingerprint"] = "split-by-an-older-reader"
+        db.execute("UPDATE versions SET parsed = ?", (json.dumps(old),))
+    async with await Store.open(config.database_path) as store:
+        outcome = await poll_file(config, store, NOV11)
+        assert outcome.status is PollStatus.BASELINE and outcome.events == ()
+        assert await store.events() == []
+        later = await poll_file(config, store, NOV11)
+        assert later.events == ()

@@ -8,12 +8,19 @@ grammar (`parse`, `markers`, `timestamps`, `furniture`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.models import Story
 from bot.read.extract import decode, looks_like_html
 from bot.read.html import parse_html
 from bot.read.parse import NO_TEXT, PageHead, parse_text
 
-__all__ = ["NO_TEXT", "PageHead", "parse_story", "parse_text"]
+__all__ = ["NO_TEXT", "READER", "PageHead", "parse_story", "parse_text"]
+
+READER = 2
+"""Bumped whenever reading changes how a page splits into sections. A story stored by another
+reader is not a diff base: its sections would not match this reader's, and every difference
+would look like news. The pipeline takes such a fetch as a new, silent baseline."""
 
 
 def parse_story(
@@ -22,6 +29,10 @@ def parse_story(
     """Parse a fetched page. Never raises on junk: an unusable page gives a Story with no
     sections and `problems` saying why. `dropped`, when given, collects the text of every
     block read as furniture (for `storybot preview`)."""
+    return replace(_read(content, content_type, dropped), reader=READER)
+
+
+def _read(content: str | bytes, content_type: str | None, dropped: list[str] | None) -> Story:
     if isinstance(content, bytes | bytearray | memoryview):
         content = decode(bytes(content), content_type)
     if not content or content.isspace():
