@@ -89,7 +89,9 @@ def match_marker(line: str) -> Marker | None:
 def match_stamped_paragraph(line: str) -> Marker | None:
     """A paragraph led by a time and a separator ("2:58 p.m.: The article was updated to add
     ..."), as under an "UPDATES:" label or on a live page: that paragraph is an update."""
-    if not line[:1].isalnum() or not (split := match_leading_when(line)):
+    if not (line[:1].isdigit() or line[:4].casefold() in ("noon", "midn")):
+        return None  # a time leads it: cheap to rule out for every other paragraph
+    if not (split := match_leading_when(line)):
         return None
     when, rest = split
     header = line[: len(line) - len(rest)]
