@@ -1,6 +1,6 @@
 """Reading a fetched page: bytes -> `Story`. Pure: no I/O, no state between calls.
 
-HTML is read from its DOM (`html`, `dom`, `meta`, `live`): the page's own markup says where
+HTML is read from its DOM (`html`, `dom`, `meta`): the page's own markup says where
 the article is, what is furniture, when each part was written and which blocks are live-blog
 entries. Text, and the article text the DOM reader yields, then goes through the update
 grammar (`parse`, `markers`, `timestamps`, `furniture`).

@@ -19,7 +19,8 @@ from functools import lru_cache
 from lxml import etree
 
 from bot.read.markers import match_byline, match_marker, match_posted, match_updated
-from bot.read.meta import parse_iso
+from bot.read.meta import LiveEntry, parse_iso
+from bot.read.parse import fold
 from bot.read.timestamps import When, match_when
 
 DROP_TAGS = frozenset(
@@ -54,7 +55,7 @@ _DEK_NAME = re.compile(
     r"|description|tagline)(?=$|[\s_-])",
     re.IGNORECASE,
 )
-_STAMP_ATTRS = ("datetime", "data-time", "data-timestamp", "data-datetime", "data-published", "data-date")
+_DATA_STAMPS = ("data-time", "data-timestamp", "data-datetime", "data-published", "data-date")
 _SEPARATORS = re.compile(
     r"\s*[|•·]\s*|\n+|\s+/\s+(?=\D)|(?=\b(?:published|posted|updated|last updated)\b)", re.IGNORECASE
 )
@@ -88,19 +89,10 @@ class Head:
 
 
 @dataclass(slots=True)
-class Entry:
-    """One live-blog entry: a repeated block that carries its own time."""
-
-    header: str
-    stamp: datetime | None
-    blocks: list[Block]
-
-
-@dataclass(slots=True)
 class Article:
     head: Head = field(default_factory=Head)
     blocks: list[Block] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[LiveEntry] = field(default_factory=list)
 
 
 def read_article(root: etree._Element, dropped: list[str]) -> Article:
@@ -205,12 +197,14 @@ def _has_prose(node: etree._Element) -> bool:
 
 
 def _stamp_of(el: etree._Element) -> str | None:
+    """The stamp an element states as data: `<time datetime>` or a `data-time`-style value."""
     if el.tag == "time":
         return el.get("datetime")
-    for attr in _STAMP_ATTRS[1:]:
-        if value := el.get(attr):
-            return value
-    return None
+    return next((value for attr in _DATA_STAMPS if (value := el.get(attr))), None)
+
+
+def _stated_time(el: etree._Element) -> datetime | None:
+    return parse_iso(value) if (value := _stamp_of(el)) else None
 
 
 class _Reader:
@@ -239,7 +233,7 @@ class _Reader:
                 for head_block in self.blocks(child, skip):
                     self._head_block(head_block)
             elif tag == "h1":
-                self.head.h1 = self.head.h1 or _fold(text_of(child))
+                self.head.h1 = self.head.h1 or fold(text_of(child))
             elif named == "dek" and not self.seen_body and self._dek(child):
                 pass
             elif (tag in BLOCK_TAGS and not _holds_blocks(child)) or _stamp_of(child):
@@ -260,17 +254,16 @@ class _Reader:
             return
         yield from found
 
-    def entry(self, node: etree._Element, stamp_el: etree._Element) -> Entry:
-        stamp = parse_iso(_stamp_of(stamp_el) or "")
-        stamp_text = _fold(text_of(stamp_el))
+    def entry(self, node: etree._Element, stamp_el: etree._Element) -> LiveEntry:
+        """One entry: its headline (else its visible time), its time, its paragraphs."""
         header = ""
-        blocks: list[Block] = []
+        paragraphs: list[str] = []
         for block in self._entry_blocks(node):
             if not header and block.tag in HEADINGS:
                 header = block.text
             elif block.stamp is None or len(block.text) > _SHORT_BLOCK:
-                blocks.append(block)
-        return Entry(header or stamp_text, stamp, blocks)
+                paragraphs.append(block.text)
+        return LiveEntry(header or fold(text_of(stamp_el)), _stated_time(stamp_el), tuple(paragraphs))
 
     def _entry_blocks(self, node: etree._Element) -> Iterator[Block]:
         """An entry's blocks; its meta line (time, author) is read as head, not kept."""
@@ -298,16 +291,16 @@ class _Reader:
     def _drop(self, el: etree._Element) -> None:
         if el.tag in ("script", "style", "noscript", "template", "svg"):
             return
-        if text := _fold(text_of(el)):
+        if text := fold(text_of(el)):
             self.dropped.append(text[:200])
 
     def _block(self, el: etree._Element, tag: str) -> Block | None:
         parts: list[str] = []
         stamps: list[tuple[datetime, str]] = []
-        if (value := _stamp_of(el)) and (own := parse_iso(value)):
-            stamps.append((own, _fold(text_of(el))))
+        if own := _stated_time(el):
+            stamps.append((own, fold(text_of(el))))
         self._gather(el, parts, stamps)
-        text = _fold("".join(parts))
+        text = fold("".join(parts))
         if not text:
             return None
         permalink = self.in_entry and tag in HEADINGS  # an entry's headline links to the entry
@@ -329,20 +322,20 @@ class _Reader:
                 if tag == "br":
                     parts.append(" ")
                 elif not self._is_furniture(child, tag, _named_role(_names(child))):
-                    if (value := _stamp_of(child)) and (stamp := parse_iso(value)):
-                        stamps.append((stamp, _fold(text_of(child))))
+                    if stamp := _stated_time(child):
+                        stamps.append((stamp, fold(text_of(child))))
                     self._gather(child, parts, stamps)
             if child.tail:
                 parts.append(child.tail)
 
     def _loose(self, text: str) -> Iterator[Block]:
         """Text sitting directly in a container (`<div>text<br>more</div>`)."""
-        if folded := _fold(text):
+        if folded := fold(text):
             self.seen_body = True
             yield Block(folded, "div")
 
     def _dek(self, el: etree._Element) -> bool:
-        text = _fold(text_of(el))
+        text = fold(text_of(el))
         if self.head.subtitle or not text or len(text) > 400:
             return False
         self.head.subtitle = text
@@ -359,11 +352,11 @@ class _Reader:
     def _read_head(self, el: etree._Element) -> None:
         """A byline or date box: "By Ana Ruiz | Published 9:41 a.m. ET Nov. 9, 2022"."""
         for child in el.iter():
-            if isinstance(child.tag, str) and (value := _stamp_of(child)) and (stamp := parse_iso(value)):
+            if isinstance(child.tag, str) and (stamp := _stated_time(child)):
                 self._take_stamp(stamp, updated=_says_updated(child))
         text = _text_with_breaks(el)
         for piece in _SEPARATORS.split(text):
-            self._read_head_text(_fold(piece), None)
+            self._read_head_text(fold(piece), None)
 
     def _read_head_text(self, text: str, stamp: datetime | None) -> bool:
         if not text:
@@ -402,7 +395,7 @@ def _heads_section(text: str) -> bool:
 def _says_updated(stamp_el: etree._Element) -> bool:
     """A time element that states the revision time, by its names or the words around it."""
     parent = stamp_el.getparent()
-    around = _fold(text_of(parent))[:80] if parent is not None else ""
+    around = fold(text_of(parent))[:80] if parent is not None else ""
     label = f"{_names(stamp_el)} {stamp_el.get('itemprop') or ''} {around}"
     return re.search(r"updat|modif", label, re.IGNORECASE) is not None
 
@@ -464,7 +457,3 @@ def _text_with_breaks(el: etree._Element) -> str:
 
 def text_of(el: etree._Element) -> str:
     return _TEXT(el)  # type: ignore[no-any-return]
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.split())

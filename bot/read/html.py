@@ -10,17 +10,18 @@ Only a page whose markup yields no article at all goes through trafilatura's ext
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from lxml import etree
 
 from bot.models import Section, SectionKind, Story
-from bot.read.dom import Article, Block, Entry, read_article
+from bot.read.dom import Article, Block, read_article
 from bot.read.extract import html_to_text
 from bot.read.furniture import is_caption, is_furniture, strip_trailing
 from bot.read.markers import match_byline
 from bot.read.meta import LiveEntry, PageMeta, read_meta
-from bot.read.parse import NO_TEXT, PageHead, parse_text
+from bot.read.parse import NO_TEXT, PageHead, fold, parse_text
 
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
 _UTF8_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
@@ -39,7 +40,7 @@ def parse_html(html: str, *, dropped: list[str] | None = None) -> Story:
     article = read_article(root, dropped)
     head = _page_head(root, meta, article)
     if article.entries:
-        return _live_story(head, article.blocks, [_from_dom(e) for e in article.entries], dropped)
+        return _live_story(head, article.blocks, article.entries, dropped)
     if meta.live:
         return _live_story(head, article.blocks, meta.live, dropped)
     if article.blocks:
@@ -62,7 +63,7 @@ def load(html: str) -> etree._Element | None:
 def strip_site_name(title: str, site_name: str = "") -> str:
     """"Real headline" for "Real headline | The Site" (or "... - The Site" where the site's
     name is known): a site's name is not the story's headline."""
-    title = " ".join(title.split())
+    title = fold(title)
     if (found := _PIPE_SUFFIX.search(title)) and len(found["site"]) < found.start():
         return title[: found.start()]
     found = _DASH_SUFFIX.search(title)
@@ -87,17 +88,11 @@ def _page_head(root: etree._Element, meta: PageMeta, article: Article) -> PageHe
 
 
 def _with_title(head: PageHead, title: str) -> PageHead:
-    if head.title or not title:
-        return head
-    return PageHead(title, head.subtitle, head.byline, head.posted, head.updated, head.stamps)
+    return head if head.title or not title else replace(head, title=title)
 
 
 def _lines(blocks: list[Block]) -> str:
     return "\n".join(block.text for block in blocks)
-
-
-def _from_dom(entry: Entry) -> LiveEntry:
-    return LiveEntry(entry.header, entry.stamp, tuple(block.text for block in entry.blocks))
 
 
 def _live_story(head: PageHead, lead: list[Block], entries: list[LiveEntry], dropped: list[str]) -> Story:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from bot.read.parse import fold
 from bot.read.timestamps import DEFAULT_ZONE
 
 ARTICLE_TYPES = frozenset(
@@ -48,7 +49,7 @@ _TITLE_KEYS = ("og:title", "twitter:title")
 
 @dataclass(frozen=True, slots=True)
 class LiveEntry:
-    """One entry of a live blog as JSON-LD's `liveBlogUpdate` lists it."""
+    """One live-blog entry, read from the page's markup or from JSON-LD's `liveBlogUpdate`."""
 
     headline: str
     published: datetime | None
@@ -137,7 +138,7 @@ def _entry(item: Any) -> LiveEntry | None:
     if not isinstance(item, dict):
         return None
     body = _text(item.get("articleBody") or item.get("text") or item.get("description"))
-    paragraphs = tuple(" ".join(p.split()) for p in body.replace("\r", "").split("\n") if p.strip())
+    paragraphs = tuple(fold(p) for p in body.replace("\r", "").split("\n") if p.strip())
     if not paragraphs:
         return None
     return LiveEntry(_text(item.get("headline")), parse_iso(_text(item.get("datePublished"))), paragraphs)

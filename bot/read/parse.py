@@ -1,4 +1,4 @@
-"""Story text or HTML -> `Story`: head fields and dated sections, furniture removed. Pure.
+"""Story text -> `Story`: head fields and dated sections, furniture removed. Pure.
 
 Reading is two steps. One pass over the lines sorts each into head (title, subtitle, byline,
 Posted/Updated), furniture, photo caption, update marker, date line or body, building
@@ -8,9 +8,10 @@ date above it) and each block is named ORIGINAL or UPDATE:
 - text before any marker is the original, stamped with the Posted time;
 - a marker ("UPDATE ...", "Update:", "Correction:", "Editor's note:", "Updated at ...")
   is an update, heading the paragraphs below it, or, as a paragraph's prefix, that paragraph;
-- a line that is only a stamp heads the original when it is the Posted time (or, with no
-  Posted time or beside explicit updates, the earliest such line); otherwise it opens an
-  update, as live-blog entries do.
+- a paragraph led by a time and a separator ("2:58 p.m.: ...") is an update of its own;
+- a line that is only a stamp heads the original when it is the Posted time (else, with no
+  lead text, the earliest such line); otherwise it opens an update, as live-blog entries do;
+- an "(Our original post:)" label opens the original.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def parse_text(
     (guessed from line widths when None). `page` holds what an HTML page said as data;
     `dropped` collects the furniture lines left out."""
     raws = text.splitlines()
-    lines = [_fold(raw) for raw in raws]
+    lines = [fold(raw) for raw in raws]
     start = next((n for n, line in enumerate(lines) if line), len(lines))
     head = _Head()
     if page is not None:
@@ -102,7 +103,7 @@ def parse_text(
         head.updated = When(fixed=page.updated) if page.updated else None
     if title is None and start < len(lines):
         title, start = lines[start], start + 1
-    given = _fold(title or "")
+    given = fold(title or "")
     head.title, revision = strip_wire_prefix(given)
     if wrapped is None:
         wrapped = max(map(len, lines[start:]), default=0) <= _WRAP_WIDTH
@@ -121,8 +122,8 @@ def parse_text(
     )
 
 
-def _fold(line: str) -> str:
-    """`line` with NBSPs and runs of white space as single spaces, trimmed."""
+def fold(line: str) -> str:
+    """`line` with NBSPs, line breaks and runs of white space as single spaces, trimmed."""
     if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
         return line  # isprintable() is False for every white space but " ": nothing to fold
     return " ".join(line.split())
@@ -167,7 +168,7 @@ def _read_blocks(
         if in_head and _read_head_line(line, lines, n, head):
             continue
         in_head = False
-        if marker := match_marker(line):
+        if marker := match_marker(line) or match_stamped_paragraph(line):
             flush()
             when = _stated_stamp(marker.header, head) or marker.when
             block = _Block("prefix" if marker.rest else "marker", marker.header, when)
@@ -185,14 +186,6 @@ def _read_blocks(
             blocks.append(block)
             if when.has_time:
                 host = target = block
-            continue
-        if stamped := match_stamped_paragraph(line):
-            flush()
-            block = _Block("prefix", stamped.header, stamped.when)
-            blocks.append(block)
-            target, para[:] = block, [stamped.rest]
-            if not wrapped:
-                flush()
             continue
         if is_original_label(line):
             flush()
