@@ -21,12 +21,12 @@ from bot.config import BotConfig
 from bot.fetch import EMPTY_BODY, Fetcher, make_client
 from bot.models import Section, Story
 from bot.read import parse_story
+from bot.summarize import ELLIPSIS, cut
 from bot.textfmt import format_time
 
 FIRST_WORDS = 30  # of a section's body, without --full
 DROPPED_CHARS = 120  # of each dropped block, without --full
 RETRIES = 1  # a person is waiting: one retry, not the poller's patient backoff
-ELLIPSIS = "…"
 NONE = "(none)"
 
 
@@ -204,7 +204,4 @@ def _first_words(paragraphs: tuple[str, ...], limit: int) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    space = text.rfind(" ", 0, limit)
-    return text[: space if space > 0 else limit].rstrip() + ELLIPSIS
+    return text if len(text) <= limit else cut(text, limit)
