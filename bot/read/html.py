@@ -61,7 +61,7 @@ def load(html: str) -> etree._Element | None:
 
 
 def strip_site_name(title: str, site_name: str = "") -> str:
-    """"Real headline" for "Real headline | The Site" (or "... - The Site" where the site's
+    """ "Real headline" for "Real headline | The Site" (or "... - The Site" where the site's
     name is known): a site's name is not the story's headline."""
     title = fold(title)
     if (found := _PIPE_SUFFIX.search(title)) and len(found["site"]) < found.start():

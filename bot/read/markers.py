@@ -101,7 +101,7 @@ def match_stamped_paragraph(line: str) -> Marker | None:
 
 
 def is_original_label(line: str) -> bool:
-    """"(Our original post:)", "This story was originally published Tuesday at 11:35 a.m.":
+    """ "(Our original post:)", "This story was originally published Tuesday at 11:35 a.m.":
     a note that the original text follows, not body."""
     return len(line) <= 160 and _ORIGINAL_LABEL.fullmatch(line) is not None
 

@@ -23,7 +23,7 @@ from datetime import date, datetime, tzinfo
 from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
-from bot.read.furniture import is_caption, is_furniture, strip_trailing
+from bot.read.furniture import is_bio, is_caption, is_furniture, is_prompt, is_title_line, strip_trailing
 from bot.read.markers import (
     is_original_label,
     match_byline,
@@ -149,7 +149,10 @@ def _read_blocks(
 
     def flush() -> None:
         if para and target is not None and (joined := strip_trailing(" ".join(para))):
-            target.paragraphs.append(joined)
+            if _is_body_furniture(joined, target, head):
+                dropped.append(joined)
+            else:
+                target.paragraphs.append(joined)
         para.clear()
 
     for n in range(start, len(lines)):
@@ -202,6 +205,22 @@ def _read_blocks(
             flush()
     flush()
     return blocks
+
+
+def _is_body_furniture(paragraph: str, block: _Block, head: _Head) -> bool:
+    """Clutter known by its shape once the body has begun: a prompt to the reader, the
+    author's bio, or a title-case line after a paragraph (a related headline, a widget, a
+    credit, a repeated byline). A title-case line straight under a marker is the update's
+    own headline and stays."""
+    if is_prompt(paragraph) or is_bio(paragraph, _authors(head.byline)):
+        return True
+    return bool(block.paragraphs) and is_title_line(paragraph)
+
+
+def _authors(byline: str) -> tuple[str, ...]:
+    """The names in a byline: "Dana Ruiz and Li Wei, City Desk" -> ("Dana Ruiz", "Li Wei")."""
+    names = re.split(r",|\band\b|&|\|", byline)
+    return tuple(n.strip() for n in names if 1 < len(n.split()) <= 4 and n.strip()[:1].isupper())
 
 
 def _stated_stamp(header: str, head: _Head) -> When | None:

@@ -186,7 +186,7 @@ def _from_match(g: dict[str, str | None]) -> When | None:
 
 
 def _offset(text: str | None) -> str | None:
-    """"UTC+5:30", "GMT-4", "+0100" -> "+05:30", "-04:00", "+01:00": a fixed-offset zone."""
+    """ "UTC+5:30", "GMT-4", "+0100" -> "+05:30", "-04:00", "+01:00": a fixed-offset zone."""
     if not text:
         return None
     found = re.search(r"([+-])(\d{1,2}):?(\d\d)?$", text)
