@@ -162,3 +162,158 @@ def test_an_all_times_note_sets_the_zone_and_is_not_body() -> None:
     later, earlier = story.sections
     assert later.timestamp == datetime(2023, 8, 4, 14, 20, tzinfo=NEW_YORK)
     assert earlier.kind is SectionKind.ORIGINAL  # with no lead text, the earliest entry
+
+
+def _stamps(text: str) -> list[datetime | None]:
+    return [s.timestamp for s in parse_text(text).sections if s.kind is SectionKind.UPDATE]
+
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def test_a_time_only_entry_on_a_newest_first_page_goes_back_a_day_past_midnight() -> None:
+    stamps = _stamps(
+        "Count\nPosted Nov 11, 2022 8:00 PM CST\n\nPolls closed.\n\n"
+        "Nov 12, 2022 9:00 a.m.\n\nThe count ended.\n\n11:40 p.m.\n\nThe count slowed.\n\n"
+        "10:05 p.m.\n\nThe first results came in.\n"
+    )
+    assert stamps == [
+        datetime(2022, 11, 12, 9, 0, tzinfo=CHICAGO),
+        datetime(2022, 11, 11, 23, 40, tzinfo=CHICAGO),
+        datetime(2022, 11, 11, 22, 5, tzinfo=CHICAGO),
+    ]
+
+
+def test_a_time_only_entry_on_an_oldest_first_page_goes_forward_a_day_past_midnight() -> None:
+    stamps = _stamps(
+        "Count\nPosted Nov 11, 2022 8:00 PM CST\n\nPolls closed.\n\n"
+        "Nov 11, 2022 10:00 p.m.\n\nFirst results.\n\n11:30 p.m.\n\nMore results.\n\n"
+        "1:15 a.m.\n\nThe count ended.\n\n3:00 a.m.\n\nThe loser conceded.\n"
+    )
+    assert [s.day if s else None for s in stamps] == [11, 11, 12, 12]
+
+
+def test_a_time_above_every_dated_entry_takes_the_date_below_it() -> None:
+    stamps = _stamps(
+        "Count\nPosted Nov 10, 2022 8:00 AM CST\n\nPolls opened.\n\n"
+        "1:10 a.m.\n\nThe count ended.\n\nNov 11, 2022 11:00 p.m.\n\nResults came in.\n\n"
+        "Nov 11, 2022 9:00 p.m.\n\nPolls closed.\n"
+    )
+    assert stamps[0] == datetime(2022, 11, 12, 1, 10, tzinfo=CHICAGO)
+
+
+def test_a_lone_time_after_the_posted_time_of_day_is_the_next_day() -> None:
+    story = parse_text(
+        "Storm\nPosted Nov 9, 2022 8:00 AM CST\n\nUPDATE 7:36 AM\n\nPower is back.\n\nWaves rose.\n"
+    )
+    update = story.sections[0]
+    assert update.timestamp == datetime(2022, 11, 10, 7, 36, tzinfo=CHICAGO)
+
+
+def test_a_lone_time_takes_the_page_updated_date() -> None:
+    story = parse_text(
+        "Storm\nPosted Nov 9, 2022 8:00 AM CST\nUpdated Nov 11, 2022 7:40 AM CST\n\n"
+        "UPDATE 7:36 AM\n\nPower is back.\n\nWaves rose.\n"
+    )
+    assert story.sections[0].timestamp == datetime(2022, 11, 11, 7, 36, tzinfo=CHICAGO)
+
+
+@pytest.mark.parametrize("typo", ["2021", "2032", "2202"])
+def test_an_obvious_typo_in_a_year_takes_the_story_year(typo: str) -> None:
+    story = parse_text(
+        f"Storm\nPosted Nov 9, 2022 8:00 AM CST\n\nUPDATE Nov 11, {typo} 7:36 AM CST\n\nPower is back.\n\n"
+        "UPDATE Nov 10, 2022 9:00 AM CST\n\nRoads reopened.\n\nWaves rose.\n"
+    )
+    assert story.sections[0].timestamp == datetime(2022, 11, 11, 7, 36, tzinfo=CHICAGO)
+
+
+def test_a_year_that_fits_the_story_is_kept() -> None:
+    stamps = _stamps(
+        "Night\nPosted Dec 31, 2022 10:00 PM CST\n\nCrowds gathered.\n\n"
+        "Jan 1, 2023 12:20 a.m.\n\nFireworks began.\n\nDec 31, 2022 11:00 p.m.\n\nThe square filled.\n"
+    )
+    assert stamps[0] == datetime(2023, 1, 1, 0, 20, tzinfo=CHICAGO)
+
+
+def test_an_update_a_year_later_keeps_its_year() -> None:
+    story = parse_text(
+        "Trial\nPosted Nov 9, 2022 8:00 AM CST\n\nUPDATE Jan 5, 2024 9:00 AM CST\n\nThe appeal failed.\n\n"
+        "The trial began.\n"
+    )
+    assert story.sections[0].timestamp == datetime(2024, 1, 5, 9, 0, tzinfo=CHICAGO)
+
+
+FURNITURE = {
+    "share tools as list items": ["- Tweet this", "• Share on Facebook", "* Email this story"],
+    "related links": [
+        "Related: Bridge inspections found cracks last spring",
+        "READ MORE: Council delays the vote again",
+        "See also: How the bridge was built",
+    ],
+    "trending and don't-miss boxes": ["Trending on Riverside Daily", "DON'T MISS", "SEE MORE:"],
+    "more on a topic": ["MORE ON BRIDGES", "More on Transit", "More from City Hall"],
+    "related headlines between paragraphs": [
+        "Why the Old Bridge Matters to Downtown Traders",
+        "Council Approves New Parking Rules for Riverside",
+        "Five Things to Know About the Transit Plan",
+    ],
+    "photo credits": ["(Picture by Sam Lee)", "Sam Lee / AP", "Photo: Ana Ortiz/Riverside Daily"],
+    "author bios and e-mail": [
+        "Dana Ruiz covers city hall for the Riverside Daily. Reach her at dana.ruiz@riverside.example.",
+        "Email: dana.ruiz@riverside.example",
+        "Dana Ruiz is a staff writer who has covered the council since 2015.",
+    ],
+    "newsletter and ad-blocker prompts": [
+        "Get our free morning newsletter in your inbox",
+        "We noticed you're using an ad blocker. Please support our journalism.",
+        "Sign up for our breaking news alerts and never miss a story.",
+    ],
+    "comment widgets": ["Leave a Reply", "Post a Comment", "Comments are closed."],
+    "audio players": ["Play Live Radio", "0:00 0:00", "Listen Live"],
+    "post counters and sort widgets": ["45 Posts", "Sort by: Newest", "Newest first"],
+    "bylines inside the body": ["By Dana Ruiz", "By Dana Ruiz and Li Wei", "BY DANA RUIZ"],
+}
+HEAD = "Council Closes the Bridge\nBy Dana Ruiz\nPosted Nov 9, 2022 8:00 AM CST\n\n"
+STORY_TEXT = (
+    "The city council voted 7-2 on Tuesday to close the Fifth Street bridge to cars.",
+    "Engineers said repairs would take two years and cost $40 million.",
+)
+
+
+@pytest.mark.parametrize(
+    "line", [line for lines in FURNITURE.values() for line in lines], ids=lambda line: line[:30]
+)
+def test_furniture_between_paragraphs_is_not_body(line: str) -> None:
+    first, last = STORY_TEXT
+    story = parse_text(f"{HEAD}{first}\n\n{line}\n\n{last}\n")
+    [original] = story.sections
+    assert original.paragraphs == STORY_TEXT
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "More than 40 people were hurt when the span sagged.",
+        "By Monday, the bridge will close to all traffic.",
+        "Photos show cracks in three of the beams.",
+        "The mayor's weekly newsletter went out Tuesday.",
+        "Related charges were filed against the contractor.",
+        "Watch crews began work at dawn.",
+        "Dana Ruiz, a neighbour, said the bridge shook.",
+        "“We Will Not Wait,” the mayor said.",
+        "Tips can be sent to the police at tips@police.example, officials said in a statement read aloud.",
+    ],
+)
+def test_story_sentences_that_resemble_furniture_stay(sentence: str) -> None:
+    first, last = STORY_TEXT
+    story = parse_text(f"{HEAD}{first}\n\n{sentence}\n\n{last}\n")
+    assert story.sections[0].paragraphs == (first, sentence, last)
+
+
+def test_a_title_case_line_under_a_marker_is_the_updates_headline() -> None:
+    story = parse_text(
+        f"{HEAD}The council voted to close the bridge.\n\n"
+        "UPDATE Nov 10, 2022 9:00 AM CST\n\nBridge Reopens to Buses\n\nBuses may cross from Monday.\n"
+    )
+    update = story.sections[1]
+    assert update.paragraphs == ("Bridge Reopens to Buses", "Buses may cross from Monday.")

@@ -81,9 +81,11 @@ _PROMPT = re.compile(
 )
 _LONGEST_PROMPT = 250
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|(?<!\w)@\w{2,30}")
+# "Reach her at", "Email: ...": an address the author gives, not one the story reports
 _CONTACT = re.compile(
-    r"\b(?:reach|contact|e-?mail|follow|write to|tips?|covers|is an? (?:\w+ ){0,3}(?:reporter|writer|editor"
-    r"|correspondent|journalist|columnist|producer))\b",
+    r"\b(?:reach|contact|e-?mail|follow|write to|message)\s+"
+    r"(?:her|him|them|me|us|the (?:author|writer|reporter))\b"
+    r"|^(?:e-?mail|contact|twitter|x|follow)\s*:",
     re.IGNORECASE,
 )
 _BIO_VERB = re.compile(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
@@ -39,6 +39,8 @@ NO_TEXT = "no article text found"
 _WRAP_WIDTH = 100  # a text whose lines all fit is hard-wrapped: its paragraphs span lines
 _STAMP_WIDTH = 80
 _HEAD_LOOKAHEAD = 3
+_DAY, _NO_DAY = timedelta(days=1), timedelta(0)
+_SLACK = timedelta(days=2)  # how far a stamp may stray from the others before its year is doubted
 # "The Latest on the fire (all times local):", "(All times Eastern)": a note about the page
 _ALL_TIMES = re.compile(
     r"(?:the latest\b.{0,200}?)?\(?all times (?:are |in )?(?P<zone>[a-z]+)(?: time)?\)?:?", re.IGNORECASE
@@ -291,15 +293,9 @@ def _resolve(
     posted = head.posted.resolve(head.zone) if head.posted else None
     zone = head.zone or (head.posted.zone if head.posted else None) or (posted.tzinfo if posted else None)
     updated = head.updated.resolve(zone, year=posted.year if posted else None) if head.updated else None
-    fallback = updated or posted
-    on: date | None = fallback.date() if fallback else None
-    year = fallback.year if fallback else None
-    for block in blocks:
-        if block.when is None:
-            continue
-        block.at = block.when.resolve(zone, on, year)
-        if block.at is not None and block.when.has_date:
-            on, year = block.at.date(), block.at.year
+    _stamp_dated(blocks, zone, updated or posted)
+    _fix_typo_years(blocks, posted, updated)
+    _stamp_time_only(blocks, zone, updated or posted, posted)
     if not any(b.paragraphs and b.role in {"lead", "original"} for b in blocks):
         _pick_original_stamp(blocks, posted)
     sections = tuple(
@@ -313,6 +309,111 @@ def _resolve(
         if b.paragraphs
     )
     return posted, updated, sections
+
+
+def _stamp_dated(blocks: list[_Block], zone: str | tzinfo | None, page_date: datetime | None) -> None:
+    """Stamps that state a date; one without a year takes the year of the date above it."""
+    year = page_date.year if page_date else None
+    for block in blocks:
+        if block.when is not None and block.when.has_date:
+            block.at = block.when.resolve(zone, year=year)
+            year = block.at.year if block.at else year
+
+
+def _fix_typo_years(blocks: list[_Block], posted: datetime | None, updated: datetime | None) -> None:
+    """ "UPDATE Nov 11, 2021" on a story posted Nov 9, 2022: a stated year that puts an update
+    before the story began, or past every other stamp, is a typo when the story's own year
+    puts it in place. A year that fits (a Jan 1 entry after Dec 31) is kept."""
+    if posted is None:
+        return
+    latest = max([b.at for b in blocks if b.at is not None] + [posted] + ([updated] if updated else []))
+
+    def fits(at: datetime, others_latest: datetime) -> bool:
+        return posted - _SLACK <= at <= others_latest + _SLACK
+
+    for block in blocks:
+        when = block.when
+        if block.at is None or when is None or when.year is None or when.year == posted.year:
+            continue
+        others = [b.at for b in blocks if b.at is not None and b is not block]
+        others_latest = max([posted, *others] + ([updated] if updated else []))
+        if fits(block.at, others_latest):
+            continue
+        try:
+            fixed = block.at.replace(year=posted.year)
+        except ValueError:  # Feb 29
+            continue
+        if fits(fixed, others_latest) or (fixed >= posted and fixed <= latest):
+            block.at = fixed
+
+
+def _stamp_time_only(
+    blocks: list[_Block], zone: str | tzinfo | None, page_date: datetime | None, posted: datetime | None
+) -> None:
+    """A time with no date ("11:40 p.m.") takes the date of the nearest stamped section, above
+    it in page order, else below it, else the page's date; the page's time order then moves it
+    a day where it crosses midnight. The order is the one (newest or oldest first) that gives
+    the more compact timeline starting no earlier than the story: on a newest-first page
+    "11:40 p.m." under "Nov 12, 9:00 a.m." is Nov 11, on an oldest-first page "1:15 a.m."
+    under "Nov 11, 10 p.m." is Nov 12."""
+    stamped = [b for b in blocks if b.when is not None]
+    if all(b.at is not None for b in stamped):
+        return
+    readings = [_date_times(stamped, zone, page_date, posted, newest_first=order) for order in (False, True)]
+    known = [b.at for b in stamped if b.at is not None]
+    floor = posted - _SLACK if posted else None
+
+    def cost(reading: list[datetime | None]) -> tuple[int, timedelta]:
+        times = known + [at for at in reading if at is not None]
+        early = sum(1 for at in times if floor is not None and at < floor)
+        return early, (max(times) - min(times)) if times else _NO_DAY
+
+    best = min(readings, key=cost)
+    for block, at in zip(stamped, best, strict=True):
+        block.at = block.at or at
+
+
+def _date_times(
+    stamped: list[_Block],
+    zone: str | tzinfo | None,
+    page_date: datetime | None,
+    posted: datetime | None,
+    *,
+    newest_first: bool,
+) -> list[datetime | None]:
+    """The datetimes of undated stamps (None for the dated ones) if the page lists its
+    stamps `newest_first` or not."""
+    ats: list[datetime | None] = [b.at for b in stamped]
+    reading: list[datetime | None] = [None] * len(stamped)
+    for n, block in enumerate(stamped):
+        if ats[n] is not None or block.when is None:
+            continue
+        above = next((k for k in range(n - 1, -1, -1) if ats[k] is not None), None)
+        below = next((b.at for b in stamped[n + 1 :] if b.at is not None), None)
+        above_at = ats[above] if above is not None else None
+        reference = above_at or below or page_date
+        at = block.when.resolve(zone, reference.date()) if reference else None
+        if at is None:
+            continue
+        date_line = above is not None and not (stamped[above].when or When()).has_time
+        if above_at is not None and not date_line:  # a date line dates what is under it, in any order
+            at += _shift(at, above_at, later=not newest_first)
+        elif above_at is None and below is not None:
+            at += _shift(at, below, later=newest_first)
+        elif above_at is None and posted is not None and at < posted <= at + _DAY:
+            at += _DAY  # an update cannot precede the story it updates
+        ats[n] = reading[n] = at
+    return reading
+
+
+def _shift(at: datetime, neighbour: datetime, *, later: bool) -> timedelta:
+    """A day forward or back when `at` breaks the page's order against the neighbour it took
+    its date from: `later` says `at` should come after it."""
+    if later and at < neighbour:
+        return _DAY
+    if not later and at > neighbour:
+        return -_DAY
+    return _NO_DAY
 
 
 def _pick_original_stamp(blocks: list[_Block], posted: datetime | None) -> None:
