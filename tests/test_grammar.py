@@ -102,6 +102,15 @@ def test_time_led_paragraphs_are_updates_and_plain_numbers_are_not() -> None:
         ("12:30 UTC+5:30", datetime(2022, 7, 1, 12, 30, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
         ("Jan 2, 2023 09:00 GMT-4", datetime(2023, 1, 2, 9, tzinfo=timezone(timedelta(hours=-4)))),
         ("midnight ET", datetime(2022, 7, 1, 0, tzinfo=NEW_YORK)),
+        # forms only the general parser (the slow path) reads
+        ("11.11.2022 7.36am", datetime(2022, 11, 11, 7, 36, tzinfo=NEW_YORK)),
+        ("Nov 11th 2022, 7h36 CET", datetime(2022, 11, 11, 7, 36, tzinfo=ZoneInfo("Europe/Paris"))),
+        ("2022/11/11 07:36", datetime(2022, 11, 11, 7, 36, tzinfo=NEW_YORK)),
+        (
+            "Friday 11th of November 2022 at 7:36am GMT+1",
+            datetime(2022, 11, 11, 7, 36, tzinfo=timezone(timedelta(hours=1))),
+        ),
+        ("7.36pm, Friday 11 November", datetime(2022, 11, 11, 19, 36, tzinfo=NEW_YORK)),
     ],
 )
 def test_date_forms_and_zones(text: str, expected: datetime) -> None:
@@ -111,7 +120,10 @@ def test_date_forms_and_zones(text: str, expected: datetime) -> None:
     assert got == expected and got is not None and got.utcoffset() == expected.utcoffset()
 
 
-@pytest.mark.parametrize("text", ["13/45/2020", "8/29", "0/12/2020", "Nov 9 was cold", "UTC+19 12:00"])
+@pytest.mark.parametrize(
+    "text",
+    ["13/45/2020", "8/29", "0/12/2020", "Nov 9 was cold", "UTC+19 12:00", "May 5 people", "May 2022", "7.36"],
+)
 def test_not_dates(text: str) -> None:
     when = match_when(text)
     assert when is None or when.resolve(on=ON) is None

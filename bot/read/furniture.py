@@ -103,7 +103,7 @@ def is_furniture(line: str) -> bool:
         return True
     if len(line) <= _LONGEST_PROMPT and (_CUE.match(line) or _CREDIT_LINE.fullmatch(line)):
         return True
-    if not any(c.isalpha() for c in line) and match_when(line) is None:
+    if not line[:1].isalpha() and not any(c.isalpha() for c in line) and match_when(line) is None:
         return True  # "0:00 0:00", "1 / 12": a player's clock, a gallery counter
     return line[:1] in "©(Cc" and _COPYRIGHT.fullmatch(line) is not None
 

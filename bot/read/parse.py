@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
@@ -219,6 +220,7 @@ def _is_body_furniture(paragraph: str, block: _Block, head: _Head) -> bool:
     return bool(block.paragraphs) and is_title_line(paragraph)
 
 
+@lru_cache(maxsize=256)
 def _authors(byline: str) -> tuple[str, ...]:
     """The names in a byline: "Dana Ruiz and Li Wei, City Desk" -> ("Dana Ruiz", "Li Wei")."""
     names = re.split(r",|\band\b|&|\|", byline)

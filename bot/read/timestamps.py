@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from bot.read.lenient import looks_like_a_date, read_date
+
 DEFAULT_ZONE = "America/New_York"
 
 # US abbreviations and names -> IANA zones. The standard/daylight letter is not trusted:
@@ -70,6 +72,7 @@ _FORMS = tuple(
         date_form,  # Nov. 11, 2022 (a date alone: context for the times below it)
     )
 ) + (re.compile(_TIME + _ZONE, re.IGNORECASE),)  # 10:32 a.m. ET
+_TRAILING_ZONE = re.compile(r"(?P<rest>.+?)" + _ZONE, re.IGNORECASE)
 _SENTENCE_START = re.compile(r"[\s,;:—–-]*(?=[\"'“‘A-Z0-9])")
 _ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?")
 
@@ -129,7 +132,18 @@ def match_when(text: str) -> When | None:
     for form in _FORMS:
         if found := form.fullmatch(text):
             return _from_match(found.groupdict())
-    return None
+    return _lenient(text)
+
+
+def _lenient(text: str) -> When | None:
+    """The general parser's reading of a stamp no hand-written form knows; its zone, if it
+    names one at the end, is read here so zones mean the same on both paths."""
+    found = _TRAILING_ZONE.fullmatch(text)
+    if found is None or not looks_like_a_date(found["rest"]) or not (read := read_date(found["rest"])):
+        return None
+    year, month, day, hour, minute = read
+    zone = ZONES[found["zone"].lower()] if found["zone"] else _offset(found["offset"])
+    return When(year, month, day, hour, minute, zone)
 
 
 def match_leading_when(text: str) -> tuple[When, str] | None:
