@@ -329,3 +329,68 @@ def test_a_title_case_line_under_a_marker_is_the_updates_headline() -> None:
     )
     update = story.sections[1]
     assert update.paragraphs == ("Bridge Reopens to Buses", "Buses may cross from Monday.")
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Editor's note: This article is part of our series on housing, published every Monday.",
+        "Editor's Note\n\nThe Money Desk is a weekly column on personal finance.",
+        "EDITOR'S NOTE: This story was produced in partnership with the Valley Health Desk.",
+    ],
+)
+def test_a_standing_editors_note_above_the_story_is_furniture(note: str) -> None:
+    story = parse_text(f"{HEAD}{note}\n\n{STORY_TEXT[0]}\n\n{STORY_TEXT[1]}\n")
+    [original] = story.sections
+    assert original.kind is SectionKind.ORIGINAL and original.paragraphs == STORY_TEXT
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Editor's note: This story has been updated to include the museum's comments.",
+        "Editor's note: An earlier version of this weekly column misstated the rate.",
+        "Editor's Note, Nov 10: The council's vote was moved to Friday.",
+    ],
+)
+def test_an_editors_note_about_the_story_stays_an_update(note: str) -> None:
+    story = parse_text(f"{HEAD}{note}\n\n{STORY_TEXT[0]}\n\n{STORY_TEXT[1]}\n")
+    assert [s.kind for s in story.sections] == [SectionKind.UPDATE, SectionKind.ORIGINAL]
+
+
+@pytest.mark.parametrize(
+    "rail",
+    [
+        "Related\n\nUpdate: Rates in October\n\nWhy Savers Should Wait",
+        "More on Transit\n\nUPDATED: Bus Fares for 2023\n\nThe New Tram Line",
+        "READ MORE:\n\nCouncil Update on the Budget\n\nUpdate 2: Bridge Inspection Results",
+    ],
+)
+def test_update_inside_a_related_rail_is_not_a_marker(rail: str) -> None:
+    story = parse_text(f"{HEAD}{STORY_TEXT[0]}\n\n{rail}\n\n{STORY_TEXT[1]}\n")
+    [original] = story.sections
+    assert original.paragraphs == STORY_TEXT
+
+
+@pytest.mark.parametrize(
+    ("head", "posted", "updated"),
+    [
+        ("Updated April 22, 2013 18:58", None, datetime(2013, 4, 22, 18, 58, tzinfo=NEW_YORK)),
+        (
+            "Updated Nov 10, 2022 9:00 AM CST\nPublished Nov 9, 2022 8:00 AM CST",
+            datetime(2022, 11, 9, 8, tzinfo=CHICAGO),
+            datetime(2022, 11, 10, 9, tzinfo=CHICAGO),
+        ),
+        (
+            "Published Nov 9, 2022 8:00 AM CST\nUpdated\nNov 10, 2022 9:00 AM CST",
+            datetime(2022, 11, 9, 8, tzinfo=CHICAGO),
+            datetime(2022, 11, 10, 9, tzinfo=CHICAGO),
+        ),
+    ],
+)
+def test_head_stamps_stamp_the_original(head: str, posted: datetime | None, updated: datetime | None) -> None:
+    story = parse_text(f"Budget Update: Council Votes\n{head}\n\n{STORY_TEXT[0]}\n\n{STORY_TEXT[1]}\n")
+    assert (story.posted, story.updated) == (posted, updated)
+    [original] = story.sections
+    assert original.kind is SectionKind.ORIGINAL and original.timestamp == (posted or updated)
+    assert original.paragraphs == STORY_TEXT

@@ -92,6 +92,18 @@ _BIO_VERB = re.compile(
     r"\s+(?:is|was|covers|writes|reports|has (?:covered|reported|written)|can be reached)\b"
 )
 _LONGEST_BIO = 300
+_RAIL = re.compile(r"(?:" + CUES + r")(?: stories| articles| coverage| links| reading)?\s*:?", re.IGNORECASE)
+_CHANGE = re.compile(
+    r"\b(?:updated|corrected|correction|changed|revised|clarif\w+|misstated|misidentified|earlier version"
+    r"|previous version|removed|added|retracted)\b",
+    re.IGNORECASE,
+)
+_STANDING = re.compile(
+    r"\b(?:series|column|newsletter|podcast|weekly|daily|monthly|every (?:week|day|month|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday)|part of|in partnership|produced (?:by|with)"
+    r"|sign up|subscribe|supported by|funded by)\b",
+    re.IGNORECASE,
+)
 
 
 def is_furniture(line: str) -> bool:
@@ -135,6 +147,18 @@ def is_bio(paragraph: str, authors: tuple[str, ...] = ()) -> bool:
     if _EMAIL.search(paragraph) and _CONTACT.search(paragraph):
         return True
     return any(paragraph.startswith(name) and _BIO_VERB.match(paragraph, len(name)) for name in authors)
+
+
+def is_rail_heading(line: str) -> bool:
+    """A heading over links to other stories: "Related", "More on Transit", "READ MORE:"."""
+    return len(line) <= _LONGEST_LINE and _RAIL.fullmatch(line) is not None
+
+
+def is_standing_note(text: str) -> bool:
+    """A note about the publication, not about this story's changes: "The Money Desk is a
+    weekly column ...", "This article is part of our series ...". One that speaks of a
+    change ("This story has been updated ...") is a real editor's note."""
+    return len(text) <= _LONGEST_PROMPT and not _CHANGE.search(text) and bool(_STANDING.search(text))
 
 
 def strip_trailing(paragraph: str) -> str:

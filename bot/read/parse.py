@@ -24,7 +24,16 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
-from bot.read.furniture import is_bio, is_caption, is_furniture, is_prompt, is_title_line, strip_trailing
+from bot.read.furniture import (
+    is_bio,
+    is_caption,
+    is_furniture,
+    is_prompt,
+    is_rail_heading,
+    is_standing_note,
+    is_title_line,
+    strip_trailing,
+)
 from bot.read.markers import (
     is_original_label,
     match_byline,
@@ -80,6 +89,7 @@ class _Head:
     posted: When | None = None
     updated: When | None = None
     zone: str | tzinfo | None = None  # from a page note: "(all times Eastern)"
+    label: str = ""  # the last bare head label ("Updated"): its stamp may be the next line
     stamps: Mapping[str, datetime] = field(default_factory=dict)
 
 
@@ -149,11 +159,17 @@ def _read_blocks(
     target: _Block | None = None  # where the paragraph being read goes
     para: list[str] = []
     in_head = True
+    in_rail = False  # under a "Related" heading: the headlines below it are links
 
     def flush() -> None:
+        nonlocal host, target
         if para and target is not None and (joined := strip_trailing(" ".join(para))):
             if _is_body_furniture(joined, target, head):
                 dropped.append(joined)
+            elif _is_standing_note(target, joined, blocks):
+                dropped.extend((target.header, joined))
+                blocks.remove(target)
+                host = target = None
             else:
                 target.paragraphs.append(joined)
         para.clear()
@@ -163,9 +179,17 @@ def _read_blocks(
         if not line:
             flush()
             continue
+        if is_rail_heading(line):
+            dropped.append(line)
+            in_rail = True
+            continue
         if _is_clutter(line, raws, lines, n):
             dropped.append(line)
             continue
+        if in_rail and _is_rail_link(line):
+            dropped.append(line)
+            continue
+        in_rail = False
         if len(line) <= title_len and line.casefold() in titles:
             continue
         if _read_page_note(line, head):
@@ -227,6 +251,25 @@ def _authors(byline: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in names if 1 < len(n.split()) <= 4 and n.strip()[:1].isupper())
 
 
+def _is_rail_link(line: str) -> bool:
+    """A headline under a "Related" heading, "Update: ..." ones included."""
+    marker = match_marker(line)
+    return is_title_line(marker.rest if marker and marker.rest else line)
+
+
+def _is_standing_note(block: _Block, paragraph: str, blocks: list[_Block]) -> bool:
+    """An undated "Editor's note" above the story that describes the column or newsletter
+    ("... is a weekly column ...", "Sign up ..."): a box every issue repeats, not an update."""
+    return (
+        block.role in {"marker", "prefix"}
+        and not block.paragraphs
+        and block.when is None
+        and "note" in block.header.casefold()
+        and not any(b.paragraphs for b in blocks)
+        and is_standing_note(paragraph)
+    )
+
+
 def _stated_stamp(header: str, head: _Head) -> When | None:
     """The datetime a `<time>` element in this header states, when the page gave one."""
     for text, stamp in head.stamps.items():
@@ -265,8 +308,15 @@ def _is_photo_title(line: str, raws: list[str], lines: list[str], n: int) -> boo
 
 def _read_head_line(line: str, lines: list[str], n: int, head: _Head) -> bool:
     """Take `line` into `head` if it is a head field; False when the body has begun."""
-    if line.casefold().rstrip(":") in {"updated", "last updated", "published", "posted"}:
-        pass  # a head label whose stamp sits on the next line, or nowhere
+    label, head.label = head.label, line.casefold().rstrip(":")
+    if head.label in {"updated", "last updated", "published", "posted"}:
+        return True  # a head label whose stamp sits on the next line, or nowhere
+    head.label = ""
+    if label and (when := match_when(line)):
+        if label.endswith("updated"):
+            head.updated = head.updated or when
+        else:
+            head.posted = head.posted or when
     elif not head.byline and (who := match_byline(line)):
         head.byline = who
     elif when := match_posted(line):
@@ -304,7 +354,7 @@ def _resolve(
         Section(
             SectionKind.ORIGINAL if b.role in {"lead", "original"} else SectionKind.UPDATE,
             b.header,
-            (b.at or posted) if b.role in {"lead", "original"} else b.at,
+            (b.at or posted or updated) if b.role in {"lead", "original"} else b.at,
             tuple(b.paragraphs),
         )
         for b in blocks
