@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from bot.boilerplate import MIN_STORIES, line_keys, site_of, strip_lines
 from bot.config import Config, StoryConfig
 from bot.diff import diff
 from bot.fetch import Fetcher
@@ -71,6 +72,9 @@ async def poll_story(
         return PollOutcome(story.id, PollStatus.FAILED, error=error)
     if not parsed.title and story.title:
         parsed = replace(parsed, title=story.title)
+    site = site_of(story.source)
+    site_lines = await store.site_boilerplate(site, MIN_STORIES)
+    own_lines, parsed = line_keys(parsed), strip_lines(parsed, site_lines)
 
     known = await store.known_fingerprints(story.id)
     rebased = last is not None and last.story.reader != parsed.reader
@@ -79,10 +83,11 @@ async def poll_story(
     baseline = last is None or rebased
     events: list[Event] = []
     if last is not None and not baseline:
-        events = await _newsworthy(diff(last.story, parsed), story.id, store, known)
+        events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
     records = tuple(_record(e, parsed, story, config) for e in events)
     meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
     event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
+    await store.record_site_lines(site, story.id, own_lines)
     if baseline:
         log.info(
             "story %s: now tracking (%d sections); only later changes are news",

@@ -117,6 +117,15 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE story_search;
     ALTER TABLE story_search_by_rowid RENAME TO story_search;
     """,
+    # 4: the short lines each story of a site holds, to learn the site's boilerplate
+    """
+    CREATE TABLE site_lines (
+        site TEXT NOT NULL,
+        line_key TEXT NOT NULL,
+        story_id TEXT NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        PRIMARY KEY (site, line_key, story_id)
+    ) WITHOUT ROWID;
+    """,
 )
 
 
@@ -309,6 +318,23 @@ class Store:
     async def known_fingerprints(self, story_id: str) -> set[str]:
         rows = await self._all("SELECT fingerprint FROM sections WHERE story_id = ?", (story_id,))
         return {r["fingerprint"] for r in rows}
+
+    async def site_boilerplate(self, site: str, min_stories: int) -> frozenset[str]:
+        """Keys of the lines at least `min_stories` different stories of `site` hold."""
+        rows = await self._all(
+            "SELECT line_key FROM site_lines WHERE site = ? GROUP BY line_key HAVING COUNT(*) >= ?",
+            (site, min_stories),
+        )
+        return frozenset(row[0] for row in rows)
+
+    async def record_site_lines(self, site: str, story_id: str, keys: frozenset[str]) -> None:
+        """The line keys of a story's latest version, replacing what it held before."""
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM site_lines WHERE site = ? AND story_id = ?", (site, story_id))
+            await db.executemany(
+                "INSERT INTO site_lines (site, line_key, story_id) VALUES (?, ?, ?)",
+                [(site, key, story_id) for key in keys],
+            )
 
     async def record_checked(self, story_id: str, at: datetime) -> None:
         """A fetch that found nothing new (304, or the same bytes): only the check time moves."""
