@@ -25,6 +25,7 @@ from bot.demo import run_demo
 from bot.ports import StartError
 from bot.preview import FetchFailed, fetch_preview, json_text, render_text
 from bot.redact import RedactUrls
+from bot.sources import source_problems
 from bot.textfmt import format_time
 
 log = logging.getLogger("storybot")
@@ -71,6 +72,10 @@ def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    refused = source_problems(config)
+    if refused:
+        print(ConfigError(str(_config_path(args) or "config"), refused), file=sys.stderr)
+        return 2
     routes = sum(len(r.channels) for r in config.routes)
     print(f"config OK: {len(config.stories)} stories, {len(config.routes)} routes to {routes} channels")
     return 0
