@@ -121,9 +121,18 @@ class AddressPolicy:
             kind = address_kind(ip)
             if kind is None or self.allow_private or any(a.covers(host, port, ip) for a in self.allowances):
                 continue
-            named = str(ip) if host.strip("[]") == str(ip) else f"{host} resolves to {ip}, which"
-            return f"refused: {named} is a {kind} address ({HOW_TO_ALLOW})"
+            named = str(ip) if _written_as(host, ip) else f"{host} resolves to {ip}, which"
+            article = "an" if kind[0] in "aeiou" else "a"
+            return f"refused: {named} is {article} {kind} address ({HOW_TO_ALLOW})"
         return None
+
+
+def _written_as(host: str, ip: IPAddress) -> bool:
+    """Whether `host` is `ip` in its usual notation (so the message need not say both)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")) == ip
+    except ValueError:
+        return False
 
 
 #: What the tests and the demo use: their origins listen on loopback.
