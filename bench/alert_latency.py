@@ -47,7 +47,12 @@ async def measure(samples: int, *, interval: float = INTERVAL, seed: int = 11) -
         with tempfile.TemporaryDirectory(prefix="storybot-bench-") as tmp:
             config = parse_config(
                 {
-                    "storybot": {"database": str(Path(tmp) / "bench.db"), "interval": interval, "jitter": 0},
+                    "storybot": {
+                        "database": str(Path(tmp) / "bench.db"),
+                        "interval": interval,
+                        "jitter": 0,
+                        "allow_hosts": ["127.0.0.1"],  # the bench origin is on loopback
+                    },
                     "stories": [{"id": "story", "url": origin.url("/story")}],
                     "routes": [{"stories": ["story"], "channels": ["slack:C1"]}],
                 },

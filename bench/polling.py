@@ -123,7 +123,7 @@ async def bot_side(
         began = time.perf_counter()
         config = parse_config(
             {
-                "storybot": {"database": str(Path(tmp) / "bench.db"), "per_host": 64},
+                "storybot": {"database": str(Path(tmp) / "bench.db"), "per_host": 64, "allow_private": True},
                 "stories": [{"id": f"s{i}", "url": f"{url}/s/{i}"} for i in range(stories)],
                 "routes": [{"stories": ["*"], "channels": ["rec:newsroom"]}],
             },
@@ -132,7 +132,11 @@ async def bot_side(
         config_seconds = time.perf_counter() - began
         store = await Store.open(config.database_path)
         await store.sync_config(config)
-        client = make_client(timeout=config.storybot.timeout, user_agent=config.storybot.user_agent)
+        client = make_client(
+            timeout=config.storybot.timeout,
+            user_agent=config.storybot.user_agent,
+            policy=config.address_policy,
+        )
         fetcher = Fetcher(client, base_dir=config.base_dir, max_bytes=config.storybot.max_bytes, per_host=64)
         gate = asyncio.Semaphore(concurrency)
 

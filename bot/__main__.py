@@ -24,6 +24,8 @@ from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
 from bot.ports import StartError
 from bot.preview import FetchFailed, fetch_preview, json_text, render_text
+from bot.redact import RedactUrls
+from bot.sources import source_problems
 from bot.textfmt import format_time
 
 log = logging.getLogger("storybot")
@@ -70,6 +72,10 @@ def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    refused = source_problems(config)
+    if refused:
+        print(ConfigError(str(_config_path(args) or "config"), refused), file=sys.stderr)
+        return 2
     routes = sum(len(r.channels) for r in config.routes)
     print(f"config OK: {len(config.stories)} stories, {len(config.routes)} routes to {routes} channels")
     return 0
@@ -161,7 +167,7 @@ def cmd_preview(args: argparse.Namespace, config: Config | None) -> int:
     """Print what storybot reads on a page. 0: it has sections; 1: it has none; 2: fetch failed."""
     try:
         with _quiet("bot.fetch", unless=args.verbose):  # its failure is printed once, below
-            found = asyncio.run(fetch_preview(args.source))
+            found = asyncio.run(fetch_preview(args.source, allow_private=args.allow_private))
     except FetchFailed as err:
         print(f"storybot: fetch failed: {err}", file=sys.stderr)
         return 2
@@ -233,6 +239,11 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print a JSON object (always with whole paragraphs)"
     )
     preview.add_argument("--full", action="store_true", help="whole section bodies, not their first words")
+    preview.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="also fetch from loopback and private addresses (a page on this machine or your network)",
+    )
     preview.set_defaults(handler=cmd_preview, configless=True)
     add_platform_cli(sub)
     return parser
@@ -245,6 +256,7 @@ def _logging(verbose: bool) -> None:
     )
     for noisy in ("httpx", "apscheduler", "aiosqlite", "slack_bolt", "slack_sdk", "discord", "trafilatura"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ class StoryBot:
     async def create(cls, config: Config, config_path: Path | None = None) -> StoryBot:
         config.database_path.parent.mkdir(parents=True, exist_ok=True)
         store = await Store.open(config.database_path)
-        client = make_client(timeout=config.storybot.timeout, user_agent=config.storybot.user_agent)
+        client = make_client(
+            timeout=config.storybot.timeout,
+            user_agent=config.storybot.user_agent,
+            policy=config.address_policy,
+        )
         bot = cls(config, store, client, config_path)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
@@ -73,9 +77,10 @@ class StoryBot:
         return Fetcher(
             self.client,
             base_dir=config.base_dir,
+            files_dir=config.files_path,
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
-            deadline=config.storybot.timeout * 3,
+            deadline=config.storybot.fetch_deadline,
         )
 
     # --- the pipeline ------------------------------------------------------------------
@@ -149,8 +154,12 @@ class StoryBot:
         return True
 
     async def apply_config(self, config: Config) -> None:
-        if config.platforms != self.config.platforms or config.database_path != self.config.database_path:
-            log.warning("platform and database settings change on restart only")
+        if (
+            config.platforms != self.config.platforms
+            or config.database_path != self.config.database_path
+            or config.address_policy != self.config.address_policy
+        ):
+            log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
         self.config = config
         self.fetcher = self._fetcher(config)
         await self.store.sync_config(config)

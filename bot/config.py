@@ -19,10 +19,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+from bot.netpolicy import AddressPolicy, parse_allowance
+from bot.redact import display_url
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
@@ -122,6 +126,17 @@ class BotConfig(_Strict):
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    fetch_deadline: Annotated[float, Field(ge=1, le=600)] = 30
+    allow_private: StrictBool = False
+    allow_hosts: tuple[str, ...] = ()
+    files_dir: str = "seeds"
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _allowances(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in entries:
+            parse_allowance(entry)
+        return entries
 
     @field_validator("admins")
     @classmethod
@@ -171,6 +186,17 @@ class Config(_Strict):
     @property
     def database_path(self) -> Path:
         return self.resolve_path(self.storybot.database)
+
+    @property
+    def files_path(self) -> Path:
+        """The one directory story `path`s may be read from."""
+        return self.resolve_path(self.storybot.files_dir)
+
+    @cached_property
+    def address_policy(self) -> AddressPolicy:
+        return AddressPolicy.build(
+            allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
+        )
 
     def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
         """Channels routed to a story, by id or by keyword in its title or text, in config order."""
@@ -238,7 +264,7 @@ def _describe(error: Any) -> str:
     elif error["type"] == "missing":
         message = "required key is missing"
     got = error.get("input")
-    shown = (
-        "" if error["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
-    )
+    secret = where.endswith("_env")  # a token pasted where an env var name belongs: never echo it
+    hidden = error["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) or secret
+    shown = "" if hidden else f" (got {(display_url(got) if isinstance(got, str) else got)!r})"
     return (f"{where}: {message}{shown}" if where else f"{message}{shown}")[:300]

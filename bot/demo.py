@@ -68,7 +68,8 @@ async def run_demo(
     async with origin.running() as url:
         config = parse_config(
             {
-                "storybot": {"database": str(workdir / "demo.db"), "jitter": 0},
+                # the demo's origin is on loopback, which storybot refuses unless allowed
+                "storybot": {"database": str(workdir / "demo.db"), "jitter": 0, "allow_hosts": ["127.0.0.1"]},
                 "stories": [{"id": "kherson", "url": url, "aliases": ["ukraine", "russia withdrawal"]}],
                 "routes": [{"stories": ["kherson"], "channels": ["console:newsroom"]}],
             },

@@ -23,9 +23,15 @@ from dataclasses import dataclass, replace
 from email.utils import formatdate, parsedate_to_datetime
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
+
+from bot.inflate import ACCEPT_ENCODING, Decoder, UnsupportedEncoding
+from bot.localfiles import PathRefused, confined, open_confined, story_path
+from bot.netguard import AddressRefused, guarded_transport
+from bot.netpolicy import AddressPolicy
+from bot.redact import display_url
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ class FetchResult:
     http_status: int | None = None
     error: str | None = None
     attempts: int = 1
+    retry_after: float | None = None  # the origin asked for a pause longer than we wait inline
 
     @property
     def ok(self) -> bool:
@@ -72,17 +79,25 @@ class FetchResult:
 
 
 def make_client(
-    *, timeout: float = 20, user_agent: str = "storybot/0.1", max_redirects: int = 5
+    *,
+    timeout: float = 20,
+    user_agent: str = "storybot/0.1",
+    max_redirects: int = 5,
+    policy: AddressPolicy | None = None,
 ) -> httpx.AsyncClient:
-    """The one shared client: per-operation timeouts, capped redirects, bounded pool."""
+    """The one shared client: per-operation timeouts, capped redirects, bounded pool, and
+    every connection (each redirect hop's too) checked against `policy` (default: public
+    addresses only)."""
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30)
     return httpx.AsyncClient(
+        transport=guarded_transport(policy or AddressPolicy(), limits),
         timeout=httpx.Timeout(timeout),
         follow_redirects=True,
         max_redirects=max_redirects,
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30),
         headers={
             "User-Agent": user_agent,
             "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+            "Accept-Encoding": ACCEPT_ENCODING,
         },
     )
 
@@ -102,7 +117,10 @@ class Fetcher:
 
     `retries` is the number of extra attempts after the first. Waits between attempts go
     through `sleep`, so tests can record them instead of waiting. `deadline` bounds a whole
-    attempt: the client's timeouts bound each read, so a server dripping bytes needs it.
+    fetch (connects, redirects, bodies, retries and waits): the client's timeouts bound each
+    read only, so a server dripping a byte a second needs it. A `Retry-After` longer than
+    `max_retry_after` is not waited for: the result carries it for the scheduler instead.
+    Local files are read only from inside `files_dir` (default: `base_dir`).
     """
 
     def __init__(
@@ -110,16 +128,18 @@ class Fetcher:
         client: httpx.AsyncClient,
         *,
         base_dir: Path = Path("."),
+        files_dir: Path | None = None,
         max_bytes: int = 5_000_000,
         per_host: int = 4,
         retries: int = 3,
         backoff: float = 1.0,
-        max_retry_after: float = 120,
-        deadline: float = 60,
+        max_retry_after: float = 10,
+        deadline: float = 30,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self._client = client
         self._base_dir = base_dir
+        self._files_dir = files_dir or base_dir
         self._max_bytes = max_bytes
         self._per_host = per_host
         self._retries = retries
@@ -138,7 +158,9 @@ class Fetcher:
         else:
             result = await self._fetch_file(source, etag, last_modified)
         if result.failed:
-            log.warning("fetch failed: %s: %s (%d attempts)", _redact(source), result.error, result.attempts)
+            log.warning(
+                "fetch failed: %s: %s (%d attempts)", display_url(source), result.error, result.attempts
+            )
         return result
 
     # --- http --------------------------------------------------------------------------
@@ -151,34 +173,45 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         host = urlsplit(url).netloc.rpartition("@")[2].lower()
         gate = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with gate:
-                    result = await self._attempt(url, headers, etag, last_modified)
-                return replace(result, attempts=attempt)
-            except _Retry as retry:
-                if attempt > self._retries:
-                    return FetchResult(
-                        FetchStatus.FAILED,
-                        url,
-                        error=retry.reason,
-                        http_status=retry.http_status,
-                        attempts=attempt,
-                    )
-                delay = self._delay(attempt, retry.wait)
-                log.debug("retrying %s in %.1fs: %s", _redact(url), delay, retry.reason)
-                await self._sleep(delay)
-            except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as err:
-                return FetchResult(
-                    FetchStatus.FAILED, url, error=_describe(err, url, self._client), attempts=attempt
-                )
+        attempts = 0
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._deadline
+        try:
+            async with asyncio.timeout_at(give_up_at):
+                while True:
+                    attempts += 1
+                    try:
+                        async with gate:
+                            result = await self._attempt(url, headers, etag, last_modified)
+                        return replace(result, attempts=attempts)
+                    except _Retry as retry:
+                        if retry.wait is not None and retry.wait > self._max_retry_after:
+                            return _failed(
+                                url,
+                                f"{retry.reason}: asked to come back in {retry.wait:g}s",
+                                retry.http_status,
+                                attempts=attempts,
+                                retry_after=retry.wait,
+                            )
+                        delay = self._delay(attempts, retry.wait)
+                        if attempts > self._retries or loop.time() + delay >= give_up_at:
+                            return _failed(url, retry.reason, retry.http_status, attempts=attempts)
+                        log.debug("retrying %s in %.1fs: %s", display_url(url), delay, retry.reason)
+                        await self._sleep(delay)
+        except TimeoutError:
+            where = urlsplit(url).hostname
+            return _failed(
+                url, f"no complete answer from {where} within {self._deadline:g}s", None, attempts=attempts
+            )
+        except AddressRefused as err:
+            return _failed(url, str(err), None, attempts=attempts)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as err:
+            return _failed(url, _describe(err, url, self._client), None, attempts=attempts)
 
     def _delay(self, attempt: int, asked: float | None) -> float:
         """The server's Retry-After when it gave one (capped), else exponential backoff + jitter."""
         if asked is not None:
-            return min(max(asked, 0.0), self._max_retry_after)
+            return max(asked, 0.0)
         base = self._backoff * 2 ** (attempt - 1)
         return base + random.uniform(0, base / 10)
 
@@ -187,14 +220,10 @@ class Fetcher:
     ) -> FetchResult:
         """One GET. Returns a final result, or raises `_Retry` when another attempt may help."""
         try:
-            async with asyncio.timeout(self._deadline):
-                async with self._client.stream("GET", url, headers=headers) as response:
-                    return await self._read(url, response, etag, last_modified)
+            async with self._client.stream("GET", url, headers=headers) as response:
+                return await self._read(url, response, etag, last_modified)
         except RETRY_ERRORS as err:
             raise _Retry(_describe(err, url, self._client)) from None
-        except TimeoutError:
-            host = urlsplit(url).hostname
-            raise _Retry(f"no complete answer from {host} within {self._deadline:g}s") from None
 
     async def _read(
         self, url: str, response: httpx.Response, etag: str | None, last_modified: str | None
@@ -214,11 +243,14 @@ class Fetcher:
             return _failed(
                 url, f"body larger than {self._max_bytes} bytes (Content-Length {declared})", status
             )
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > self._max_bytes:
-                return _failed(url, f"body larger than {self._max_bytes} bytes", status)
+        try:
+            body = await self._body(response)
+        except UnsupportedEncoding as err:
+            return _failed(url, f"{err} from {host}", status)
+        except ValueError as err:  # corrupt compressed data: the same bytes will not get better
+            return _failed(url, f"{err} from {host}", status)
+        if body is None:
+            return _failed(url, f"body larger than {self._max_bytes} bytes", status)
         content_type = response.headers.get("Content-Type")
         return _decoded(
             url,
@@ -229,12 +261,31 @@ class Fetcher:
             http_status=status,
         )
 
+    async def _body(self, response: httpx.Response) -> bytes | None:
+        """The decoded body, or None past `max_bytes` (counted after decompression, and
+        decompressed a bounded piece at a time, so a compression bomb stops at the cap)."""
+        decoder = Decoder(response.headers.get("Content-Encoding", ""))
+        body = bytearray()
+        received = 0
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            for piece in decoder.feed(chunk):
+                body += piece
+                if len(body) > self._max_bytes:
+                    return None
+            if received > self._max_bytes:
+                return None
+        return bytes(body)
+
     # --- local files -------------------------------------------------------------------
 
     async def _fetch_file(self, source: str, etag: str | None, last_modified: str | None) -> FetchResult:
         """Read a local file with HTTP's conditional semantics: content hash as ETag, mtime as
         Last-Modified, so an unchanged file comes back NOT_MODIFIED."""
-        path = self._path(source)
+        try:
+            path = confined(story_path(source, self._base_dir), self._files_dir)
+        except PathRefused as err:
+            return _failed(source, str(err), None)
         try:
             data, mtime = await asyncio.to_thread(_read_file, path, self._max_bytes)
         except _TooLarge:
@@ -250,19 +301,13 @@ class Fetcher:
         content_type = mimetypes.guess_type(path.name)[0] or "text/plain"
         return _decoded(source, data, content_type, etag=tag, last_modified=modified, http_status=None)
 
-    def _path(self, source: str) -> Path:
-        if source.startswith("file://"):
-            return Path(unquote(urlsplit(source).path))
-        path = Path(source).expanduser()
-        return path if path.is_absolute() else self._base_dir / path
-
 
 class _TooLarge(Exception):
     pass
 
 
 def _read_file(path: Path, max_bytes: int) -> tuple[bytes, float]:
-    with path.open("rb") as f:
+    with open(open_confined(path), "rb") as f:
         mtime = os.fstat(f.fileno()).st_mtime  # the stat of the file we read, not of a later replacement
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
@@ -306,8 +351,17 @@ def _decoded(
     )
 
 
-def _failed(source: str, error: str, http_status: int | None) -> FetchResult:
-    return FetchResult(FetchStatus.FAILED, source, error=error, http_status=http_status)
+def _failed(
+    source: str, error: str, http_status: int | None, *, attempts: int = 1, retry_after: float | None = None
+) -> FetchResult:
+    return FetchResult(
+        FetchStatus.FAILED,
+        source,
+        error=error,
+        http_status=http_status,
+        attempts=attempts,
+        retry_after=retry_after,
+    )
 
 
 def _hash(data: bytes) -> str:
@@ -394,7 +448,7 @@ def _http_date(value: str) -> float | None:
 
 def _describe(err: Exception, url: str, client: httpx.AsyncClient) -> str:
     """One line a person can act on, with no credentials or query string in it."""
-    where = _redact(url)
+    where = display_url(url)
     timeout = client.timeout
     if isinstance(err, httpx.ConnectTimeout):
         return f"timed out after {timeout.connect:g}s connecting to {where}"
@@ -413,12 +467,3 @@ def _describe(err: Exception, url: str, client: httpx.AsyncClient) -> str:
 
 def _one_line(err: Exception) -> str:
     return " ".join(str(err).split())[:200] or type(err).__name__
-
-
-def _redact(source: str) -> str:
-    """A URL without user:password@ or ?query (where tokens hide); paths pass through."""
-    if not source.startswith(("http://", "https://")):
-        return source
-    parts = urlsplit(source)
-    host = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{host}{parts.path}"

@@ -40,6 +40,7 @@ class PollOutcome:
     event_ids: tuple[int, ...] = ()
     error: str | None = None
     story: Story | None = field(default=None, repr=False)
+    retry_after: float | None = None  # the origin asked us to stay away this many seconds
 
 
 async def poll_story(
@@ -59,7 +60,7 @@ async def poll_story(
     if result.failed or result.text is None:
         error = result.error or "fetch failed"  # the fetcher has logged it
         await store.record_failure(story.id, at, error, result.http_status)
-        return PollOutcome(story.id, PollStatus.FAILED, error=error)
+        return PollOutcome(story.id, PollStatus.FAILED, error=error, retry_after=result.retry_after)
     if last is not None and result.content_hash and result.content_hash == last.content_hash:
         await store.record_checked(story.id, at)
         return PollOutcome(story.id, PollStatus.UNCHANGED)

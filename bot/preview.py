@@ -14,13 +14,16 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import BotConfig
 from bot.fetch import EMPTY_BODY, Fetcher, make_client
 from bot.models import Section, Story
+from bot.netpolicy import AddressPolicy
 from bot.read import parse_story
+from bot.redact import display_url
 from bot.summarize import ELLIPSIS, cut
 from bot.textfmt import format_time
 
@@ -52,25 +55,32 @@ def read_page(source: str, text: str, content_type: str | None = None) -> Previe
     """Parse fetched text as the pipeline does, collecting the furniture it drops. Pure."""
     dropped: list[str] = []
     story = parse_story(text, content_type, dropped=dropped)
-    return Preview(source, story, tuple(dropped))
+    return Preview(display_url(source), story, tuple(dropped))
 
 
-async def fetch_preview(source: str, *, fetcher: Fetcher | None = None) -> Preview:
+async def fetch_preview(
+    source: str, *, fetcher: Fetcher | None = None, allow_private: bool = False
+) -> Preview:
     """Fetch `source` (an http(s) URL, a file:// URL or a local path) and read it.
 
     Without a `fetcher`, one is made on a fresh client with the default [storybot] settings
-    and closed afterwards. Raises `FetchFailed` when the fetch fails; a page that was fetched
-    but is empty reads as an empty document (no sections), not as a fetch failure.
+    (public addresses only, unless `allow_private`; any local file, since the person at the
+    terminal named it) and closed afterwards. Raises `FetchFailed` when the fetch fails; a
+    page that was fetched but is empty reads as an empty document (no sections).
     """
     if fetcher is None:
         settings = BotConfig()
-        async with make_client(timeout=settings.timeout, user_agent=settings.user_agent) as client:
+        policy = AddressPolicy(allow_private=allow_private)
+        async with make_client(
+            timeout=settings.timeout, user_agent=settings.user_agent, policy=policy
+        ) as client:
             fresh = Fetcher(
                 client,
+                files_dir=Path(Path.cwd().anchor),
                 max_bytes=settings.max_bytes,
                 per_host=settings.per_host,
                 retries=RETRIES,
-                deadline=settings.timeout * 3,
+                deadline=settings.fetch_deadline,
             )
             return await fetch_preview(source, fetcher=fresh)
     result = await fetcher.fetch(source)

@@ -2,19 +2,23 @@
 
 Jobs never overlap for one story (max_instances=1), missed runs collapse into one
 (coalesce), and jitter spreads stories that share an interval so one origin is not hit
-by all of them at once. A new story is polled at once, which makes its baseline.
+by all of them at once. A new story is polled at once, which makes its baseline. A failed
+poll moves the story's next run out (`FailureBackoff`, or the origin's Retry-After), so a
+failing origin costs less and less until it works again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.backoff import FailureBackoff
 from bot.config import Config
+from bot.pipeline import PollOutcome, PollStatus
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +28,10 @@ JOB_PREFIX = "poll:"
 class PollScheduler:
     """Owns the AsyncIOScheduler; `apply(config)` adds, removes and reschedules story jobs."""
 
-    def __init__(self, poll: Callable[[str], Awaitable[object]]):
+    def __init__(self, poll: Callable[[str], Awaitable[PollOutcome | None]]):
         self._poll = poll
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.backoff = FailureBackoff()
         self._intervals: dict[str, tuple[float, float]] = {}
 
     def start(self) -> None:
@@ -48,7 +53,7 @@ class PollScheduler:
             )
             if story_id not in self._intervals:
                 self.scheduler.add_job(
-                    self._poll,
+                    self.run_poll,
                     trigger,
                     args=[story_id],
                     id=JOB_PREFIX + story_id,
@@ -63,6 +68,29 @@ class PollScheduler:
                 self.scheduler.reschedule_job(JOB_PREFIX + story_id, trigger=trigger)
                 log.info("polling %s every %ss now", story_id, f"{interval:g}")
         self._intervals = wanted
+
+    async def run_poll(self, story_id: str) -> PollOutcome | None:
+        """The job: poll, then back off after a failure (or come back when the origin asked)."""
+        outcome = await self._poll(story_id)
+        timing = self._intervals.get(story_id)
+        if outcome is None or timing is None:
+            return outcome
+        delay = self.backoff.after_poll(
+            story_id,
+            failed=outcome.status is PollStatus.FAILED,
+            interval=timing[0],
+            retry_after=outcome.retry_after,
+        )
+        job = self.scheduler.get_job(JOB_PREFIX + story_id)
+        if delay is not None and job is not None:
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+            log.info(
+                "story %s: %d failure(s) in a row; next poll in %ss",
+                story_id,
+                self.backoff.failures(story_id),
+                f"{delay:g}",
+            )
+        return outcome
 
     def jobs(self) -> dict[str, float]:
         """Story id -> interval in seconds, as scheduled."""

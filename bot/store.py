@@ -23,6 +23,7 @@ import aiosqlite
 from bot.codec import decode_time, encode_time, story_from_json, story_to_json, utc_key
 from bot.config import Config
 from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView, TimelineEntry
+from bot.redact import display_url
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -489,7 +490,7 @@ class Store:
         updates = [e for e in timeline if e.label != "Original"]
         latest = updates[-1] if updates else (timeline[-1] if timeline else None)
         source = row["source"]
-        url = source if source.startswith(("http://", "https://")) else None
+        url = display_url(source) if source.startswith(("http://", "https://")) else None
         return StoryView(row["id"], row["title"] or row["id"], url, latest, timeline, row["subtitle"])
 
     # --- deliveries ----------------------------------------------------------------------
@@ -544,7 +545,7 @@ class Store:
             event_id=row["id"],
             story_id=row["story_id"],
             story_title=row["story_title"] or row["story_id"],
-            story_url=source if source.startswith(("http://", "https://")) else None,
+            story_url=display_url(source) if source.startswith(("http://", "https://")) else None,
             kind=AlertKind(row["kind"]),
             headline=row["headline"],
             summary=row["summary"],

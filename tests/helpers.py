@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.config import Config, parse_config
 from bot.fetch import Fetcher, make_client
+from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollOutcome, poll_story
 from bot.store import Store
 
@@ -18,10 +19,15 @@ SEED_SUMMARY_START = (
 )
 
 
+#: [storybot] keys a test config needs to read its sources: story files in the test's
+#: directory, pages from the loopback origin (both refused by default).
+LOCAL_SOURCES: dict[str, Any] = {"files_dir": ".", "allow_hosts": ["127.0.0.1", "localhost"]}
+
+
 def kherson_config(tmp_path: Path, channels: list[str], **extra: Any) -> Config:
     """Config tracking story 'kherson' from tmp_path/kherson.txt, routed to `channels`."""
     data: dict[str, Any] = {
-        "storybot": {"database": str(tmp_path / "storybot.db")},
+        "storybot": {"database": str(tmp_path / "storybot.db"), **LOCAL_SOURCES},
         "stories": [{"id": "kherson", "path": "kherson.txt", "aliases": ["ukraine", "withdrawal"]}],
         "routes": [{"stories": ["kherson"], "channels": channels}] if channels else [],
         **extra,
@@ -35,7 +41,7 @@ async def poll_file(config: Config, store: Store, content: Path | str) -> PollOu
     path.write_text(
         content.read_text(encoding="utf-8") if isinstance(content, Path) else content, encoding="utf-8"
     )
-    async with make_client() as client:
+    async with make_client(policy=LOOPBACK_ONLY) as client:
         fetcher = Fetcher(client, base_dir=config.base_dir)
         story = config.story("kherson")
         assert story is not None

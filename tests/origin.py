@@ -10,7 +10,8 @@
 Each response gets an ETag from its body hash (and honours If-None-Match with a 304) and,
 when given a `last_modified`, honours If-Modified-Since the same way. A response may wait
 before its headers (`delay`), stream in chunks without a length (`chunked`), or break off
-after `truncate_at` bytes while its Content-Length promised more.
+after `truncate_at` bytes while its Content-Length promised more, or trickle its body a
+byte at a time (`trickle`: seconds between bytes), as a slowloris origin does.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Response:
     truncate_at: int | None = None  # send this many bytes, then drop the connection
     etag: bool = True  # an automatic ETag from the body hash (200 only)
     last_modified: str | None = None  # HTTP-date; enables If-Modified-Since -> 304
+    trickle: float = 0.0  # seconds between single bytes of the body (a slowloris origin)
 
     @property
     def data(self) -> bytes:
@@ -176,6 +178,13 @@ class Origin:
             response.content_length = scripted.length
         await response.prepare(request)
         limit = scripted.length if scripted.truncate_at is None else scripted.truncate_at
+        if scripted.trickle:
+            for byte in scripted.data[:limit]:
+                await response.write(bytes([byte]))
+                seen.sent += 1
+                await asyncio.sleep(scripted.trickle)
+            await response.write_eof()
+            return response
         data = scripted.data
         for _ in range(scripted.repeat):
             for start in range(0, len(data), CHUNK):

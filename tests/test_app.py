@@ -15,6 +15,7 @@ CONFIG = """
 [storybot]
 database = "bot.db"
 jitter = 0
+files_dir = "."
 
 [[stories]]
 id = "kherson"

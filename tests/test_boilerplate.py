@@ -10,8 +10,10 @@ from bot.boilerplate import site_of
 from bot.config import Config, parse_config
 from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind
+from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollStatus, poll_story
 from bot.store import Store
+from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
 
 SHARED = "The Valley Ledger has served Marion County readers since 1887."
@@ -28,7 +30,7 @@ def _page(title: str, first: str, *extra: str) -> Response:
 def _config(tmp_path: Path, origin: Origin) -> Config:
     return parse_config(
         {
-            "storybot": {"database": str(tmp_path / "s.db")},
+            "storybot": {"database": str(tmp_path / "s.db"), **LOCAL_SOURCES},
             "stories": [
                 {"id": name, "url": origin.url(f"/{name}")} for name in ("dam", "road", "school", "park")
             ],
@@ -44,7 +46,7 @@ async def site(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
     config = _config(tmp_path, origin)
     store = await Store.open(config.database_path)
     await store.sync_config(config)
-    async with make_client(timeout=2) as client:
+    async with make_client(timeout=2, policy=LOOPBACK_ONLY) as client:
         fetcher = Fetcher(client, base_dir=tmp_path, retries=0)
 
         async def poll(name: str):  # type: ignore[no-untyped-def]

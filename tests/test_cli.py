@@ -16,6 +16,7 @@ from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START
 CONFIG = """
 [storybot]
 database = "bot.db"
+files_dir = "."
 
 [[stories]]
 id = "kherson"

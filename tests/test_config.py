@@ -14,6 +14,7 @@ GOOD = """
 [storybot]
 interval = 120
 admins = ["slack:U1"]
+files_dir = "."
 
 [[stories]]
 id = "kherson"
@@ -113,3 +114,41 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "config OK: 2 stories" in capsys.readouterr().out
     assert main(["--config", str(write(tmp_path, "[storybot]\ninterval=0\n")), "check"]) == 2
     assert "storybot.interval" in capsys.readouterr().err
+
+
+REFUSED = """
+[storybot]
+allow_hosts = ["127.0.0.1:8080"]
+
+[[stories]]
+id = "metadata"
+url = "http://169.254.169.254/latest/meta-data/?token=s3cret"
+
+[[stories]]
+id = "hex"
+url = "http://0x7f.1/"
+
+[[stories]]
+id = "allowed"
+url = "http://127.0.0.1:8080/story"
+
+[[stories]]
+id = "climb"
+path = "seeds/../../etc/passwd"
+
+[[stories]]
+id = "seed"
+path = "seeds/story.txt"
+"""
+
+
+def test_check_names_each_refused_source_by_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(write(tmp_path, REFUSED)), "check"]) == 2
+    lines = capsys.readouterr().err.splitlines()[1:]
+    keys = [line.split(":")[0].strip() for line in lines]
+    assert keys == ["stories[0].url", "stories[1].url", "stories[3].path"]
+    assert "169.254.169.254 is a link-local address" in lines[0] and "s3cret" not in lines[0]
+    assert "0x7f.1 resolves to 127.0.0.1, which is a loopback address" in lines[1]
+    assert "outside files_dir" in lines[2]

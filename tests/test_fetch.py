@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.fetch import Fetcher, FetchStatus, decode_body, make_client
+from bot.netpolicy import LOOPBACK_ONLY
 from tests.origin import Origin, Response
 
 PAGE = "<html><body><p>Kherson: Russia says it will retreat.</p></body></html>"
@@ -38,7 +39,7 @@ class RecordedSleep:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(timeout=5, max_redirects=5) as c:
+    async with make_client(timeout=5, max_redirects=5, policy=LOOPBACK_ONLY) as c:
         yield c
 
 
@@ -100,7 +101,7 @@ async def test_last_modified_and_if_modified_since(origin: Origin, fetcher: Fetc
 
 async def test_read_timeout_fails_with_clear_reason(origin: Origin, sleep: RecordedSleep) -> None:
     origin.set("/slow", Response(body=PAGE, delay=1.0))
-    async with make_client(timeout=0.2) as quick:
+    async with make_client(timeout=0.2, policy=LOOPBACK_ONLY) as quick:
         fetcher = Fetcher(quick, retries=1, sleep=sleep)
         result = await fetcher.fetch(origin.url("/slow"))
 
@@ -111,7 +112,8 @@ async def test_read_timeout_fails_with_clear_reason(origin: Origin, sleep: Recor
 
 async def test_a_whole_attempt_has_a_deadline(origin: Origin, sleep: RecordedSleep) -> None:
     origin.set("/drip", Response(body=PAGE, delay=1.0))
-    async with make_client(timeout=5) as patient:  # each read would wait; the attempt may not
+    # each read would wait; the attempt may not
+    async with make_client(timeout=5, policy=LOOPBACK_ONLY) as patient:
         fetcher = Fetcher(patient, retries=0, deadline=0.2, sleep=sleep)
         result = await fetcher.fetch(origin.url("/drip"))
 
@@ -162,25 +164,46 @@ async def test_429_retry_after_seconds_goes_through_sleep(
 
 async def test_429_retry_after_http_date(origin: Origin, fetcher: Fetcher, sleep: RecordedSleep) -> None:
     now = 1_700_000_000
-    headers = {"Date": formatdate(now, usegmt=True), "Retry-After": formatdate(now + 30, usegmt=True)}
+    headers = {"Date": formatdate(now, usegmt=True), "Retry-After": formatdate(now + 8, usegmt=True)}
     origin.queue("/story", Response(status=429, body="slow down", headers=headers))
     origin.set("/story", Response(body=PAGE))
 
     result = await fetcher.fetch(origin.url("/story"))
 
-    assert result.ok and sleep.calls == [30]  # measured from the server's Date, not our clock
+    assert result.ok and sleep.calls == [8]  # measured from the server's Date, not our clock
 
 
-async def test_503_retry_after_is_capped(
+async def test_a_long_retry_after_ends_the_fetch_and_says_when_to_come_back(
+    origin: Origin, fetcher: Fetcher, sleep: RecordedSleep
+) -> None:
+    origin.set("/story", Response(status=503, body="later", headers={"Retry-After": "3600"}))
+
+    result = await fetcher.fetch(origin.url("/story"))
+
+    assert result.failed and result.attempts == 1 and result.retry_after == 3600
+    assert result.error == "HTTP 503 from 127.0.0.1: asked to come back in 3600s"
+    assert sleep.calls == []  # no slot held waiting: the scheduler comes back at that time
+
+
+async def test_retry_after_up_to_the_inline_cap_is_waited(
     origin: Origin, client: httpx.AsyncClient, sleep: RecordedSleep
 ) -> None:
-    origin.queue("/story", Response(status=503, body="later", headers={"Retry-After": "86400"}))
+    origin.queue("/story", Response(status=503, body="later", headers={"Retry-After": "60"}))
     origin.set("/story", Response(body=PAGE))
-    fetcher = Fetcher(client, max_retry_after=60, sleep=sleep)
+    fetcher = Fetcher(client, max_retry_after=60, deadline=120, sleep=sleep)
 
     result = await fetcher.fetch(origin.url("/story"))
 
     assert result.ok and sleep.calls == [60]
+
+
+async def test_no_wait_outlasts_the_deadline(origin: Origin, client: httpx.AsyncClient) -> None:
+    origin.set("/story", Response(status=500, body="oops"))
+    fetcher = Fetcher(client, retries=3, backoff=5, deadline=2)  # the real asyncio.sleep
+
+    result = await fetcher.fetch(origin.url("/story"))
+
+    assert result.failed and result.attempts == 1 and result.error == "HTTP 500 from 127.0.0.1"
 
 
 async def test_404_fails_without_retry(origin: Origin, fetcher: Fetcher, sleep: RecordedSleep) -> None:
@@ -400,8 +423,9 @@ async def test_oversized_and_empty_files_fail(tmp_path: Path, fetcher: Fetcher) 
     assert (await fetcher.fetch("empty.txt")).error == "empty body"
 
 
-async def test_seed_snapshot_reads(fetcher: Fetcher) -> None:
+async def test_seed_snapshot_reads(client: httpx.AsyncClient) -> None:
     seeds = Path(__file__).resolve().parent.parent / "seeds" / "kherson"
+    fetcher = Fetcher(client, files_dir=seeds)
     result = await fetcher.fetch(str(seeds / "2022-11-11T0736.txt"))
     assert result.ok and result.text is not None and "Kherson" in result.text
 

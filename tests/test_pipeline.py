@@ -14,7 +14,7 @@ from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind
 from bot.pipeline import PollOutcome, PollStatus, poll_story
 from bot.store import Store
-from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_store, poll_file
+from tests.helpers import LOCAL_SOURCES, NOV9, NOV11, SEED_SUMMARY_START, kherson_store, poll_file
 from tests.origin import Origin, Response
 from tests.recording import RecordingSender
 
@@ -28,7 +28,7 @@ def page(path: Path) -> Response:
 def http_config(tmp_path: Path, url: str) -> Config:
     return parse_config(
         {
-            "storybot": {"database": str(tmp_path / "s.db")},
+            "storybot": {"database": str(tmp_path / "s.db"), **LOCAL_SOURCES},
             "stories": [{"id": "kherson", "url": url}],
             "routes": [{"stories": ["kherson"], "channels": ["rec:A", "rec:B"]}],
         },
@@ -53,7 +53,7 @@ async def http_story(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped
     config = http_config(tmp_path, origin.url("/kherson"))
     store = await Store.open(config.database_path)
     await store.sync_config(config)
-    async with make_client(timeout=2) as client:
+    async with make_client(timeout=2, policy=config.address_policy) as client:
         fetcher = Fetcher(client, base_dir=tmp_path, retries=1, backoff=0.01, sleep=_no_sleep)
         yield Poller(config, store, fetcher), store
     await store.close()

@@ -161,9 +161,9 @@ async def test_preview_of_a_served_page(
     origin: Origin, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     origin.set("/story", body=ARTICLE)
-    assert await preview(origin.url("/story")) == 0
+    assert await preview("--allow-private", origin.url("/story")) == 0
     assert_article_text(capsys.readouterr().out)
-    assert await preview("--json", origin.url("/story")) == 0
+    assert await preview("--json", "--allow-private", origin.url("/story")) == 0
     data = json.loads(capsys.readouterr().out)
     assert [s["kind"] for s in data["sections"]] == ["update", "original"]
     assert FURNITURE in data["dropped"]
@@ -174,7 +174,7 @@ async def test_preview_of_a_served_page(
 async def test_a_404_exits_2_with_a_message_and_no_traceback(
     origin: Origin, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert await preview(origin.url("/gone")) == 2
+    assert await preview("--allow-private", origin.url("/gone")) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == "storybot: fetch failed: HTTP 404 from 127.0.0.1\n"
@@ -186,10 +186,10 @@ async def test_a_page_without_an_article_exits_1_with_the_problem(
     origin: Origin, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     origin.set("/empty", body=NO_ARTICLE)
-    assert await preview(origin.url("/empty")) == 1
+    assert await preview("--allow-private", origin.url("/empty")) == 1
     out = capsys.readouterr().out
     assert "0 sections" in out and "problems:\n  - no article text found" in out
-    assert await preview("--json", origin.url("/empty")) == 1
+    assert await preview("--json", "--allow-private", origin.url("/empty")) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["sections"] == [] and data["problems"] == ["no article text found"]
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app import StoryBot
 from bot.config import parse_config
 from bot.scheduler import PollScheduler
+from tests.helpers import LOCAL_SOURCES, NOV9
+from tests.origin import Origin, Response
 
 
 def config_with(tmp_path: Path, stories: dict[str, float]):  # type: ignore[no-untyped-def]
@@ -32,3 +37,52 @@ async def test_apply_adds_removes_and_reschedules(tmp_path: Path) -> None:
         assert scheduler.jobs() == {"a": 30, "c": 300}
     finally:
         scheduler.shutdown()
+
+
+async def _next_poll_in(bot: StoryBot, story_id: str) -> float:
+    """Poll once as the job does; seconds until the job's next run."""
+    before = datetime.now(UTC)
+    await bot.scheduler.run_poll(story_id)
+    job = bot.scheduler.scheduler.get_job("poll:" + story_id)
+    return round((job.next_run_time - before).total_seconds())
+
+
+async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, origin: Origin) -> None:
+    origin.set("/story", Response(status=500, body="down"))
+    config = parse_config(
+        {
+            "storybot": {"database": str(tmp_path / "s.db"), "fetch_deadline": 1, **LOCAL_SOURCES},
+            "stories": [{"id": "s", "url": origin.url("/story"), "interval": 60}],
+        },
+        "t",
+        tmp_path,
+    )
+    async with await StoryBot.create(config) as bot:
+        bot.scheduler.apply(config)  # jobs wait, unstarted: the test runs them
+        delays = [await _next_poll_in(bot, "s") for _ in range(8)]
+        origin.set("/story", Response(body=NOV9.read_bytes(), content_type="text/plain"))
+        await bot.scheduler.run_poll("s")
+        assert bot.scheduler.backoff.failures("s") == 0  # a success resets the count
+
+    assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600]  # doubling, capped at an hour
+
+
+async def test_a_long_retry_after_reschedules_the_story_instead_of_holding_a_slot(
+    tmp_path: Path, origin: Origin
+) -> None:
+    origin.set("/story", Response(status=429, body="slow down", headers={"Retry-After": "3600"}))
+    config = parse_config(
+        {
+            "storybot": {"database": str(tmp_path / "s.db"), **LOCAL_SOURCES},
+            "stories": [{"id": "s", "url": origin.url("/story"), "interval": 60}],
+        },
+        "t",
+        tmp_path,
+    )
+    async with await StoryBot.create(config) as bot:
+        bot.scheduler.apply(config)
+        started = time.monotonic()
+        delay = await _next_poll_in(bot, "s")
+        held = time.monotonic() - started
+
+    assert delay == 3600 and held < 2 and len(origin.requests) == 1

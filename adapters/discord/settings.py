@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config import ConfigError
+from bot.envnames import EnvName, is_env_key
 
 Snowflake = Annotated[int, Field(gt=0, lt=2**64)]
 
@@ -21,7 +22,7 @@ class DiscordSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    token_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "DISCORD_TOKEN"
+    token_env: EnvName = "DISCORD_TOKEN"
     guilds: tuple[Snowflake, ...] = ()
     threads: bool = False
     ephemeral: bool = True
@@ -53,10 +54,10 @@ def _describe(error: dict) -> str:
         message = "unknown key"
     elif error["type"] == "string_pattern_mismatch":
         message = {
-            "token_env": "must be an environment variable name such as DISCORD_TOKEN",
             "api_base": "must look like http://127.0.0.1:PORT/api/v10",
             "gateway_url": "must be a ws:// or wss:// URL",
         }.get(str(error["loc"][0]), message)
     got = error.get("input")
-    shown = "" if error["type"] in {"missing", "extra_forbidden"} else f" (got {got!r})"
+    hidden = error["type"] in {"missing", "extra_forbidden"} or is_env_key(error["loc"])
+    shown = "" if hidden else f" (got {got!r})"
     return f"discord.{where}: {message}{shown}"[:300]

@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
 
-ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-EnvName = Annotated[str, Field(pattern=ENV_NAME)]
+from bot.envnames import EnvName, is_env_key
 
 
 class SlackSettings(BaseModel):
@@ -88,6 +87,6 @@ def _describe(error: Any) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if kind == "string_pattern_mismatch" and error["loc"][-1:] == ("path",):
         message = "must start with '/' and hold only letters, digits, '/', '_', '.', '-'"
-    elif kind == "string_pattern_mismatch":
-        message = "must be an environment variable name such as SLACK_BOT_TOKEN"
+    if is_env_key(error["loc"]):
+        return f"{where}: {message}"[:300]
     return f"{where}: {message} (got {error.get('input')!r})"[:300]

@@ -1,0 +1,58 @@
+"""Links as people may see them: without the secrets some story URLs carry.
+
+A paywalled or signed feed URL may hold `user:password@` or `?api_key=...`. The configured
+URL keeps them for fetching; everything shown (chat alerts and replies, the console, logs)
+goes through `display_url`, so adapters never receive the secret at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+#: Query parameter names (compared case-insensitively, ignoring - and _) that hold secrets.
+SECRET_PARAMS = frozenset(
+    {
+        "apikey", "key", "token", "accesstoken", "refreshtoken", "idtoken", "authtoken", "sig",
+        "signature", "password", "passwd", "pass", "pwd", "secret", "clientsecret", "auth",
+        "authorization", "session", "sessionid", "sid", "jwt", "credential", "credentials",
+        "xamzsignature", "xamzcredential", "xamzsecuritytoken", "xgoogsignature", "xgoogcredential",
+    }
+)  # fmt: skip
+_URL = re.compile(r"https?://[^\s<>\"'|]+", re.IGNORECASE)
+
+
+def is_secret_param(name: str) -> bool:
+    folded = re.sub(r"[-_.]", "", name.casefold())
+    return folded in SECRET_PARAMS or folded.endswith(("token", "secret", "password", "apikey", "signature"))
+
+
+def display_url(url: str) -> str:
+    """`url` without credentials or secret-looking query parameters; other text unchanged."""
+    if not url.lower().startswith(("http://", "https://")):
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        pairs = parts.query.split("&") if parts.query else []
+        query = "&".join(p for p in pairs if not is_secret_param(unquote_plus(p.partition("=")[0])))
+    except ValueError:  # not parseable as a URL: show no more than scheme and host
+        return url.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """Every http(s) URL inside `text` shown with `display_url`."""
+    return _URL.sub(lambda m: display_url(m.group(0)), text) if "://" in text else text
+
+
+class RedactUrls(logging.Filter):
+    """A handler filter: log records show URLs as `display_url` does (httpx logs whole URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        record.msg = redact_text(str(record.msg))
+        return True
