@@ -55,6 +55,15 @@ ON = date(2022, 7, 1)
             "Updated with new figures.",
         ),
         ("UPDATE: At 2 p.m., officials said more.", "UPDATE:", (14, 0), "At 2 p.m., officials said more."),
+        # a day-first date is not an ordinal, an ISO date not a wire prefix, a lone stamp not body
+        ("UPDATE 3 July 2023, 18:45 CEST", "UPDATE 3 July 2023, 18:45 CEST", (18, 45), ""),
+        ("UPDATE 2015-06-20 17:40 GMT", "UPDATE 2015-06-20 17:40 GMT", (17, 40), ""),
+        (
+            "Update: Friday 11th of November 2022 at 4:05pm",
+            "Update: Friday 11th of November 2022 at 4:05pm",
+            (16, 5),
+            "",
+        ),
     ],
 )
 def test_marker_variants(line: str, header: str, stamp: tuple[int, int] | None, rest: str) -> None:
@@ -111,6 +120,7 @@ def test_time_led_paragraphs_are_updates_and_plain_numbers_are_not() -> None:
             datetime(2022, 11, 11, 7, 36, tzinfo=timezone(timedelta(hours=1))),
         ),
         ("7.36pm, Friday 11 November", datetime(2022, 11, 11, 19, 36, tzinfo=NEW_YORK)),
+        ("12.11.2022 9.20am", datetime(2022, 11, 12, 9, 20, tzinfo=NEW_YORK)),  # dotted: day first
     ],
 )
 def test_date_forms_and_zones(text: str, expected: datetime) -> None:

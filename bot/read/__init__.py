@@ -17,7 +17,7 @@ from bot.read.parse import NO_TEXT, PageHead, parse_text
 
 __all__ = ["NO_TEXT", "READER", "PageHead", "parse_story", "parse_text"]
 
-READER = 2
+READER = 3
 """Bumped whenever reading changes how a page splits into sections. A story stored by another
 reader is not a diff base: its sections would not match this reader's, and every difference
 would look like news. The pipeline takes such a fetch as a new, silent baseline."""

@@ -31,6 +31,7 @@ _MONTH_WORD = re.compile(
 )
 _TOKENS = re.compile(r"[a-z]+|\d+")
 _HAS_TIME = re.compile(r"\d\s*(?:[:.h]\s*\d\d|[ap]\.?\s?m\b)|\bnoon\b|\bmidnight\b")
+_DOTTED = re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
 _HAS_YEAR = re.compile(r"\b(?:19|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}\b")
 
 
@@ -50,7 +51,7 @@ def read_date(text: str) -> tuple[int | None, int, int, int | None, int] | None:
     """(year or None, month, day, hour or None, minute) of `text`, as a general parser reads
     it; None when it reads no day and month. Year and hour are None when the text states
     none (the parser would fill them from today)."""
-    found = _parser().get_date_data(text)
+    found = _parser(_DOTTED.search(text) is not None).get_date_data(text)
     stamp: Any = found.date_obj
     if stamp is None:
         return None
@@ -60,8 +61,13 @@ def read_date(text: str) -> tuple[int | None, int, int, int | None, int] | None:
     return year, stamp.month, stamp.day, stamp.hour if timed else None, stamp.minute if timed else 0
 
 
-@lru_cache(maxsize=1)
-def _parser() -> DateDataParser:
+@lru_cache(maxsize=2)
+def _parser(day_first: bool) -> DateDataParser:
+    """The parser; `day_first` for dotted dates ("12.11.2022"), which are written day first
+    where they are written at all, while the English default reads month first."""
     from dateparser.date import DateDataParser  # imported on first use: most pages never need it
 
-    return DateDataParser(languages=["en"], settings={"REQUIRE_PARTS": ["day", "month"]})
+    settings: dict[str, Any] = {"REQUIRE_PARTS": ["day", "month"]}
+    if day_first:
+        settings["DATE_ORDER"] = "DMY"
+    return DateDataParser(languages=["en"], settings=settings)

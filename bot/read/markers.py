@@ -15,13 +15,16 @@ from bot.read.timestamps import When, match_leading_when, match_when
 
 # The label, then what may follow it before the body: "(when)", "at when", ", when", " when".
 _LABEL = re.compile(
-    r"(?P<label>updated?(?!\s*\d+\s*-)|updates|corrections?(?:\s+added)?|clarifications?"
+    r"(?P<label>updated?(?!\s*\d{1,2}\s*-)|updates|corrections?(?:\s+added)?|clarifications?"
     r"|editor['’]?s['’]?\s+note|developing)\b",
     re.IGNORECASE,
 )
 _COLON_ONLY = frozenset({"updates", "clarifications", "developing"})  # "Updates will follow." is prose
-# "Update 2", "Update III"; not the hour of "UPDATE 5:30 p.m."
-_ORDINAL = re.compile(r"\s+(?:#?\d{1,2}|[IVX]{1,5})(?=[\s(),—–-]|:(?!\d)|\.(?!\d)|$)")
+# "Update 2", "Update III"; not the hour of "UPDATE 5:30 p.m." nor the day of "UPDATE 3 July 2023"
+_ORDINAL = re.compile(
+    r"\s+(?:#?\d{1,2}|[IVX]{1,5})(?=[\s(),—–-]|:(?!\d)|\.(?!\d)|$)"
+    r"(?!\s*(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s|,|$))"
+)
 _DECORATION = re.compile(r"^(?:\[|\*{1,2}|_{2,})\s*(?P<core>.+?)\s*(?:\]|\*{1,2}|_{2,})(?P<after>.*)$")
 _END = re.compile(r":(?=\s|$|[A-Z\"“‘(])|\s[-–—]\s|\s?[—–]\s?")  # where a header stops and its body starts
 _AT_TIME = re.compile(r"at\s+(?P<time>\d{1,2}(?::\d\d)?\s*[ap]\.?\s?m\.?|noon|midnight)", re.IGNORECASE)
@@ -76,7 +79,9 @@ def match_marker(line: str) -> Marker | None:
             return None  # "Updated figures show ..." is a sentence, not a marker
     if when is None and rest.strip():
         rest = rest.strip()
-        if split := match_leading_when(rest):
+        if whole := match_when(rest):
+            when, rest = whole, ""  # "Update: Friday 11th of November 2022 at 4:05pm": all stamp
+        elif split := match_leading_when(rest):
             when, rest = split  # "UPDATE: Dec. 22, 2016, 2:16 p.m. EST Updated with ..."
         elif at := _AT_TIME.match(rest):
             when = match_when(at["time"])  # "UPDATE: At 2 p.m., officials said": the body keeps it

@@ -252,9 +252,12 @@ def _authors(byline: str) -> tuple[str, ...]:
 
 
 def _is_rail_link(line: str) -> bool:
-    """A headline under a "Related" heading, "Update: ..." ones included."""
+    """A headline under a "Related" heading, "Update: ..." ones included. A bare marker
+    ("___ UPDATE ___") links nowhere: it heads the text below it, so the rail has ended."""
     marker = match_marker(line)
-    return is_title_line(marker.rest if marker and marker.rest else line)
+    if marker and not marker.rest:
+        return False
+    return is_title_line(marker.rest if marker else line)
 
 
 def _is_standing_note(block: _Block, paragraph: str, blocks: list[_Block]) -> bool:
@@ -345,6 +348,7 @@ def _resolve(
     posted = head.posted.resolve(head.zone) if head.posted else None
     zone = head.zone or (head.posted.zone if head.posted else None) or (posted.tzinfo if posted else None)
     updated = head.updated.resolve(zone, year=posted.year if posted else None) if head.updated else None
+    zone = zone or (head.updated.zone if head.updated else None) or (updated.tzinfo if updated else None)
     _stamp_dated(blocks, zone, updated or posted)
     _fix_typo_years(blocks, posted, updated)
     _stamp_time_only(blocks, zone, updated or posted, posted)
@@ -404,23 +408,28 @@ def _stamp_time_only(
 ) -> None:
     """A time with no date ("11:40 p.m.") takes the date of the nearest stamped section, above
     it in page order, else below it, else the page's date; the page's time order then moves it
-    a day where it crosses midnight. The order is the one (newest or oldest first) that gives
-    the more compact timeline starting no earlier than the story: on a newest-first page
-    "11:40 p.m." under "Nov 12, 9:00 a.m." is Nov 11, on an oldest-first page "1:15 a.m."
-    under "Nov 11, 10 p.m." is Nov 12."""
+    a day where it crosses midnight. The order is the one (newest or oldest first) that the
+    page's full stamps show, else the one that gives the more compact timeline, starting no
+    earlier than the story: on a newest-first page "11:40 p.m." under "Nov 12, 9:00 a.m." is
+    Nov 11, on an oldest-first page "1:15 a.m." under "Nov 11, 10 p.m." is Nov 12."""
     stamped = [b for b in blocks if b.when is not None]
     if all(b.at is not None for b in stamped):
         return
-    readings = [_date_times(stamped, zone, page_date, posted, newest_first=order) for order in (False, True)]
+    orders = (False, True)
+    readings = [_date_times(stamped, zone, page_date, posted, newest_first=order) for order in orders]
     known = [b.at for b in stamped if b.at is not None]
+    full = [b.at for b in stamped if b.at is not None and b.when is not None and b.when.has_time]
+    falls = sum(a > b for a, b in zip(full, full[1:], strict=False))
+    rises = sum(a < b for a, b in zip(full, full[1:], strict=False))
     floor = posted - _SLACK if posted else None
 
-    def cost(reading: list[datetime | None]) -> tuple[int, timedelta]:
+    def cost(order: bool, reading: list[datetime | None]) -> tuple[int, int, timedelta]:
         times = known + [at for at in reading if at is not None]
         early = sum(1 for at in times if floor is not None and at < floor)
-        return early, (max(times) - min(times)) if times else _NO_DAY
+        against = (falls < rises) if order else (rises < falls)  # the full stamps say otherwise
+        return early, against, (max(times) - min(times)) if times else _NO_DAY
 
-    best = min(readings, key=cost)
+    best = min(zip(orders, readings, strict=True), key=lambda pair: cost(*pair))[1]
     for block, at in zip(stamped, best, strict=True):
         block.at = block.at or at
 
