@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -27,15 +27,25 @@ log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
 
+ConfigLoader = Callable[[Path], Config]
+"""Reads and validates a config file, raising ConfigError. The CLI hands the app the loader
+`storybot check` runs (platform tables included), so a reload accepts exactly what check does."""
+
 
 class StoryBot:
     """Everything a running storybot holds. Use `async with StoryBot.open(config) as bot`."""
 
     def __init__(
-        self, config: Config, store: Store, client: httpx.AsyncClient, config_path: Path | None = None
+        self,
+        config: Config,
+        store: Store,
+        client: httpx.AsyncClient,
+        config_path: Path | None = None,
+        load: ConfigLoader = load_config,
     ):
         self.config = config
         self.config_path = config_path
+        self.load = load
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
@@ -45,13 +55,16 @@ class StoryBot:
         self.scheduler = PollScheduler(self.poll)
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
+        self._config_refused: str | None = None  # the last refusal logged, so it is logged once
 
     @classmethod
-    async def create(cls, config: Config, config_path: Path | None = None) -> StoryBot:
+    async def create(
+        cls, config: Config, config_path: Path | None = None, load: ConfigLoader = load_config
+    ) -> StoryBot:
         config.database_path.parent.mkdir(parents=True, exist_ok=True)
         store = await Store.open(config.database_path)
         client = make_client(timeout=config.storybot.timeout, user_agent=config.storybot.user_agent)
-        bot = cls(config, store, client, config_path)
+        bot = cls(config, store, client, config_path, load)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         await store.sync_config(config)
@@ -134,16 +147,21 @@ class StoryBot:
             await asyncio.gather(deliveries, return_exceptions=True)
 
     async def check_config(self) -> bool:
-        """Reload config.toml if it changed. An invalid edit is reported; the last good one stays."""
+        """Reload config.toml if it changed, validated as `storybot check` validates it, off the
+        event loop (a large file takes a while). An invalid edit is logged once, with every
+        problem; the last good config keeps running."""
         mtime = _mtime(self.config_path)
         if self.config_path is None or mtime == self._config_mtime:
             return False
         self._config_mtime = mtime
         try:
-            config = load_config(self.config_path)
+            config = await asyncio.to_thread(self.load, self.config_path)
         except ConfigError as err:
-            log.error("config change ignored, still running the last good config:\n%s", err)
+            if str(err) != self._config_refused:
+                log.error("config change ignored, still running the last good config:\n%s", err)
+            self._config_refused = str(err)
             return False
+        self._config_refused = None
         await self.apply_config(config)
         log.info("config reloaded: %d stories", len(config.stories))
         return True
