@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -17,8 +18,9 @@ import httpx
 from bot.commands import Commands
 from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
+from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
-from bot.pipeline import PollOutcome, poll_story
+from bot.pipeline import PollOutcome, PollStatus, poll_story
 from bot.ports import Platform
 from bot.scheduler import PollScheduler
 from bot.store import Store
@@ -56,6 +58,7 @@ class StoryBot:
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
         self._config_refused: str | None = None  # the last refusal logged, so it is logged once
+        self.store_faults = FaultLog(log)
 
     @classmethod
     async def create(
@@ -98,7 +101,13 @@ class StoryBot:
         story = self.config.story(story_id)
         if story is None:
             return None
-        outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+        try:
+            outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+        except sqlite3.OperationalError as err:  # a full disk, a read-only file: it recurs each poll
+            error = f"database: {err}"
+            self.store_faults.failed(story_id, error)
+            return PollOutcome(story_id, PollStatus.FAILED, error=error)
+        self.store_faults.recovered(story_id)
         if outcome.story is not None:
             self.commands.note_title(story_id, outcome.story.title)
         if outcome.event_ids:

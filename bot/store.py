@@ -225,7 +225,10 @@ class Store:
             try:
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk, an I/O error);
+                # a second ROLLBACK would fail and hide the error that matters
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
 
