@@ -20,8 +20,9 @@ Three tests, each cheap and explainable, each with a threshold chosen from both 
   paragraphs score 1.0. Measured on the original section and on the whole story, the higher
   kept (live blogs scroll their first entries away). Unrelated pages share almost no
   three-word runs (the fixtures: error 0.0, consent 0.0); a corrected original that rewrote
-  several sentences keeps well over half (0.75); a heavy rewrite that keeps a third of its
-  phrasing is still the story. Below 0.3 a page has kept less than a third of its phrasing.
+  three sentences keeps 0.83, a paywall showing the first paragraph 0.6, live-blog pairs 1.0.
+  A heavy rewrite that keeps a third of its phrasing is still the story; below 0.3 a page has
+  kept less than a third of it. Docs: docs/sanity.md.
 - **Length** (SHORTER = 0.5). A page with under half the words of the last good version is a
   truncated body or a wall showing the first paragraph, unless the publisher says why: a new
   section headed or worded as a correction, removal or retraction. Stories grow; they are
