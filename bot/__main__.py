@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        config = None if getattr(args, "configless", False) else load_checked(args.config)
+        config = None if getattr(args, "configless", False) else load_checked(_config_path(args))
         return int(args.handler(args, config) or 0)
     except ConfigError as err:
         print(err, file=sys.stderr)
@@ -52,16 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
-def load_checked(path: str | None) -> Config:
-    """Load the config and the platform tables; ConfigError lists every problem."""
-    chosen = Path(path) if path else next((Path(p) for p in DEFAULT_CONFIGS if Path(p).exists()), None)
-    if chosen is None:
+def load_checked(path: Path | None) -> Config:
+    """What `storybot check` validates, and what a running bot's reload validates: the core
+    tables and the platform tables. ConfigError lists every problem."""
+    if path is None:
         raise ConfigError("config.toml", ["file not found (copy config.example.toml to config.toml)"])
-    config = load_config(chosen)
-    problems = validate_platforms(config)
-    if problems:
-        raise ConfigError(str(chosen), problems)
-    return config
+    return load_config(path, checks=[validate_platforms])
 
 
 def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
@@ -83,7 +79,7 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     async def run() -> None:
-        async with await StoryBot.create(config, _config_path(args)) as bot:
+        async with await StoryBot.create(config, _config_path(args), load=load_checked) as bot:
             platforms = build_platforms(config, bot.commands, os.environ)
             await bot.attach(platforms)
             log.info(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -17,8 +18,9 @@ import httpx
 from bot.commands import Commands
 from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
+from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
-from bot.pipeline import PollOutcome, poll_story
+from bot.pipeline import PollOutcome, PollStatus, poll_story
 from bot.ports import Platform
 from bot.scheduler import PollScheduler
 from bot.store import Store
@@ -27,15 +29,25 @@ log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
 
+ConfigLoader = Callable[[Path], Config]
+"""Reads and validates a config file, raising ConfigError. The CLI hands the app the loader
+`storybot check` runs (platform tables included), so a reload accepts exactly what check does."""
+
 
 class StoryBot:
     """Everything a running storybot holds. Use `async with StoryBot.open(config) as bot`."""
 
     def __init__(
-        self, config: Config, store: Store, client: httpx.AsyncClient, config_path: Path | None = None
+        self,
+        config: Config,
+        store: Store,
+        client: httpx.AsyncClient,
+        config_path: Path | None = None,
+        load: ConfigLoader = load_config,
     ):
         self.config = config
         self.config_path = config_path
+        self.load = load
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
@@ -45,9 +57,13 @@ class StoryBot:
         self.scheduler = PollScheduler(self.poll)
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
+        self._config_refused: str | None = None  # the last refusal logged, so it is logged once
+        self.store_faults = FaultLog(log)
 
     @classmethod
-    async def create(cls, config: Config, config_path: Path | None = None) -> StoryBot:
+    async def create(
+        cls, config: Config, config_path: Path | None = None, load: ConfigLoader = load_config
+    ) -> StoryBot:
         config.database_path.parent.mkdir(parents=True, exist_ok=True)
         store = await Store.open(config.database_path)
         client = make_client(
@@ -55,7 +71,7 @@ class StoryBot:
             user_agent=config.storybot.user_agent,
             policy=config.address_policy,
         )
-        bot = cls(config, store, client, config_path)
+        bot = cls(config, store, client, config_path, load)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         await store.sync_config(config)
@@ -90,7 +106,13 @@ class StoryBot:
         story = self.config.story(story_id)
         if story is None:
             return None
-        outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+        try:
+            outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+        except sqlite3.OperationalError as err:  # a full disk, a read-only file: it recurs each poll
+            error = f"database: {err}"
+            self.store_faults.failed(story_id, error)
+            return PollOutcome(story_id, PollStatus.FAILED, error=error)
+        self.store_faults.recovered(story_id)
         if outcome.story is not None:
             self.commands.note_title(story_id, outcome.story.title)
         if outcome.event_ids:
@@ -139,16 +161,21 @@ class StoryBot:
             await asyncio.gather(deliveries, return_exceptions=True)
 
     async def check_config(self) -> bool:
-        """Reload config.toml if it changed. An invalid edit is reported; the last good one stays."""
+        """Reload config.toml if it changed, validated as `storybot check` validates it, off the
+        event loop (a large file takes a while). An invalid edit is logged once, with every
+        problem; the last good config keeps running."""
         mtime = _mtime(self.config_path)
         if self.config_path is None or mtime == self._config_mtime:
             return False
         self._config_mtime = mtime
         try:
-            config = load_config(self.config_path)
+            config = await asyncio.to_thread(self.load, self.config_path)
         except ConfigError as err:
-            log.error("config change ignored, still running the last good config:\n%s", err)
+            if str(err) != self._config_refused:
+                log.error("config change ignored, still running the last good config:\n%s", err)
+            self._config_refused = str(err)
             return False
+        self._config_refused = None
         await self.apply_config(config)
         log.info("config reloaded: %d stories", len(config.stories))
         return True

@@ -201,9 +201,10 @@ class Commands:
         if not self.config().is_admin(caller.platform, caller.user_id):
             return Reply(ReplyKind.ERROR, f"`/story {verb}` is for admins listed in config.toml.")
         if verb == "status":
-            briefs = (await self._stories()).briefs.values()
+            briefs = await self.store.stories()  # fresh: fetch health is what status is asked for
             lines = [
                 f"- {b.id}: last good fetch {format_time(b.updated) if b.updated else 'never'}"
+                + (f"; last fetch suspect: {b.suspect}" if b.suspect else "")
                 for b in briefs
             ]
             return Reply(ReplyKind.ADMIN, "Story status:\n" + "\n".join(lines))

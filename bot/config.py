@@ -2,15 +2,17 @@
 
 Every problem in a file is reported at once, each naming the file, the key path
 (`stories[1].interval`) and what is wrong. Platform tables (`[slack]`, `[discord]`, ...)
-are kept raw here and validated by their adapter, so a new platform needs no core change.
-Secrets never live in the file: platform tables name environment variables.
+are kept raw here and validated by their adapter, so a new platform needs no core change:
+the caller hands `load_config` those checks, and `storybot check` and a running bot's reload
+call the same loader. Secrets never live in the file: platform tables name environment variables.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +24,6 @@ from pydantic import (
     StrictBool,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from bot.netpolicy import AddressPolicy, parse_allowance
@@ -75,12 +76,6 @@ class StoryConfig(_Strict):
             raise ValueError("aliases must not be empty")
         return cleaned
 
-    @model_validator(mode="after")
-    def _one_source(self) -> StoryConfig:
-        if (self.url is None) == (self.path is None):
-            raise ValueError("give exactly one of 'url' or 'path'")
-        return self
-
     @property
     def source(self) -> str:
         return self.url or self.path or ""
@@ -107,12 +102,6 @@ class RouteConfig(_Strict):
     @classmethod
     def _fold_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(k.casefold() for k in keywords if k.strip())
-
-    @model_validator(mode="after")
-    def _has_selector(self) -> RouteConfig:
-        if not self.stories and not self.keywords:
-            raise ValueError("give 'stories' (ids, or \"*\" for all) or 'keywords'")
-        return self
 
 
 class BotConfig(_Strict):
@@ -148,26 +137,17 @@ class BotConfig(_Strict):
 
 
 class Config(_Strict):
-    """The whole file. `platforms` holds each platform's raw table for its adapter."""
+    """The whole file. `platforms` holds each platform's raw table for its adapter.
+
+    Rules between keys (one source per story, unique ids, routes naming known stories) are
+    checked by `parse_config` on the raw tables, not here: pydantic skips a model's own
+    validators once any field has failed, which would hide them behind the first typo."""
 
     storybot: BotConfig = BotConfig()
     stories: tuple[StoryConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
-
-    @model_validator(mode="after")
-    def _references(self) -> Config:
-        ids = [s.id for s in self.stories]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"stories: duplicate id {', '.join(dupes)}")
-        known = set(ids)
-        for n, route in enumerate(self.routes):
-            unknown = [s for s in route.stories if s != "*" and s not in known]
-            if unknown:
-                raise ValueError(f"routes[{n}].stories: unknown story id {', '.join(unknown)}")
-        return self
 
     def story(self, story_id: str) -> StoryConfig | None:
         return self._by_id.get(story_id)
@@ -217,6 +197,9 @@ class Config(_Strict):
 
 CORE_TABLES = {"storybot", "stories", "routes"}
 
+ConfigCheck = Callable[[Config], list[str]]
+"""A check a caller adds to loading (the CLI: platform tables); returns one line per problem."""
+
 
 def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path | None = None) -> Config:
     """Validate a decoded TOML document. Raises ConfigError listing every problem."""
@@ -229,14 +212,21 @@ def parse_config(data: dict[str, Any], source: str = "<config>", base_dir: Path 
     ]
     if problems:
         raise ConfigError(source, problems)
+    config: Config | None = None
     try:
-        return Config(**core, platforms=platforms, base_dir=base_dir or Path("."))
+        config = Config(**core, platforms=platforms, base_dir=base_dir or Path("."))
     except ValidationError as err:
-        raise ConfigError(source, [_describe(e) for e in err.errors()]) from None
+        problems = [_describe(e) for e in err.errors()]
+    problems += _relations(core)
+    if problems or config is None:
+        raise ConfigError(source, problems)
+    return config
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file. Raises ConfigError naming the file and each bad key."""
+def load_config(path: str | Path, checks: Iterable[ConfigCheck] = ()) -> Config:
+    """Read and validate a config file, then run `checks` on it. Raises ConfigError naming the
+    file and each bad key. A file that tracks no story is an error: saving an empty file by
+    mistake must not stop a running bot's polling."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -246,7 +236,54 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(str(path), [f"cannot read: {err}"]) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path), [f"not valid TOML: {err}"]) from None
-    return parse_config(data, str(path), path.parent.resolve())
+    no_stories = [] if data.get("stories") else ["stories: no story to track (add a [[stories]] table)"]
+    try:
+        config = parse_config(data, str(path), path.parent.resolve())
+    except ConfigError as err:
+        raise ConfigError(str(path), [*err.problems, *no_stories]) from None
+    problems = no_stories + [problem for check in checks for problem in check(config)]
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def _relations(core: dict[str, Any]) -> list[str]:
+    """Rules between keys, read from the raw tables so they are reported beside field errors.
+    Linear in the number of stories and routes."""
+    stories, routes = _tables(core.get("stories")), _tables(core.get("routes"))
+    problems = [
+        f"stories[{n}]: give exactly one of 'url' or 'path'"
+        for n, story in stories
+        if (story.get("url") is None) == (story.get("path") is None)
+    ]
+    counts = Counter(_strings([story.get("id") for _, story in stories]))
+    dupes = sorted(story_id for story_id, count in counts.items() if count > 1)
+    if dupes:
+        problems.append(f"stories: duplicate id {', '.join(dupes)}")
+    for n, route in routes:
+        selected = _strings(route.get("stories"))
+        if not selected and not _strings(route.get("keywords")):
+            problems.append(f"routes[{n}]: give 'stories' (ids, or \"*\" for all) or 'keywords'")
+        unknown = [s for s in selected if s != "*" and s not in counts]
+        if unknown:
+            problems.append(f"routes[{n}].stories: unknown story id {', '.join(unknown)}")
+    return problems
+
+
+def _tables(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    """(index, table) for each table of an array of tables; whatever else is there, pydantic reports."""
+    return (
+        [(n, item) for n, item in enumerate(value) if isinstance(item, dict)]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _strings(values: Any) -> list[str]:
+    """The non-blank strings of a list, stripped as the models strip them."""
+    if not isinstance(values, list):
+        return []
+    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
 
 
 def _describe(error: Any) -> str:

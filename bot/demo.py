@@ -96,4 +96,5 @@ def _narrate(outcome: PollOutcome | None) -> str:
         PollStatus.UNCHANGED: "a new version with nothing worth telling",
         PollStatus.NOT_MODIFIED: "304 Not Modified: no parse, no diff, nothing posted",
         PollStatus.FAILED: f"the fetch failed ({outcome.error}); nothing changes",
+        PollStatus.SUSPECT: f"the page is not the story ({outcome.error}); nothing changes",
     }[outcome.status]

@@ -3,6 +3,7 @@
 Sections are matched by what they are, not where they sit: first by fingerprint (the
 normalised body, so white space, NBSP and reflowed paragraphs change nothing), then by
 header or publisher timestamp, then by likeness. Only what is left unmatched is new.
+Paragraph order is not content: the same paragraphs in another order are no edit.
 """
 
 from __future__ import annotations
@@ -80,7 +81,13 @@ def _counterpart(section: Section, candidates: list[Section]) -> Section | None:
 
 
 def _likeness(a: Section, b: Section) -> float:
-    return fuzz.ratio(_norm(a.body), _norm(b.body)) / 100
+    """How alike two bodies are, 0..1, in page order or with paragraphs sorted, whichever is
+    higher: a publisher moving paragraphs around has not edited them."""
+    in_order = fuzz.ratio(_norm(a.body), _norm(b.body))
+    if in_order == 100:
+        return 1.0
+    sorted_a, sorted_b = (" ".join(sorted(_norm(p) for p in s.paragraphs)) for s in (a, b))
+    return max(in_order, fuzz.ratio(sorted_a, sorted_b)) / 100
 
 
 def _norm(text: str) -> str:

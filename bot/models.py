@@ -154,6 +154,7 @@ class StoryBrief:
     title: str
     aliases: tuple[str, ...] = ()
     updated: datetime | None = None
+    suspect: str | None = None  # why the last fetch was not taken as the story, if it was not
 
 
 @dataclass(frozen=True, slots=True)

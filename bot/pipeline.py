@@ -1,7 +1,8 @@
-"""One poll of one story: fetch -> parse -> diff -> store. Delivery happens after, from the store.
+"""One poll of one story: fetch -> parse -> check -> diff -> store. Delivery happens after, from the store.
 
 Each step is its own function elsewhere; this module only drives them and decides what a
-result means. A failed fetch, or a page that parses to nothing, is recorded and never
+result means. A failed fetch, a page that parses to nothing, or a page that is not
+recognisably the story (an error page, a wall, a cut body: bot.sanity) is recorded and never
 becomes a diff base, so an outage cannot make old sections look new afterwards.
 """
 
@@ -18,6 +19,7 @@ from bot.diff import diff
 from bot.fetch import Fetcher
 from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
 from bot.read import parse_story
+from bot.sanity import suspect_reason
 from bot.store import EventRecord, FetchMeta, SectionRecord, Store, now_utc
 from bot.summarize import summarize, summarize_edit
 
@@ -30,6 +32,7 @@ class PollStatus(StrEnum):
     UNCHANGED = "unchanged"  # a new version (or the same bytes) with nothing worth telling
     NOT_MODIFIED = "not_modified"  # the origin answered 304
     FAILED = "failed"  # the fetch failed or the page held no story
+    SUSPECT = "suspect"  # the page parsed but is not recognisably the story: kept aside, not told
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,12 @@ async def poll_story(
         return PollOutcome(story.id, PollStatus.FAILED, error=error)
     if not parsed.title and story.title:
         parsed = replace(parsed, title=story.title)
+    meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
+    reason = suspect_reason(last.story, parsed) if last is not None else None
+    if reason is not None:
+        if await store.record_suspect(story.id, at, reason, meta) != reason:
+            log.warning("story %s: fetched page set aside, not the story: %s", story.id, reason)
+        return PollOutcome(story.id, PollStatus.SUSPECT, error=reason)
     site = site_of(story.source)
     site_lines = await store.site_boilerplate(site, MIN_STORIES)
     own_lines, parsed = line_keys(parsed), strip_lines(parsed, site_lines)
@@ -86,7 +95,6 @@ async def poll_story(
     if last is not None and not baseline:
         events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
     records = tuple(_record(e, parsed, story, config) for e in events)
-    meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
     event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
     await store.record_site_lines(site, story.id, own_lines)
     if baseline:

@@ -3,7 +3,7 @@
 Guarantees:
 - One poll's writes (version, sections, events, deliveries) commit together or not at all,
   so an event never exists without its deliveries, and a crash never half-records a poll.
-- Only successful versions are diff bases; failed fetches are recorded beside them.
+- Only successful versions are diff bases; failed and suspect fetches are recorded beside them.
 - A delivery row is (event, channel) unique: an alert is queued for a channel once.
 - The schema is versioned (PRAGMA user_version) and migrated forward on open.
 """
@@ -118,7 +118,13 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE story_search;
     ALTER TABLE story_search_by_rowid RENAME TO story_search;
     """,
-    # 4: the short lines each story of a site holds, to learn the site's boilerplate
+    # 4: a fetched page that was not recognisably the story (bot.sanity) is kept with the reason,
+    # never as a diff base; the story carries the reason until a good fetch clears it
+    """
+    ALTER TABLE versions ADD COLUMN suspect TEXT;
+    ALTER TABLE stories ADD COLUMN suspect TEXT;
+    """,
+    # 5: the short lines each story of a site holds, to learn the site's boilerplate
     """
     CREATE TABLE site_lines (
         site TEXT NOT NULL,
@@ -229,7 +235,10 @@ class Store:
             try:
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk, an I/O error);
+                # a second ROLLBACK would fail and hide the error that matters
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
 
@@ -271,12 +280,18 @@ class Store:
 
     async def stories(self) -> list[StoryBrief]:
         rows = await self._all(
-            """SELECT s.id, s.title, s.aliases,
+            """SELECT s.id, s.title, s.aliases, s.suspect,
                       (SELECT max(fetched_at) FROM versions v WHERE v.story_id = s.id AND v.ok) AS updated
                FROM stories s WHERE s.active ORDER BY s.id"""
         )
         return [
-            StoryBrief(r["id"], r["title"] or r["id"], tuple(r["aliases"].split()), decode_time(r["updated"]))
+            StoryBrief(
+                r["id"],
+                r["title"] or r["id"],
+                tuple(r["aliases"].split()),
+                decode_time(r["updated"]),
+                r["suspect"],
+            )
             for r in rows
         ]
 
@@ -341,7 +356,7 @@ class Store:
         """A fetch that found nothing new (304, or the same bytes): only the check time moves."""
         async with self.transaction() as db:
             await db.execute(
-                "UPDATE stories SET checked_at = ?, last_error = NULL WHERE id = ?",
+                "UPDATE stories SET checked_at = ?, last_error = NULL, suspect = NULL WHERE id = ?",
                 (encode_time(at), story_id),
             )
 
@@ -353,9 +368,25 @@ class Store:
                 (story_id, encode_time(at), http_status, error),
             )
             await db.execute(
-                "UPDATE stories SET checked_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE stories SET checked_at = ?, last_error = ?, suspect = NULL WHERE id = ?",
                 (encode_time(at), error, story_id),
             )
+
+    async def record_suspect(self, story_id: str, at: datetime, reason: str, meta: FetchMeta) -> str | None:
+        """A page that parsed but is not recognisably the story: kept with the reason, never a
+        diff base, its title and text never shown. Returns the story's previous suspect reason."""
+        async with self.transaction() as db:
+            row = await self._row("SELECT suspect FROM stories WHERE id = ?", (story_id,))
+            await db.execute(
+                """INSERT INTO versions (story_id, fetched_at, ok, content_hash, http_status, suspect)
+                   VALUES (?, ?, 0, ?, ?, ?)""",
+                (story_id, encode_time(at), meta.content_hash, meta.http_status, reason),
+            )
+            await db.execute(
+                "UPDATE stories SET checked_at = ?, suspect = ? WHERE id = ?",
+                (encode_time(at), reason, story_id),
+            )
+            return row["suspect"] if row else None
 
     async def record_version(
         self,
@@ -406,8 +437,8 @@ class Store:
                 ],
             )
             await db.execute(
-                """UPDATE stories SET title = ?, subtitle = ?, checked_at = ?, last_error = NULL
-                   WHERE id = ?""",
+                """UPDATE stories SET title = ?, subtitle = ?, checked_at = ?, last_error = NULL,
+                       suspect = NULL WHERE id = ?""",
                 (story.title, story.subtitle, at_text, story_id),
             )
             await self._index_story(db, story_id, story)
@@ -600,8 +631,17 @@ class Store:
         return [dict(r) for r in rows]
 
     async def failed_fetches(self, story_id: str) -> int:
-        (count,) = await self._one("SELECT count(*) FROM versions WHERE story_id = ? AND NOT ok", (story_id,))
+        (count,) = await self._one(
+            "SELECT count(*) FROM versions WHERE story_id = ? AND NOT ok AND suspect IS NULL", (story_id,)
+        )
         return int(count)
+
+    async def suspect_fetches(self, story_id: str) -> list[str]:
+        """The reasons of every suspect fetch of a story, oldest first."""
+        rows = await self._all(
+            "SELECT suspect FROM versions WHERE story_id = ? AND suspect IS NOT NULL ORDER BY id", (story_id,)
+        )
+        return [r["suspect"] for r in rows]
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 from pathlib import Path
 
+import pytest
+
 from bot.app import StoryBot
-from bot.config import load_config
+from bot.config import Config, load_config
 from tests.helpers import NOV9, NOV11
 from tests.recording import RecordingSender
 
@@ -88,3 +92,42 @@ async def test_config_reload_applies_good_edits_and_refuses_bad_ones(tmp_path: P
         write_config(config_path, CONFIG.replace("interval = 3600", "interval = 1"))
         assert await bot.check_config() is False
         assert bot.scheduler.jobs() == {"kherson": 3600, "budget": 60}  # the last good config runs on
+
+
+async def test_reload_validates_as_check_does_and_logs_each_refusal_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A running bot reloads with `storybot check`'s loader, off the event loop; an empty file or
+    a route to an unknown platform keeps the last good config, and is logged once."""
+    from bot.__main__ import load_checked
+
+    (tmp_path / "kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
+    config_path = tmp_path / "config.toml"
+    checked = CONFIG.replace('["rec:A", "rec:B"]', '["console:main"]')  # platforms check knows
+    write_config(config_path, checked)
+    threads: list[str] = []
+
+    def load(path: Path) -> Config:
+        threads.append(threading.current_thread().name)
+        return load_checked(path)
+
+    async with await StoryBot.create(load_config(config_path), config_path, load=load) as bot:
+        bot.scheduler.start()
+        bot.scheduler.apply(bot.config)
+        bad = [
+            (checked + "\n[[routes]]\nstories = ['*']\nchannels = ['irc:x']\n", "'irc:x'"),
+            ("", "stories: no story to track"),
+            ("[storybot]\ninterval = 1\n", "storybot.interval"),
+        ]
+        for text, problem in bad:
+            caplog.clear()
+            for _ in range(3):  # saved again and again, the same mistake is logged once
+                write_config(config_path, text)
+                assert await bot.check_config() is False
+            refusals = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+            assert len(refusals) == 1 and problem in refusals[0], text
+            assert bot.scheduler.jobs() == {"kherson": 3600} and bot.config.stories[0].id == "kherson"
+        write_config(config_path, checked.replace("interval = 3600", "interval = 600"))
+        assert await bot.check_config() is True
+        assert bot.scheduler.jobs() == {"kherson": 600}
+    assert threads and threading.main_thread().name not in threads

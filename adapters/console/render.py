@@ -1,6 +1,10 @@
-"""Pure converters: alerts and replies -> rich renderables. Story text is never markup."""
+"""Pure converters: alerts and replies -> rich renderables. Story text is never markup, and
+never terminal control: a page's ESC[2J would clear an operator's screen, an OSC sequence retitle
+the window. Control characters are shown as visible escapes instead (tab and newline stay)."""
 
 from __future__ import annotations
+
+import re
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -9,26 +13,38 @@ from rich.text import Text
 from bot.models import Alert, Reply, ReplyKind
 from bot.textfmt import alert_lead, format_time, render_view, timeline_lines
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written out (`\\x1b`), so the terminal shows it
+    instead of obeying it."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _text(text: str, style: str = "") -> Text:
+    return Text(visible(text), style=style)
+
 
 def alert_to_panel(alert: Alert) -> Panel:
     when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
-        Text(f"{alert.headline}  ·  {when}", style="bold"),
-        Text(alert.summary),
+        _text(f"{alert.headline}  ·  {when}", style="bold"),
+        _text(alert.summary),
     ]
     if alert.timeline:
-        parts.append(Text("\n".join(["Timeline:", *timeline_lines(alert.timeline)]), style="dim"))
+        parts.append(_text("\n".join(["Timeline:", *timeline_lines(alert.timeline)]), style="dim"))
     if alert.story_url:
-        parts.append(Text(alert.story_url, style="underline"))
-    return Panel(Group(*parts), title=Text(alert_lead(alert)), title_align="left", border_style="green")
+        parts.append(_text(alert.story_url, style="underline"))
+    return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
 
 
 def reply_to_panel(reply: Reply) -> Panel:
     if reply.story is not None:
-        body = Text(render_view(reply.story, full=reply.kind is ReplyKind.TIMELINE))
-        title = Text(f"/story {reply.story.id}")
+        body = _text(render_view(reply.story, full=reply.kind is ReplyKind.TIMELINE))
+        title = _text(f"/story {reply.story.id}")
     else:
-        body = Text(reply.text)
+        body = _text(reply.text)
         title = Text("/story")
     style = "red" if reply.kind in {ReplyKind.ERROR, ReplyKind.NOT_FOUND} else "cyan"
     return Panel(body, title=title, title_align="left", border_style=style)
