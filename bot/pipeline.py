@@ -19,7 +19,7 @@ from bot.diff import diff
 from bot.fetch import Fetcher
 from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
 from bot.read import parse_story
-from bot.sanity import suspect_reason
+from bot.sanity import first_page_reason, suspect_reason
 from bot.store import EventRecord, FetchMeta, SectionRecord, Store, now_utc
 from bot.summarize import summarize, summarize_edit
 
@@ -77,7 +77,7 @@ async def poll_story(
     if not parsed.title and story.title:
         parsed = replace(parsed, title=story.title)
     meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
-    reason = suspect_reason(last.story, parsed) if last is not None else None
+    reason = suspect_reason(last.story, parsed) if last is not None else first_page_reason(parsed)
     if reason is not None:
         if await store.record_suspect(story.id, at, reason, meta) != reason:
             log.warning("story %s: fetched page set aside, not the story: %s", story.id, reason)

@@ -39,6 +39,7 @@ RESEMBLANCE = 0.3  # below this share of shared phrasing, a page is some other p
 SHORTER = 0.5  # below this share of the last good version's words, a page was cut short
 SHINGLE = 3  # words per shingle: long enough that unrelated texts rarely share one
 WALL_TITLE_WORDS = 8  # error and wall titles are short; a long new title is a retitle
+FIRST_PAGE_WORDS = 150  # a first page titled like a wall and shorter than this is the wall
 
 _WORD = re.compile(r"\w+")
 # stems of the words error, sign-in, paywall and consent pages are titled with
@@ -67,6 +68,17 @@ def suspect_reason(last: Story, page: Story) -> str | None:
     kept = _words(page) / max(1, _words(last))
     if kept < SHORTER and not _says_why(last, page):
         return f"the page holds {kept:.0%} of the story's words and no correction says why"
+    return None
+
+
+def first_page_reason(page: Story) -> str | None:
+    """Why the first page of a newly tracked story is not the story, or None. With nothing
+    stored to compare, only a page that is a wall by both signs is refused: a short wall title
+    and a body too short to be an article ("Service unavailable" over two sentences). A real
+    story titled "Error in vote count" has an article under it."""
+    short_wall_title = len(_content_words(page.title)) <= WALL_TITLE_WORDS and _WALL_TITLE.search(page.title)
+    if page.title and short_wall_title and _words(page) < FIRST_PAGE_WORDS:
+        return "the first page is titled and sized like an error, sign-in, paywall or consent page"
     return None
 
 

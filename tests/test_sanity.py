@@ -18,7 +18,7 @@ from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind, Section, SectionKind, Story
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollOutcome, PollStatus, poll_story
-from bot.sanity import RESEMBLANCE, SHORTER, suspect_reason
+from bot.sanity import RESEMBLANCE, SHORTER, first_page_reason, suspect_reason
 from bot.store import Store
 from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
@@ -171,3 +171,21 @@ def test_length_threshold_and_the_publisher_saying_why() -> None:
 def test_title_shape(title: str, suspect: bool) -> None:
     page = story(*LAST.sections[0].paragraphs, title=title)
     assert (suspect_reason(LAST, page) is not None) is suspect
+
+
+@pytest.mark.parametrize("junk", ["error", "consent"])
+async def test_a_wall_on_the_first_fetch_is_no_baseline(serve: Serve, junk: str) -> None:
+    first = await serve(junk)
+    assert first.status is PollStatus.SUSPECT
+    assert await serve.store.last_version("bridge") is None  # nothing to diff against yet
+    assert (await serve("story")).status is PollStatus.BASELINE
+
+
+def test_a_real_story_titled_with_wall_words_is_a_first_page() -> None:
+    body = " ".join(["The county found an error in the count of absentee ballots on Tuesday."] * 20)
+    page = Story(title="Error in Vote Count", sections=(Section(SectionKind.ORIGINAL, "", None, (body,)),))
+    assert first_page_reason(page) is None
+    short = Story(
+        title="Error in Vote Count", sections=(Section(SectionKind.ORIGINAL, "", None, (body[:200],)),)
+    )
+    assert first_page_reason(short) is not None
