@@ -146,3 +146,32 @@ async def test_a_killed_workers_poll_is_recovered_by_another(
         # the stalled-job sweep (every 10 s) retries the job once the dead worker's heartbeat is 2 s old
         await until(lambda: versions(tmp_path) == {"s0": 1}, 45, "the poll retried on the rescuer")
     assert len(origin.requests_for("/s0")) == 2
+
+
+def test_a_worker_whose_queue_database_is_down_exits_at_once_saying_so(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[storybot]\ndatabase = "s.db"\nqueue_database = "postgresql://bot:hunter2@127.0.0.1:9/q"\n'
+        '[[stories]]\nid = "a"\nurl = "https://example.com/a"\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config), "worker"], capture_output=True, text=True, timeout=20
+    )
+    assert run.returncode == 3
+    assert "cannot reach the queue database postgresql://bot:***@127.0.0.1:9/q" in run.stderr
+    assert "hunter2" not in run.stderr + run.stdout
+
+
+def test_a_queue_database_that_is_not_postgresql_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[storybot]\nqueue_database = "mysql://bot:hunter2@db/q"\n[[stories]]\nid = "a"\nurl = "https://example.com/a"\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config), "check"], capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "storybot.queue_database: must be a postgresql:// URL" in run.stderr
+    assert "hunter2" not in run.stderr
