@@ -43,13 +43,18 @@ def validate_platforms(config: Config) -> list[str]:
     return problems
 
 
-def build_platforms(config: Config, commands: Commands, env: Mapping[str, str]) -> list[ChatAdapter]:
-    """Every platform whose secrets are in `env`; the console when routes name it or none other starts."""
+def build_platforms(
+    config: Config, commands: Commands, env: Mapping[str, str], *, listen: bool = True
+) -> list[ChatAdapter]:
+    """Every platform whose secrets are in `env`; the console when routes name it or none other starts.
+
+    listen=False: senders only (a `storybot worker`): alerts go out over each platform's REST
+    API, and no worker opens a Discord gateway or a Slack socket, which the front owns."""
     built: list[ChatAdapter] = []
     for name in PLATFORMS:
         if name == "console":
             continue
-        adapter = platform_module(name).build(config.platforms.get(name, {}), commands, env)
+        adapter = platform_module(name).build(config.platforms.get(name, {}), commands, env, listen=listen)
         if adapter is not None:
             built.append(adapter)
     routed = {ref.partition(":")[0] for route in config.routes for ref in route.channels}

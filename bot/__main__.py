@@ -17,11 +17,14 @@ from typing import Any
 from rich.console import Console
 from rich.logging import RichHandler
 
+from adapters.base import ChatAdapter
 from adapters.console import ConsoleAdapter
 from adapters.registry import add_platform_cli, build_platforms, validate_platforms
 from bot.app import StoryBot
+from bot.commands import Commands
 from bot.config import Config, ConfigError, load_config
 from bot.demo import run_demo
+from bot.jobs.worker import run_worker
 from bot.ports import StartError
 from bot.preview import FetchFailed, fetch_preview, json_text, render_text
 from bot.redact import RedactUrls
@@ -91,9 +94,24 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            await bot.run(stop)
+            await bot.run(stop, poll=not args.listen_only)
 
     return _run(run)
+
+
+def cmd_worker(args: argparse.Namespace, config: Config) -> int:
+    """Run queued polls and deliveries until SIGTERM/SIGINT (then finish the jobs under way)."""
+
+    def senders(commands: Commands) -> list[ChatAdapter]:
+        return build_platforms(config, commands, os.environ, listen=False)
+
+    try:
+        return _run(
+            lambda: run_worker(config, senders, os.environ, concurrency=args.concurrency, name=args.name)
+        )
+    except NotImplementedError as err:  # the PostgreSQL store, until it lands (bot/jobs/store_access.py)
+        print(f"storybot: {err}", file=sys.stderr)
+        return 3
 
 
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
@@ -209,9 +227,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--config", help="config file (default: config.toml, else config.example.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(title="commands")
-    sub.add_parser("run", help="poll on schedule and post alerts (console when no tokens)").set_defaults(
-        handler=cmd_run
+    run = sub.add_parser("run", help="poll on schedule and post alerts (console when no tokens)")
+    run.add_argument(
+        "--listen-only",
+        action="store_true",
+        help="answer /story and follow the config, but leave polling and alerts to storybot workers",
     )
+    run.set_defaults(handler=cmd_run)
+    worker = sub.add_parser(
+        "worker",
+        help="run queued polls and deliveries (procrastinate on PostgreSQL); start as many as you like",
+        description="Run queued polls and deliveries from the PostgreSQL queue that [storybot] "
+        "queue_database (or queue_database_env) names, applying its schema if missing. Any number "
+        "may run, on any machines. SIGTERM or SIGINT: finish the jobs under way, then exit.",
+    )
+    worker.add_argument("--concurrency", type=_positive, default=4, help="jobs at a time (default 4)")
+    worker.add_argument("--name", help="this worker's name in logs and the queue (default: worker)")
+    worker.set_defaults(handler=cmd_worker)
     sub.add_parser("check", help="validate the config").set_defaults(handler=cmd_check)
     poll = sub.add_parser("poll", help="poll once and print the events")
     poll.add_argument("story", nargs="?", help="one story id (default: all)")
@@ -245,12 +277,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError("must be from 1 to 256")
+    return value
+
+
 def _logging(verbose: bool) -> None:
     handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler]
     )
-    for noisy in ("httpx", "apscheduler", "aiosqlite", "slack_bolt", "slack_sdk", "discord", "trafilatura"):
+    noisy_loggers = ("httpx", "apscheduler", "aiosqlite", "slack_bolt", "slack_sdk", "discord", "trafilatura")
+    for noisy in (*noisy_loggers, "procrastinate", "psycopg"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
     handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
 

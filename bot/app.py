@@ -55,6 +55,7 @@ class StoryBot:
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
         self.scheduler = PollScheduler(self.poll)
+        self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
         self._config_refused: str | None = None  # the last refusal logged, so it is logged once
@@ -62,10 +63,17 @@ class StoryBot:
 
     @classmethod
     async def create(
-        cls, config: Config, config_path: Path | None = None, load: ConfigLoader = load_config
+        cls,
+        config: Config,
+        config_path: Path | None = None,
+        load: ConfigLoader = load_config,
+        store: Store | None = None,
     ) -> StoryBot:
-        config.database_path.parent.mkdir(parents=True, exist_ok=True)
-        store = await Store.open(config.database_path)
+        """Open what the bot holds. `store`: one the caller opened (a worker's, see
+        bot/jobs/store_access.py); the bot closes it with the rest."""
+        if store is None:
+            config.database_path.parent.mkdir(parents=True, exist_ok=True)
+            store = await Store.open(config.database_path)
         client = make_client(
             timeout=config.storybot.timeout,
             user_agent=config.storybot.user_agent,
@@ -139,10 +147,15 @@ class StoryBot:
             self.platforms.append(platform)
         self.dispatcher.senders.update({p.platform: p for p in platforms})
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Poll on schedule and deliver until `stop` is set (or the task is cancelled)."""
+    async def run(self, stop: asyncio.Event | None = None, *, poll: bool = True) -> None:
+        """Poll on schedule and deliver until `stop` is set (or the task is cancelled).
+
+        poll=False: only answer commands and follow config.toml; `storybot worker`s do the
+        polling and delivering (the front of a scaled-out setup)."""
         stop = stop or asyncio.Event()
-        self.scheduler.apply(self.config)
+        self.polls = poll
+        if poll:
+            self.scheduler.apply(self.config)
         self.scheduler.scheduler.add_job(
             self.check_config,
             "interval",
@@ -152,13 +165,14 @@ class StoryBot:
             coalesce=True,
         )
         self.scheduler.start()
-        deliveries = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
             await stop.wait()
         finally:
             self.scheduler.shutdown()
-            deliveries.cancel()
-            await asyncio.gather(deliveries, return_exceptions=True)
+            for task in deliveries:
+                task.cancel()
+            await asyncio.gather(*deliveries, return_exceptions=True)
 
     async def check_config(self) -> bool:
         """Reload config.toml if it changed, validated as `storybot check` validates it, off the
@@ -191,7 +205,7 @@ class StoryBot:
         self.fetcher = self._fetcher(config)
         await self.store.sync_config(config)
         self.commands.invalidate()
-        if self.scheduler.scheduler.running:
+        if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)
 
 

@@ -32,5 +32,13 @@ class FailureBackoff:
             self._failures.pop(story_id, None)
             return None
         count = self._failures[story_id] = self.failures(story_id) + 1
-        delay = min(interval * 2 ** (count - 1), max(interval, self._cap))
-        return max(delay, min(retry_after or 0.0, MAX_RETRY_AFTER))
+        return failure_delay(count, interval, retry_after, self._cap)
+
+
+def failure_delay(
+    count: int, interval: float, retry_after: float | None = None, cap: float = MAX_BACKOFF
+) -> float:
+    """The pause after the `count`-th failure in a row (see `FailureBackoff.after_poll`). Workers
+    carry the count in the next poll job, since no process remembers it between jobs."""
+    delay = min(interval * 2 ** (count - 1), max(interval, cap))
+    return max(delay, min(retry_after or 0.0, MAX_RETRY_AFTER))

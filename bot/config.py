@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
+from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,12 +27,17 @@ from pydantic import (
     field_validator,
 )
 
+from bot.envnames import EnvName
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
+
+
+def is_postgresql_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
 
 
 class ConfigError(Exception):
@@ -119,6 +125,28 @@ class BotConfig(_Strict):
     allow_private: StrictBool = False
     allow_hosts: tuple[str, ...] = ()
     files_dir: str = "seeds"
+    # `storybot worker` (bot/jobs/): the procrastinate queue's PostgreSQL database, given here
+    # or, when it holds a password, in the environment variable `queue_database_env` names
+    queue_database: str | None = None
+    queue_database_env: EnvName | None = None
+    # a worker silent this long (no heartbeat) is dead: its running jobs are retried elsewhere
+    stalled_after: Annotated[float, Field(ge=2, le=3600)] = 30
+    # when workers look for due stories; a 6th field is seconds ("* * * * * */20")
+    tick_cron: str = "* * * * *"
+
+    @field_validator("queue_database")
+    @classmethod
+    def _postgresql_url(cls, url: str | None) -> str | None:
+        if url is not None and not is_postgresql_url(url):
+            raise ValueError("must be a postgresql:// URL (the queue lives in PostgreSQL)")
+        return url
+
+    @field_validator("tick_cron")
+    @classmethod
+    def _cron(cls, cron: str) -> str:
+        if not croniter.is_valid(cron):
+            raise ValueError('must be a cron expression such as "* * * * *" (every minute)')
+        return cron
 
     @field_validator("allow_hosts")
     @classmethod
@@ -301,7 +329,8 @@ def _describe(error: Any) -> str:
     elif error["type"] == "missing":
         message = "required key is missing"
     got = error.get("input")
-    secret = where.endswith("_env")  # a token pasted where an env var name belongs: never echo it
+    # a token pasted where an env var name belongs, a database URL with its password: never echo it
+    secret = where.endswith(("_env", "database"))
     hidden = error["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) or secret
     shown = "" if hidden else f" (got {(display_url(got) if isinstance(got, str) else got)!r})"
     return (f"{where}: {message}{shown}" if where else f"{message}{shown}")[:300]

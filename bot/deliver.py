@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,9 +64,12 @@ class Dispatcher:
         """New deliveries were queued: look now rather than at the next tick."""
         self._wake.set()
 
-    async def deliver_pending(self) -> DeliveryReport:
-        """One pass over every due delivery. Returns what happened."""
+    async def deliver_pending(self, channels: Collection[str] | None = None) -> DeliveryReport:
+        """One pass over every due delivery (of `channels` only, when given: a worker's job
+        serves one channel). Returns what happened."""
         due = await self.store.due_deliveries(self.clock(), platforms=tuple(self.senders))
+        if channels is not None:
+            due = [d for d in due if d.channel in channels]
         by_channel: dict[str, list[PendingDelivery]] = {}
         for delivery in due:
             by_channel.setdefault(delivery.channel, []).append(delivery)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.origin import Origin
+from tests.postgres import postgres_url  # noqa: F401  (a fresh PostgreSQL schema per test)
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ def validate(table: dict[str, Any]) -> list[str]:
     return problems
 
 
-def build(table: dict[str, Any], commands: Commands, env: Mapping[str, str]) -> ConsoleAdapter:
+def build(
+    table: dict[str, Any], commands: Commands, env: Mapping[str, str], *, listen: bool = True
+) -> ConsoleAdapter:
     return ConsoleAdapter(commands, width=table.get("width"))
 
 

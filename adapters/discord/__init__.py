@@ -22,13 +22,16 @@ def validate(table: dict[str, Any]) -> list[str]:
     return parse_settings(table)[1]
 
 
-def build(table: dict[str, Any], commands: Commands, env: Mapping[str, str]) -> DiscordAdapter | None:
-    """The adapter, or None when the token variable is not set (then Discord is skipped)."""
+def build(
+    table: dict[str, Any], commands: Commands, env: Mapping[str, str], *, listen: bool = True
+) -> DiscordAdapter | None:
+    """The adapter, or None when the token variable is not set (then Discord is skipped).
+    listen=False: REST only, for alerts; the gateway (/story) runs in one front process."""
     settings = settings_from(table)
     token = env.get(settings.token_env, "").strip()
     if not token:
         return None
-    return DiscordAdapter(commands, settings, token)
+    return DiscordAdapter(commands, settings, token, listen=listen)
 
 
 __all__ = [

@@ -147,9 +147,16 @@ class DiscordAdapter(ChatAdapter):
     platform = "discord"
 
     def __init__(
-        self, commands: Commands, settings: DiscordSettings, token: str, *, defer_after: float = 2.0
+        self,
+        commands: Commands,
+        settings: DiscordSettings,
+        token: str,
+        *,
+        defer_after: float = 2.0,
+        listen: bool = True,
     ):
         super().__init__(commands)
+        self.listen = listen  # False: REST only (a worker's alerts); no gateway, no command sync
         self.settings = settings
         self._token = token
         self._defer_after = defer_after
@@ -170,7 +177,7 @@ class DiscordAdapter(ChatAdapter):
         self._endpoints = contextlib.ExitStack()
         self._endpoints.enter_context(endpoints(self.settings))
         client = self._client = StoryClient(
-            self.settings, self.commands, sync=True, defer_after=self._defer_after
+            self.settings, self.commands, sync=self.listen, defer_after=self._defer_after
         )
         try:
             await client.login(self._token)
@@ -183,6 +190,9 @@ class DiscordAdapter(ChatAdapter):
         except (discord.HTTPException, aiohttp.ClientError, OSError) as err:
             await self.close()
             raise DiscordStartError(f"cannot reach Discord: {err}") from None
+        if not self.listen:
+            log.info("discord: logged in for alerts over REST (no gateway)")
+            return
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         self._task.add_done_callback(_report_gateway_end)
         await self._wait_ready(client, self._task)

@@ -37,15 +37,18 @@ def settings_of(table: Mapping[str, Any]) -> SlackSettings:
     return settings
 
 
-def build(table: dict[str, Any], commands: Commands, env: Mapping[str, str]) -> SlackAdapter | None:
-    """The adapter, or None when the tokens its mode needs are not in `env` (Slack is skipped)."""
+def build(
+    table: dict[str, Any], commands: Commands, env: Mapping[str, str], *, listen: bool = True
+) -> SlackAdapter | None:
+    """The adapter, or None when the tokens its mode needs are not in `env` (Slack is skipped).
+    listen=False: it posts alerts but takes no /story (no socket, no HTTP server)."""
     settings = settings_of(table)
     missing = missing_secrets(settings, env)
     if missing:
         level = logging.WARNING if table or env.get(settings.bot_token_env) else logging.DEBUG
         log.log(level, "slack: not started; %s not set (%s mode)", " and ".join(missing), settings.mode)
         return None
-    return SlackAdapter(commands, settings, read_secrets(settings, env))
+    return SlackAdapter(commands, settings, read_secrets(settings, env), listen=listen)
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

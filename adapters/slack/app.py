@@ -65,8 +65,10 @@ class SlackAdapter(ChatAdapter):
         *,
         max_wait: float = 5.0,
         sleep: Sleep = asyncio.sleep,
+        listen: bool = True,
     ) -> None:
         super().__init__(commands)
+        self.listen = listen  # False: alerts only, /story is the front's
         self.settings = settings
         self._secrets = secrets
         if not any(isinstance(f, _ExpectedClientWarning) for f in BOLT_LOG.filters):
@@ -92,16 +94,15 @@ class SlackAdapter(ChatAdapter):
         self.client.session = self._session = aiohttp.ClientSession()
         try:
             who = await who_am_i(self.client, self.settings.bot_token_env)
-            if self.settings.mode == "http":
+            if self.listen and self.settings.mode == "http":
                 await self._serve_http()
-            else:
+            elif self.listen:
                 await self._connect_socket()
         except BaseException:
             await self.close()
             raise
-        log.info(
-            "slack: connected to %s as %s (%s mode)", who.get("team"), who.get("user"), self.settings.mode
-        )
+        mode = self.settings.mode if self.listen else "alerts only"
+        log.info("slack: connected to %s as %s (%s mode)", who.get("team"), who.get("user"), mode)
 
     async def close(self) -> None:
         if self._socket is not None:

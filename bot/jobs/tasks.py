@@ -1,0 +1,137 @@
+"""The job bodies procrastinate runs. Plain async functions taking ids (and the job context,
+which carries the worker's open `StoryBot`); bot/jobs/queue.py gives them queues, locks and
+retries. A poll job calls `StoryBot.poll`, the pipeline `storybot run` calls in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from procrastinate import App, JobContext
+from procrastinate.exceptions import AlreadyEnqueued
+
+from bot.backoff import failure_delay
+from bot.jobs.due import due_stories
+from bot.jobs.store_access import last_checks
+from bot.pipeline import PollStatus
+
+if TYPE_CHECKING:
+    from bot.app import StoryBot
+    from bot.jobs.store_access import Store
+
+log = logging.getLogger(__name__)
+
+POLL = "storybot.poll"
+DELIVER = "storybot.deliver"
+TICK = "storybot.tick"
+RECOVER = "storybot.recover_stalled"
+RUNTIME = "storybot"  # the key of the Runtime in a worker's additional_context
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What a worker's jobs use: its open bot (config, store, fetcher, dispatcher, senders)."""
+
+    bot: StoryBot
+    stalled_after: float  # seconds without a heartbeat after which a worker is dead
+
+
+def runtime_of(context: JobContext) -> Runtime:
+    runtime: Runtime = context.additional_context[RUNTIME]
+    return runtime
+
+
+# --- deferring --------------------------------------------------------------------------------
+
+
+async def defer_poll(app: App, story_id: str, *, failures: int = 0, delay: float | None = None) -> bool:
+    """Queue a poll of `story_id` (in `delay` seconds). False when one is already queued."""
+    key = f"poll:{story_id}"
+    deferrer = app.configure_task(
+        POLL, lock=key, queueing_lock=key, schedule_in={"seconds": delay} if delay else None
+    )
+    try:
+        await deferrer.defer_async(story_id=story_id, failures=failures)
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+async def defer_delivery(app: App, channel: str) -> bool:
+    """Queue a delivery pass over `channel`. False when one is already queued: that one will
+    send what is due when it runs, this alert included."""
+    deferrer = app.configure_task(DELIVER, lock=f"channel:{channel}", queueing_lock=f"deliver:{channel}")
+    try:
+        await deferrer.defer_async(channel=channel)
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+async def defer_due_polls(app: App, bot: StoryBot, now: datetime) -> list[str]:
+    """Defer a poll of every due story; returns the ids that were not already queued."""
+    due = due_stories(bot.config, await last_checks(bot.store), now)
+    return [story_id for story_id in due if await defer_poll(app, story_id)]
+
+
+async def defer_due_deliveries(app: App, store: Store, platforms: Iterable[str], now: datetime) -> list[str]:
+    """Defer a delivery pass for every channel with a delivery due (a retry whose time came, or
+    one a failed job left); returns the channels that were not already queued."""
+    due = await store.due_deliveries(now, platforms=tuple(platforms))
+    channels = dict.fromkeys(d.channel for d in due)
+    return [channel for channel in channels if await defer_delivery(app, channel)]
+
+
+# --- the jobs ----------------------------------------------------------------------------------
+
+
+async def tick(context: JobContext, timestamp: int) -> dict[str, int]:
+    """Periodic: defer what is due. It polls and sends nothing itself."""
+    bot = runtime_of(context).bot
+    now = datetime.fromtimestamp(timestamp, UTC)
+    polls = await defer_due_polls(context.app, bot, now)
+    channels = await defer_due_deliveries(context.app, bot.store, bot.dispatcher.senders, now)
+    return {"polls": len(polls), "deliveries": len(channels)}
+
+
+async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
+    """Poll one story, then queue a delivery pass for each channel it gave an alert to. A
+    failed fetch queues the story's next poll after its backoff (the `failures` count rides
+    along in the job), which the tick cannot undercut: the queueing lock holds it."""
+    bot = runtime_of(context).bot
+    outcome = await bot.poll(story_id)
+    if outcome is None:
+        return "not tracked"
+    channels = dict.fromkeys(channel for event in outcome.events for channel in event.channels)
+    for channel in channels:
+        await defer_delivery(context.app, channel)
+    story = bot.config.story(story_id)
+    if outcome.status is PollStatus.FAILED and story is not None:
+        delay = failure_delay(failures + 1, bot.config.interval_for(story), outcome.retry_after)
+        await defer_poll(context.app, story_id, failures=failures + 1, delay=delay)
+        log.info("story %s: %d failure(s) in a row; next poll in %ss", story_id, failures + 1, f"{delay:g}")
+    return outcome.status.value
+
+
+async def deliver(context: JobContext, channel: str) -> dict[str, int]:
+    """Send `channel`'s due alerts in order (its lock keeps any other sender off it)."""
+    bot = runtime_of(context).bot
+    report = await bot.dispatcher.deliver_pending(channels={channel})
+    return {"sent": report.sent, "failed": report.failed, "retrying": report.retrying}
+
+
+async def recover_stalled(context: JobContext, timestamp: int) -> int:
+    """Periodic: retry the running jobs of workers whose heartbeat stopped (killed, frozen,
+    cut off). Their locks pass to the retried job, so a story or channel is never served twice
+    at once. Returns how many were retried."""
+    runtime = runtime_of(context)
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=runtime.stalled_after)
+    for job in stalled:
+        log.warning("job %s (%s) lost its worker; retrying it", job.id, job.call_string)
+        await manager.retry_job(job)
+    return len(list(stalled))

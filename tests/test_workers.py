@@ -1,0 +1,177 @@
+"""`storybot worker` as real processes sharing one PostgreSQL queue and one store.
+
+The store is shared across processes here, so these tests are parametrised over its URL:
+today a SQLite file (safe across processes on one machine under the jobs' locks), and the
+PostgreSQL store, which is what workers on many machines share, once it lands (issue 12,
+part 3): then the `postgresql` case runs on the test's schema, and the `sqlite` case goes
+when SQLite refuses a second process on one file (part 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.jobs.queue import build_app
+from bot.jobs.schema import ensure_schema
+from bot.jobs.tasks import defer_poll
+from tests.helpers import NOV9
+from tests.origin import Origin, Response
+
+pytestmark = pytest.mark.timeout(90)
+
+STORES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skip(reason="needs the PostgreSQL store")),
+]
+STORIES = [f"s{n}" for n in range(8)]
+PAGE = NOV9.read_text(encoding="utf-8")
+
+
+def write_config(tmp_path: Path, origin: Origin, store: str, queue: str, **storybot: object) -> Path:
+    database = str(tmp_path / "storybot.db") if store == "sqlite" else queue
+    settings = {
+        "database": database,
+        "queue_database": queue,
+        "tick_cron": "0 0 1 1 *",  # no tick during the test: it defers the cycle itself
+        "allow_hosts": ["127.0.0.1"],
+        **storybot,
+    }
+    lines = ["[storybot]", *(f"{key} = {toml(value)}" for key, value in settings.items())]
+    for story in STORIES:
+        lines += ["[[stories]]", f'id = "{story}"', f'url = "{origin.url("/" + story)}"', "interval = 3600"]
+    lines += ["[[routes]]", 'stories = ["*"]', 'channels = ["console:news"]']
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def toml(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(toml(v) for v in value) + "]"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+@asynccontextmanager
+async def worker(config: Path, name: str) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`storybot worker` in its own process, stopped (SIGTERM) at the end if still running."""
+    log = (config.parent / f"{name}.log").open("wb")
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "-c", str(config), "worker", "--name", name, "--concurrency", "3"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(proc.wait, 30)
+        log.close()
+
+
+async def until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    """Wait for another process's effect, checking every 50 ms, failing after `seconds`."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def versions(tmp_path: Path) -> dict[str, int]:
+    """Good versions per story, read from the store (the SQLite file)."""
+    with sqlite3.connect(tmp_path / "storybot.db") as db:
+        rows = db.execute("SELECT story_id, count(*) FROM versions WHERE ok GROUP BY story_id").fetchall()
+    return dict(rows)
+
+
+async def defer_cycle(queue: str, stories: list[str]) -> None:
+    """What the tick does when every story is due: one poll job each."""
+    await ensure_schema(queue)
+    app = build_app(queue)
+    async with app.open_async():
+        for story in stories:
+            assert await defer_poll(app, story)
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_two_workers_poll_each_story_of_a_cycle_once(
+    tmp_path: Path, origin: Origin, postgres_url: str, store: str
+) -> None:
+    for story in STORIES:
+        origin.set(f"/{story}", Response(body=PAGE, content_type="text/plain", delay=0.2))
+    config = write_config(tmp_path, origin, store, postgres_url)
+    await ensure_schema(postgres_url)
+    async with worker(config, "w1") as one, worker(config, "w2") as two:
+        await defer_cycle(postgres_url, STORIES)
+        await until(lambda: len(origin.requests) >= len(STORIES), 60, "every story polled")
+        await until(lambda: sum(versions(tmp_path).values()) >= len(STORIES), 10, "every poll stored")
+        for proc in (one, two):  # a graceful stop: SIGTERM, the worker finishes and exits 0
+            proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(one.wait, 30) == 0
+        assert await asyncio.to_thread(two.wait, 30) == 0
+    assert sorted(r.path for r in origin.requests) == sorted(f"/{s}" for s in STORIES)
+    assert versions(tmp_path) == dict.fromkeys(STORIES, 1)
+    logs = [(tmp_path / f"{name}.log").read_text() for name in ("w1", "w2")]
+    assert all("storybot worker w" in text for text in logs), logs
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_a_killed_workers_poll_is_recovered_by_another(
+    tmp_path: Path, origin: Origin, postgres_url: str, store: str
+) -> None:
+    origin.queue("/s0", Response(body=PAGE, content_type="text/plain", delay=60))  # hangs the first poll
+    origin.set("/s0", Response(body=PAGE, content_type="text/plain"))
+    config = write_config(tmp_path, origin, store, postgres_url, stalled_after=2)
+    await ensure_schema(postgres_url)
+    async with worker(config, "doomed") as doomed:
+        await defer_cycle(postgres_url, ["s0"])
+        await until(lambda: len(origin.requests_for("/s0")) == 1, 30, "the first worker to take the poll")
+        doomed.send_signal(signal.SIGKILL)  # mid-job: the poll stays 'doing' under its lock
+        doomed.wait(10)
+    assert versions(tmp_path) == {}
+    async with worker(config, "rescuer"):
+        # the stalled-job sweep (every 10 s) retries the job once the dead worker's heartbeat is 2 s old
+        await until(lambda: versions(tmp_path) == {"s0": 1}, 45, "the poll retried on the rescuer")
+    assert len(origin.requests_for("/s0")) == 2
+
+
+def test_a_worker_whose_queue_database_is_down_exits_at_once_saying_so(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[storybot]\ndatabase = "s.db"\nqueue_database = "postgresql://bot:hunter2@127.0.0.1:9/q"\n'
+        '[[stories]]\nid = "a"\nurl = "https://example.com/a"\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config), "worker"], capture_output=True, text=True, timeout=20
+    )
+    assert run.returncode == 3
+    assert "cannot reach the queue database postgresql://bot:***@127.0.0.1:9/q" in run.stderr
+    assert "hunter2" not in run.stderr + run.stdout
+
+
+def test_a_queue_database_that_is_not_postgresql_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[storybot]\nqueue_database = "mysql://bot:hunter2@db/q"\n[[stories]]\nid = "a"\nurl = "https://example.com/a"\n',
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config), "check"], capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "storybot.queue_database: must be a postgresql:// URL" in run.stderr
+    assert "hunter2" not in run.stderr
