@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.redact import display_url
+from bot.storage import Store, open_store
 from tests.origin import Origin
 
 
@@ -14,3 +19,57 @@ async def origin() -> AsyncIterator[Origin]:
     """A scriptable HTTP server on 127.0.0.1 (see tests/origin.py)."""
     async with Origin() as server:
         yield server
+
+
+# --- storage backends: every contract test runs on each ------------------------------------
+
+POSTGRES_ENV = "STORYBOT_TEST_POSTGRES"
+POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str:
+    """The server the PostgreSQL cases use; unreachable: they skip, or fail when CI is set."""
+    return os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
+
+
+def _unreachable(reason: str) -> None:
+    message = f"PostgreSQL at {display_url(postgres_admin_url())} unreachable ({reason}); set {POSTGRES_ENV}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI is set: a skipped backend is a failure)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema of its own on the test server, dropped after: tests never collide."""
+    import psycopg
+
+    admin = postgres_admin_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.Error as err:
+        _unreachable(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+    joiner = "&" if "?" in admin else "?"
+    yield f"{admin}{joiner}options=-csearch_path%3D{schema}"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, once per backend: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def store(database: str) -> AsyncIterator[Store]:
+    """An open store on each backend, closed after the test whatever happens."""
+    opened = await open_store(database)
+    try:
+        yield opened
+    finally:
+        await opened.close()
