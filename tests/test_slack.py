@@ -219,7 +219,9 @@ async def test_not_in_channel_is_permanent_and_names_the_channel(slack: FakeSlac
 
 async def test_429_burst_every_alert_arrives_once(slack: FakeSlack, kherson: Any) -> None:
     store, _, commands = kherson
-    slack.rate_limit(count=4, retry_after=1)
+    # as many 429s as one send retries in place: whichever channels they hit (the order depends on
+    # scheduling), every send ends in place; four could all land on one channel and exhaust it
+    slack.rate_limit(count=3, retry_after=1)
     sleeps = Sleeps()
     adapter = make_adapter(slack, commands, sleep=sleeps)
     async with running(adapter):
@@ -228,8 +230,8 @@ async def test_429_burst_every_alert_arrives_once(slack: FakeSlack, kherson: Any
     assert report.sent == 3 * n
     assert {c: len(m) for c, m in slack.messages.items()} == {"C1": n, "C2": n, "C3": n}
     assert distinct_alerts(slack)
-    assert [status for method, status in slack.calls if method == "chat.postMessage"].count(429) == 4
-    assert sleeps.waits == [1.0] * 4  # Retry-After honoured, in place
+    assert [status for method, status in slack.calls if method == "chat.postMessage"].count(429) == 3
+    assert sleeps.waits == [1.0] * 3  # Retry-After honoured, in place
 
 
 async def test_long_retry_after_goes_back_to_the_dispatcher(slack: FakeSlack, kherson: Any) -> None:
