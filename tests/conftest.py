@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -73,3 +74,31 @@ async def store(database: str) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def close_leftover_stores(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Every store an async test opens is closed when it ends, even after a failed assertion
+    (an open aiosqlite connection is a live thread: the run would hang at exit)."""
+    from bot.storage.postgres import PostgresStore
+    from bot.storage.sqlite import SqliteStore
+
+    opened: list[SqliteStore | PostgresStore] = []
+    for backend in (SqliteStore, PostgresStore):
+        original = backend.open
+
+        async def tracking(*args: object, _open=original, **kwargs: object):  # type: ignore[no-untyped-def]
+            store = await _open(*args, **kwargs)
+            opened.append(store)
+            return store
+
+        monkeypatch.setattr(backend, "open", tracking)
+    yield
+    for store in opened:
+        await store.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.usefixtures("close_leftover_stores"))

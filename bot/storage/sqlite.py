@@ -65,6 +65,7 @@ class SqliteStore:
         self._lock = lock
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
+        self._closed = False
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
@@ -96,6 +97,10 @@ class SqliteStore:
             raise StoreError(f"cannot open database {path}: {err}") from None
 
     async def close(self) -> None:
+        """Close both connections and free the file for another process; a second call is a no-op."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             await self._read.close()
             await self._write.close()
