@@ -27,11 +27,12 @@ from pathlib import Path
 
 from bench.measure import Figure, Target, median, percentile, read_json_line, spawn, stop
 from bench.stories import seed_pair, story_title, typo
+from bot.catalog import sync_catalog
 from bot.commands import Caller, Commands
 from bot.config import Config, parse_config
 from bot.models import Reply, ReplyKind
 from bot.read import parse_story
-from bot.store import FetchMeta, SectionRecord, Store
+from bot.storage import FetchMeta, SectionRecord, Store, open_store
 from bot.summarize import summarize
 
 BENCH = "4 commands"
@@ -85,8 +86,8 @@ async def tracked_store(path: Path, stories: int, versions: Iterable[int]) -> tu
         },
         "bench",
     )
-    store = await Store.open(config.database_path)
-    await store.sync_config(config)
+    store = await open_store(config.database({}))
+    await sync_catalog(store, config)
     parsed = parse_story(seed_pair()[1])
     sections = [
         SectionRecord(s.fingerprint, s.kind.value, s.label, s.header, s.timestamp, s.body, summarize(s))
@@ -96,7 +97,8 @@ async def tracked_store(path: Path, stories: int, versions: Iterable[int]) -> tu
     assert at is not None
     for n in sorted(set(versions)):
         story = replace(parsed, title=story_title(n))
-        await store.record_version(f"s{n}", at, FetchMeta(f"h{n}", f'"{n}"', None, 200), story, sections, ())
+        meta = FetchMeta(f"h{n}", f'"{n}"', None, 200)
+        await store.record_version(f"s{n}", None, at, meta, story, sections, ())
     return store, config
 
 

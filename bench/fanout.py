@@ -31,10 +31,9 @@ from typing import Any
 from aiohttp import web
 
 from bench.measure import Figure, Target, median, read_json_line, spawn, stop
-from bot.codec import decode_time
 from bot.commands import Commands
 from bot.deliver import Dispatcher
-from bot.store import Store
+from bot.storage import Store
 from tests.fakes.discord import GUILD_ID, FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.helpers import kherson_store
@@ -92,7 +91,7 @@ async def slack_fanout(channels: int) -> list[Figure]:
             adapter = SlackAdapter(Commands(store, lambda: config), settings, secrets)
             await adapter.start()
             try:
-                alert = await store.alert(int((await store.events())[0]["id"]))  # type: ignore[call-overload]
+                alert = await store.alert((await store.events())[0].id)
                 singles = []
                 for n in range(20):  # the baseline: one send, nothing else going on
                     started = time.perf_counter()
@@ -158,7 +157,7 @@ async def discord_fanout(channels: int, *, settle: float = 1.0) -> list[Figure]:
 async def _deliver(store: Store, senders: dict[str, Any]) -> float:
     """Run the real Dispatcher until no delivery is pending (or a generous timeout); the
     seconds from its start to the last delivery it recorded as sent."""
-    pending = sum(1 for d in await store.deliveries() if d["status"] == "pending")
+    pending = sum(1 for d in await store.deliveries() if d.status == "pending")
     dispatcher = Dispatcher(store, senders, concurrency=CONCURRENCY)
     started = datetime.now(UTC)
     task = asyncio.create_task(dispatcher.run())
@@ -167,14 +166,14 @@ async def _deliver(store: Store, senders: dict[str, Any]) -> float:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
             rows = await store.deliveries()
-            if not any(d["status"] == "pending" for d in rows):
+            if not any(d.status == "pending" for d in rows):
                 break
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await dispatcher.drain()
-    sent = [decode_time(str(d["sent_at"])) for d in rows if d["sent_at"]]
+    sent = [d.sent_at for d in rows if d.sent_at]
     return (max(t for t in sent if t) - started).total_seconds() if sent else math.nan
 
 

@@ -114,10 +114,11 @@ async def bot_side(
     url: str, stories: int, cycles: int, concurrency: int, profile: str | None = None
 ) -> dict[str, Any]:
     # Imported here: the parent process needs none of the bot.
+    from bot.catalog import sync_catalog
     from bot.config import parse_config
     from bot.fetch import Fetcher, make_client
     from bot.pipeline import poll_story
-    from bot.store import Store
+    from bot.storage import open_store
 
     with tempfile.TemporaryDirectory(prefix="storybot-bench-") as tmp:
         began = time.perf_counter()
@@ -130,8 +131,8 @@ async def bot_side(
             "bench",
         )
         config_seconds = time.perf_counter() - began
-        store = await Store.open(config.database_path)
-        await store.sync_config(config)
+        store = await open_store(config.database({}))
+        await sync_catalog(store, config)
         client = make_client(
             timeout=config.storybot.timeout,
             user_agent=config.storybot.user_agent,

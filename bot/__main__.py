@@ -29,6 +29,7 @@ from bot.ports import StartError
 from bot.preview import FetchFailed, fetch_preview, json_text, render_text
 from bot.redact import RedactUrls
 from bot.sources import source_problems
+from bot.storage import StoreError
 from bot.textfmt import format_time
 
 log = logging.getLogger("storybot")
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except StartError as err:
         print(f"storybot: {err}", file=sys.stderr)
         return 3
+    except StoreError as err:  # a database that cannot be opened: said at once, never waited on
+        print(f"storybot: {err}", file=sys.stderr)
+        return 4
 
 
 def load_checked(path: Path | None) -> Config:
@@ -289,8 +293,8 @@ def _logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler]
     )
-    noisy_loggers = ("httpx", "apscheduler", "aiosqlite", "slack_bolt", "slack_sdk", "discord", "trafilatura")
-    for noisy in (*noisy_loggers, "procrastinate", "psycopg"):
+    noisy_loggers = ("httpx", "apscheduler", "aiosqlite", "psycopg", "slack_bolt", "slack_sdk", "discord")
+    for noisy in (*noisy_loggers, "trafilatura", "procrastinate"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
     handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
+from bot.catalog import sync_catalog
 from bot.commands import Commands
 from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
@@ -23,11 +25,12 @@ from bot.fetch import Fetcher, make_client
 from bot.pipeline import PollOutcome, PollStatus, poll_story
 from bot.ports import Platform
 from bot.scheduler import PollScheduler
-from bot.store import Store
+from bot.storage import Store, StoreError, now_utc, open_store
 
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
 """Reads and validates a config file, raising ConfigError. The CLI hands the app the loader
@@ -68,12 +71,13 @@ class StoryBot:
         config_path: Path | None = None,
         load: ConfigLoader = load_config,
         store: Store | None = None,
+        environ: Mapping[str, str] = os.environ,
     ) -> StoryBot:
-        """Open what the bot holds. `store`: one the caller opened (a worker's, see
-        bot/jobs/store_access.py); the bot closes it with the rest."""
+        """Open the store (StoreError if it cannot be), the HTTP client, and sync the catalog.
+        `store`: one the caller opened (a worker's, see bot/jobs/store_access.py); the bot
+        closes it with the rest."""
         if store is None:
-            config.database_path.parent.mkdir(parents=True, exist_ok=True)
-            store = await Store.open(config.database_path)
+            store = await open_store(config.database(environ))
         client = make_client(
             timeout=config.storybot.timeout,
             user_agent=config.storybot.user_agent,
@@ -82,7 +86,11 @@ class StoryBot:
         bot = cls(config, store, client, config_path, load)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
-        await store.sync_config(config)
+        try:
+            await sync_catalog(store, config)
+        except BaseException:
+            await bot.close()
+            raise
         return bot
 
     async def __aenter__(self) -> StoryBot:
@@ -116,7 +124,7 @@ class StoryBot:
             return None
         try:
             outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
-        except sqlite3.OperationalError as err:  # a full disk, a read-only file: it recurs each poll
+        except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
             self.store_faults.failed(story_id, error)
             return PollOutcome(story_id, PollStatus.FAILED, error=error)
@@ -126,6 +134,13 @@ class StoryBot:
         if outcome.event_ids:
             self.dispatcher.notify()
         return outcome
+
+    async def prune(self) -> int:
+        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune)."""
+        cutoff = now_utc() - timedelta(days=self.config.storybot.retention_days)
+        pruned = await self.store.prune(cutoff)
+        log.info("pruned %d stored version(s) no diff, event or timeline needs", pruned)
+        return pruned
 
     async def deliver(self) -> DeliveryReport:
         return await self.dispatcher.deliver_pending()
@@ -164,6 +179,9 @@ class StoryBot:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.scheduler.add_job(
+            self.prune, "interval", hours=PRUNE_HOURS, id="prune", max_instances=1, coalesce=True
+        )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
@@ -197,13 +215,14 @@ class StoryBot:
     async def apply_config(self, config: Config) -> None:
         if (
             config.platforms != self.config.platforms
-            or config.database_path != self.config.database_path
+            or (config.storybot.database, config.storybot.database_env)
+            != (self.config.storybot.database, self.config.storybot.database_env)
             or config.address_policy != self.config.address_policy
         ):
             log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
         self.config = config
         self.fetcher = self._fetcher(config)
-        await self.store.sync_config(config)
+        await sync_catalog(self.store, config)
         self.commands.invalidate()
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)

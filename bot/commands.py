@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.config import Config
 from bot.models import Reply, ReplyKind, StoryBrief
-from bot.store import Store
+from bot.storage import Store
 from bot.textfmt import format_time, render_view
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,7 +113,9 @@ class RouteConfig(_Strict):
 class BotConfig(_Strict):
     """Core settings under [storybot]."""
 
-    database: str = "storybot.db"
+    database: str = "storybot.db"  # a SQLite file (relative to the config) or a postgresql:// URL
+    database_env: EnvName | None = None  # or the variable holding it, so a password stays out of the file
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     interval: Seconds = 300
     jitter: Annotated[float, Field(ge=0, le=3600)] = 10
     timeout: Annotated[float, Field(gt=0, le=300)] = 20
@@ -191,9 +193,17 @@ class Config(_Strict):
         p = Path(path)
         return p if p.is_absolute() else self.base_dir / p
 
-    @property
-    def database_path(self) -> Path:
-        return self.resolve_path(self.storybot.database)
+    def database(self, environ: Mapping[str, str]) -> str:
+        """Where the store lives: a postgresql:// URL, or the SQLite file's path. A
+        `database_env` variable, when named, wins over `database`; ConfigError if it is unset."""
+        if self.storybot.database_env:
+            value = environ.get(self.storybot.database_env, "").strip()
+            if not value:
+                name = self.storybot.database_env
+                raise ConfigError("config", [f"storybot.database_env: variable {name} is not set"])
+        else:
+            value = self.storybot.database
+        return value if "://" in value else str(self.resolve_path(value))
 
     @property
     def files_path(self) -> Path:

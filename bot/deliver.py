@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.models import Alert
 from bot.ports import AlertSender, DeliveryError
-from bot.store import PendingDelivery, Store, now_utc
+from bot.storage import PendingDelivery, Store, now_utc
 
 log = logging.getLogger(__name__)
 

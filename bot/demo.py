@@ -97,4 +97,5 @@ def _narrate(outcome: PollOutcome | None) -> str:
         PollStatus.NOT_MODIFIED: "304 Not Modified: no parse, no diff, nothing posted",
         PollStatus.FAILED: f"the fetch failed ({outcome.error}); nothing changes",
         PollStatus.SUSPECT: f"the page is not the story ({outcome.error}); nothing changes",
+        PollStatus.DISCARDED: "another poll stored this change first; nothing more to do",
     }[outcome.status]

@@ -20,7 +20,7 @@ from bot.fetch import Fetcher
 from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
 from bot.read import parse_story
 from bot.sanity import first_page_reason, suspect_reason
-from bot.store import EventRecord, FetchMeta, SectionRecord, Store, now_utc
+from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, now_utc
 from bot.summarize import summarize, summarize_edit
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class PollStatus(StrEnum):
     NOT_MODIFIED = "not_modified"  # the origin answered 304
     FAILED = "failed"  # the fetch failed or the page held no story
     SUSPECT = "suspect"  # the page parsed but is not recognisably the story: kept aside, not told
+    DISCARDED = "discarded"  # another poll recorded a version first: this one is dropped, a later one retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,13 @@ async def poll_story(
     if last is not None and not baseline:
         events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
     records = tuple(_record(e, parsed, story, config) for e in events)
-    event_ids = await store.record_version(story.id, at, meta, parsed, _sections(parsed, known), records)
+    try:
+        event_ids = await store.record_version(
+            story.id, last.id if last else None, at, meta, parsed, _sections(parsed, known), records
+        )
+    except StaleBase as stale:
+        log.info("%s; this poll is dropped, the next one diffs against the new version", stale)
+        return PollOutcome(story.id, PollStatus.DISCARDED)
     await store.record_site_lines(site, story.id, own_lines)
     if baseline:
         log.info(

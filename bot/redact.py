@@ -28,9 +28,13 @@ def is_secret_param(name: str) -> bool:
     return folded in SECRET_PARAMS or folded.endswith(("token", "secret", "password", "apikey", "signature"))
 
 
+#: Schemes whose URLs may carry credentials: story links, and database URLs.
+SHOWN_SCHEMES = ("http://", "https://", "postgresql://", "postgres://")
+
+
 def display_url(url: str) -> str:
     """`url` without credentials or secret-looking query parameters; other text unchanged."""
-    if not url.lower().startswith(("http://", "https://")):
+    if not url.lower().startswith(SHOWN_SCHEMES):
         return url
     try:
         parts = urlsplit(url)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bot.catalog import sync_catalog
 from bot.config import Config, parse_config
 from bot.fetch import Fetcher, make_client
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollOutcome, poll_story
-from bot.store import Store
+from bot.storage import Store, open_store
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds" / "kherson"
 NOV9 = SEEDS / "2022-11-09T1210.txt"
@@ -52,8 +53,8 @@ async def kherson_store(tmp_path: Path, channels: list[str]) -> tuple[Store, Con
     """A store where Kherson was baselined on Nov 9, then polled on Nov 11: one NewUpdate,
     one pending delivery per channel."""
     config = kherson_config(tmp_path, channels)
-    store = await Store.open(config.database_path)
-    await store.sync_config(config)
+    store = await open_store(config.database({}))
+    await sync_catalog(store, config)
     await poll_file(config, store, NOV9)
     outcome = await poll_file(config, store, NOV11)
     assert len(outcome.event_ids) == 1, outcome

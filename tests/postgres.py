@@ -1,4 +1,4 @@
-"""A fresh PostgreSQL schema per test, for the queue (and, once it lands, the PostgreSQL store).
+"""A fresh PostgreSQL schema per test, for the PostgreSQL store and the job queue.
 
 The server comes from STORYBOT_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test).
 Unreachable: the test is skipped with the reason, except under CI (env CI set), where it fails.
@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+
+from bot.redact import display_url
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -35,9 +37,12 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(url, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as err:
+        where = display_url(url)
         if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {url} is unreachable under CI: {err}")
-        pytest.skip(f"PostgreSQL at {url} is unreachable (set STORYBOT_TEST_POSTGRES): {err}")
+            pytest.fail(
+                f"PostgreSQL at {where} is unreachable under CI (a skipped backend is a failure): {err}"
+            )
+        pytest.skip(f"PostgreSQL at {where} is unreachable (set STORYBOT_TEST_POSTGRES): {err}")
     with admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         try:

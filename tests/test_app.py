@@ -69,8 +69,12 @@ async def test_running_bot_baselines_then_alerts_each_channel_once(tmp_path: Pat
 
         await eventually(delivered)
         await bot.poll("kherson")
+        prune = bot.scheduler.scheduler.get_job("prune")  # history is pruned daily while running
+        assert prune is not None and prune.trigger.interval.total_seconds() == 24 * 3600
         stop.set()
         await runner
+        assert await bot.prune() == 0  # both versions added sections: nothing to drop
+        assert len(await bot.store.events()) == 1 and await bot.store.last_version("kherson") is not None
     assert sorted(sender.channels()) == ["A", "B"] and sender.closed
 
 

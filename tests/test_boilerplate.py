@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.boilerplate import site_of
+from bot.catalog import sync_catalog
 from bot.config import Config, parse_config
 from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollStatus, poll_story
-from bot.store import Store
+from bot.storage import open_store
 from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
 
@@ -44,8 +45,8 @@ def _config(tmp_path: Path, origin: Origin) -> Config:
 @pytest.fixture
 async def site(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
     config = _config(tmp_path, origin)
-    store = await Store.open(config.database_path)
-    await store.sync_config(config)
+    store = await open_store(config.database({}))
+    await sync_catalog(store, config)
     async with make_client(timeout=2, policy=LOOPBACK_ONLY) as client:
         fetcher = Fetcher(client, base_dir=tmp_path, retries=0)
 

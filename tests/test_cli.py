@@ -90,3 +90,41 @@ def test_chat_answers_typed_commands_until_quit(config_file: Path) -> None:
     assert "Tracking 1 story" in run.stdout
     assert "In what is widely being labeled a blow" in run.stdout
     assert "never-read" not in run.stdout
+
+
+def _storybot(
+    config: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    import os
+    import time
+
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
+    )
+    return done, time.monotonic() - began
+
+
+@pytest.mark.timeout(60)
+def test_a_database_that_cannot_be_opened_exits_non_zero_at_once(config_file: Path) -> None:
+    (config_file.parent / "bot.db").write_bytes(b"not a database at all " * 500)
+    done, took = _storybot(config_file, "poll")
+    assert done.returncode == 4 and took < 15
+    assert "cannot open database" in done.stderr and "bot.db" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_postgres_exits_non_zero_at_once_without_its_password(config_file: Path) -> None:
+    config_file.write_text(
+        CONFIG.replace('database = "bot.db"', 'database_env = "STORYBOT_DATABASE_URL"'), encoding="utf-8"
+    )
+    url = "postgresql://storybot:hunter2-secret@127.0.0.1:1/storybot"
+    done, took = _storybot(config_file, "ask", "/story list", env={"STORYBOT_DATABASE_URL": url})
+    assert done.returncode == 4 and took < 15
+    assert "cannot open database postgresql://127.0.0.1:1/storybot" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalog import sync_catalog
 from bot.commands import Caller, Commands, clean_query
 from bot.models import ReplyKind
-from bot.store import Store
+from bot.storage import open_store
 from tests.helpers import SEED_SUMMARY_START, kherson_store
 
 USER = Caller("console", "U1", "C1")
@@ -118,8 +119,8 @@ async def test_story_not_fetched_yet(tmp_path: Path) -> None:
     from tests.helpers import kherson_config
 
     config = kherson_config(tmp_path, [])
-    async with await Store.open(config.database_path) as store:
-        await store.sync_config(config)
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
         reply = await Commands(store, lambda: config).handle("kherson", USER)
         assert reply.kind is ReplyKind.STORY and "not fetched yet" in reply.text
 

@@ -187,3 +187,37 @@ def test_check_names_each_refused_source_by_its_key(
     assert "169.254.169.254 is a link-local address" in lines[0] and "s3cret" not in lines[0]
     assert "0x7f.1 resolves to 127.0.0.1, which is a loopback address" in lines[1]
     assert "outside files_dir" in lines[2]
+
+
+def _storybot_table(**keys: object) -> dict[str, object]:
+    return {"storybot": keys, "stories": [{"id": "k", "path": "k.txt"}]}
+
+
+def test_the_database_is_a_file_next_to_the_config_a_url_or_a_variable(tmp_path: Path) -> None:
+    from bot.config import parse_config
+
+    assert parse_config(_storybot_table(), "t", tmp_path).database({}) == str(tmp_path / "storybot.db")
+    url = "postgresql://bot@db.example/storybot"
+    assert parse_config(_storybot_table(database=url), "t", tmp_path).database({}) == url
+    from_env = parse_config(_storybot_table(database_env="STORYBOT_DATABASE_URL"), "t", tmp_path)
+    assert from_env.database({"STORYBOT_DATABASE_URL": url}) == url
+    with pytest.raises(ConfigError, match="STORYBOT_DATABASE_URL is not set"):
+        from_env.database({})
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [
+        ({"retention_days": 0}, "storybot.retention_days: Input should be greater than or equal to 1"),
+        ({"retention_days": "a month"}, "storybot.retention_days: Input should be a valid integer"),
+        ({"database_env": "postgresql://bot:Hunter2Secret99@db/x"}, "storybot.database_env: must name"),
+    ],
+)
+def test_database_keys_are_validated_and_a_pasted_secret_never_echoed(
+    tmp_path: Path, keys: dict[str, object], problem: str
+) -> None:
+    from bot.config import parse_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(_storybot_table(**keys), "t", tmp_path)
+    assert problem in str(err.value) and "Hunter2Secret99" not in str(err.value)

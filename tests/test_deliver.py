@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.deliver import Dispatcher
 from bot.ports import DeliveryError
-from bot.store import Store
+from bot.storage import open_store
 from tests.helpers import kherson_store
 from tests.recording import RecordingSender
 
@@ -29,7 +29,7 @@ async def test_fan_out_reaches_every_channel_once(tmp_path: Path) -> None:
     report = await Dispatcher(store, {"rec": sender}).deliver_pending()
     assert report.sent == len(CHANNELS)
     assert sorted(sender.channels()) == sorted(c.split(":")[1] for c in CHANNELS)
-    assert all(d["status"] == "sent" and d["message_id"] for d in await store.deliveries())
+    assert all(d.status == "sent" and d.message_id for d in await store.deliveries())
     assert (await Dispatcher(store, {"rec": sender}).deliver_pending()).sent == 0
     await store.close()
 
@@ -58,7 +58,7 @@ async def test_stopping_mid_fan_out_then_restarting_delivers_each_once(tmp_path:
     first_run = len(sender.posted)
     assert 5 <= first_run < len(CHANNELS)
 
-    store = await Store.open(config.database_path)  # a restart: a new process would do the same
+    store = await open_store(config.database({}))  # a restart: a new process would do the same
     restarted = RecordingSender()
     await Dispatcher(store, {"rec": restarted}).deliver_pending()
     everyone = sender.channels() + restarted.channels()
@@ -71,8 +71,8 @@ async def test_a_bad_channel_fails_alone_and_others_get_theirs(tmp_path: Path) -
     sender = RecordingSender(failures={"gone": [DeliveryError("channel_not_found", permanent=True)]})
     report = await Dispatcher(store, {"rec": sender}).deliver_pending()
     assert (report.sent, report.failed) == (2, 1)
-    rows = {d["channel"]: d for d in await store.deliveries()}
-    assert rows["rec:gone"]["status"] == "failed" and rows["rec:gone"]["last_error"] == "channel_not_found"
+    rows = {d.channel: d for d in await store.deliveries()}
+    assert rows["rec:gone"].status == "failed" and rows["rec:gone"].last_error == "channel_not_found"
     await store.close()
 
 
@@ -90,9 +90,9 @@ async def test_rate_limit_and_transient_errors_are_retried_later(tmp_path: Path)
         await dispatcher.deliver_pending()
         clock.now += timedelta(seconds=31)
     assert sorted(sender.channels()) == ["A", "B"]
-    rows = {d["channel"]: d for d in await store.deliveries()}
-    assert rows["rec:A"]["attempts"] == 1  # rate limits do not use up attempts
-    assert rows["rec:B"]["attempts"] == 2
+    rows = {d.channel: d for d in await store.deliveries()}
+    assert rows["rec:A"].attempts == 1  # rate limits do not use up attempts
+    assert rows["rec:B"].attempts == 2
     await store.close()
 
 
@@ -118,7 +118,7 @@ async def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
         await dispatcher.deliver_pending()
         clock.now += timedelta(hours=1)
     (row,) = await store.deliveries()
-    assert row["status"] == "failed" and row["attempts"] == 3 and sender.posted == []
+    assert row.status == "failed" and row.attempts == 3 and sender.posted == []
     await store.close()
 
 
@@ -146,7 +146,7 @@ async def test_platform_without_sender_waits(tmp_path: Path) -> None:
     sender = RecordingSender()
     report = await Dispatcher(store, {"rec": sender}).deliver_pending()
     assert report.sent == 1
-    rows = {d["channel"]: d["status"] for d in await store.deliveries()}
+    rows = {d.channel: d.status for d in await store.deliveries()}
     assert rows == {"rec:A": "sent", "other:B": "pending"}
     await store.close()
 

@@ -25,7 +25,7 @@ from bot.commands import Commands
 from bot.config import Config, ConfigError
 from bot.deliver import Dispatcher
 from bot.models import Alert, AlertKind
-from bot.store import Store, now_utc
+from bot.storage import Store, now_utc
 from tests.fakes.discord import CHANNEL_IDS, GUILD_ID, FakeDiscord, embed_problems
 from tests.helpers import SEED_SUMMARY_START, kherson_store
 

@@ -14,13 +14,15 @@ from rich.console import Console
 
 from adapters.console import ConsoleAdapter
 from bot.app import StoryBot
+from bot.catalog import sync_catalog
 from bot.commands import Commands
 from bot.config import parse_config
 from bot.fetch import make_client
 from bot.models import Alert, AlertKind, Reply, ReplyKind
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollStatus
-from bot.store import Store
+from bot.storage import open_store
+from bot.storage.sqlite import SqliteStore
 from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
 
@@ -50,27 +52,29 @@ async def test_a_database_fault_is_logged_once_over_many_polls(
     )
     origin.set("/b", Response(body=(GATE / "story.html").read_bytes()))
     async with (
-        await Store.open(config.database_path) as store,
+        await open_store(config.database({})) as store,
         make_client(timeout=2, policy=LOOPBACK_ONLY) as client,
     ):
-        await store.sync_config(config)
+        await sync_catalog(store, config)
         baseline = await StoryBot(config, store, client).poll("bridge")
         assert baseline is not None and baseline.status is PollStatus.BASELINE
-    db = await aiosqlite.connect(str(config.database_path), isolation_level=None)
-    db.row_factory = aiosqlite.Row
-    await db.execute("VACUUM")  # no free pages left: storing a new version must grow the file
-    async with db.execute("PRAGMA page_count") as cursor:
-        (pages,) = await cursor.fetchone()  # type: ignore[misc]
-    await db.execute(pragma.format(pages=pages))
-    async with make_client(timeout=2, policy=LOOPBACK_ONLY) as client:
-        bot = StoryBot(config, Store(db), client)
+    async with aiosqlite.connect(config.database({}), isolation_level=None) as db:
+        await db.execute("VACUUM")  # no free pages left: storing a new version must grow the file
+    async with (
+        await SqliteStore.open(config.database({})) as store,
+        make_client(timeout=2, policy=LOOPBACK_ONLY) as client,
+    ):
+        writer = store._write  # the fault is the write connection's, as a full disk would be
+        async with writer.execute("PRAGMA page_count") as cursor:
+            (pages,) = await cursor.fetchone()  # type: ignore[misc]
+        await writer.execute(pragma.format(pages=pages))
+        bot = StoryBot(config, store, client)
         caplog.set_level(logging.INFO)
         outcomes = []
         for n in range(POLLS):  # a changed page each time: each poll has a version to store
             page = ("story-update", "story-corrected")[n % 2]
             origin.set("/b", Response(body=(GATE / f"{page}.html").read_bytes()))
             outcomes.append(await bot.poll("bridge"))
-    await db.close()
     failing = [o is not None and o.status is PollStatus.FAILED for o in outcomes]
     errors = {o.error for o in outcomes if o is not None and o.status is PollStatus.FAILED}
     assert sum(failing) >= 2 and errors == {f"database: {message}"}

@@ -19,7 +19,7 @@ from bot.jobs.schema import QueueUnreachable, ensure_schema
 from bot.jobs.tasks import DELIVER, POLL, RUNTIME, Runtime, defer_due_deliveries, defer_due_polls, defer_poll
 from bot.models import AlertKind
 from bot.ports import DeliveryError
-from bot.store import EventRecord, FetchMeta
+from bot.storage import EventRecord, FetchMeta
 from tests.helpers import LOCAL_SOURCES, NOV9, NOV11, kherson_config, poll_file
 from tests.origin import Origin, Response
 from tests.recording import RecordingSender
@@ -148,7 +148,9 @@ async def test_the_delivery_job_keeps_each_channels_order_across_a_retry(
             )
             for hour in (9, 7, 8)
         ]
-        await bot.store.record_version("kherson", datetime.now(UTC), FetchMeta(), last.story, [], events)
+        await bot.store.record_version(
+            "kherson", last.id, datetime.now(UTC), FetchMeta(), last.story, [], events
+        )
 
         assert await defer_due_deliveries(app, bot.store, ["rec"], datetime.now(UTC)) == channels
         assert (

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.catalog import sync_catalog
 from bot.config import Config, parse_config
 from bot.deliver import Dispatcher
 from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind
 from bot.pipeline import PollOutcome, PollStatus, poll_story
-from bot.store import Store
+from bot.storage import Store, open_store
 from tests.helpers import LOCAL_SOURCES, NOV9, NOV11, SEED_SUMMARY_START, kherson_store, poll_file
 from tests.origin import Origin, Response
 from tests.recording import RecordingSender
@@ -51,8 +52,8 @@ class Poller:
 @pytest.fixture
 async def http_story(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
     config = http_config(tmp_path, origin.url("/kherson"))
-    store = await Store.open(config.database_path)
-    await store.sync_config(config)
+    store = await open_store(config.database({}))
+    await sync_catalog(store, config)
     async with make_client(timeout=2, policy=config.address_policy) as client:
         fetcher = Fetcher(client, base_dir=tmp_path, retries=1, backoff=0.01, sleep=_no_sleep)
         yield Poller(config, store, fetcher), store
@@ -66,8 +67,8 @@ async def _no_sleep(seconds: float) -> None:
 async def test_seed_update_becomes_one_event(tmp_path: Path) -> None:
     store, config = await kherson_store(tmp_path, ["rec:A"])
     (event,) = await store.events()
-    assert event["kind"] == AlertKind.NEW_UPDATE
-    alert = await store.alert(int(event["id"]))  # type: ignore[arg-type]
+    assert event.kind == AlertKind.NEW_UPDATE
+    alert = await store.alert(event.id)
     assert alert.timestamp == datetime(2022, 11, 11, 7, 36, tzinfo=CHICAGO)
     assert alert.timestamp is not None and alert.timestamp.tzinfo == CHICAGO
     assert alert.summary.startswith(SEED_SUMMARY_START) and len(alert.summary) <= 300
@@ -81,8 +82,8 @@ async def test_baseline_alerts_nothing(tmp_path: Path) -> None:
     from tests.helpers import kherson_config
 
     config = kherson_config(tmp_path, ["rec:A"])
-    async with await Store.open(config.database_path) as store:
-        await store.sync_config(config)
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
         outcome = await poll_file(config, store, NOV11)  # first sight already has the update
         assert outcome.status is PollStatus.BASELINE and outcome.events == ()
         assert await store.events() == [] and await store.deliveries() == []
@@ -176,8 +177,8 @@ async def test_a_headline_change_alone_is_told_once_and_a_flip_back_is_not(tmp_p
     from tests.helpers import kherson_config
 
     config = kherson_config(tmp_path, ["rec:A"])
-    async with await Store.open(config.database_path) as store:
-        await store.sync_config(config)
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
         first = NOV9.read_text(encoding="utf-8")
         await poll_file(config, store, first)
         retitled = first.replace(
@@ -198,16 +199,16 @@ async def test_a_version_stored_by_an_older_reader_is_a_silent_new_baseline(tmp_
     from tests.helpers import kherson_config
 
     config = kherson_config(tmp_path, ["rec:A"])
-    async with await Store.open(config.database_path) as store:
-        await store.sync_config(config)
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
         await poll_file(config, store, NOV9)
-    with sqlite3.connect(config.database_path) as db:  # as a database from before the reader field
+    with sqlite3.connect(config.database({})) as db:  # as a database from before the reader field
         (parsed,) = db.execute("SELECT parsed FROM versions WHERE ok = 1").fetchone()
         old = json.loads(parsed)
         del old["reader"]
         old["sections"][0]["fingerprint"] = "split-by-an-older-reader"
         db.execute("UPDATE versions SET parsed = ?", (json.dumps(old),))
-    async with await Store.open(config.database_path) as store:
+    async with await open_store(config.database({})) as store:
         outcome = await poll_file(config, store, NOV11)
         assert outcome.status is PollStatus.BASELINE and outcome.events == ()
         assert await store.events() == []

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalog import sync_catalog
 from bot.commands import Caller, Commands
 from bot.config import Config, parse_config
 from bot.deliver import Dispatcher
@@ -19,7 +20,7 @@ from bot.models import AlertKind, Section, SectionKind, Story
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollOutcome, PollStatus, poll_story
 from bot.sanity import RESEMBLANCE, SHORTER, first_page_reason, suspect_reason
-from bot.store import Store
+from bot.storage import Store, open_store
 from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
 from tests.recording import RecordingSender
@@ -59,8 +60,8 @@ class Serve:
 @pytest.fixture
 async def serve(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
     config = gate_config(tmp_path, origin.url("/bridge"))
-    async with await Store.open(config.database_path) as store:
-        await store.sync_config(config)
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
         async with make_client(timeout=2, policy=LOOPBACK_ONLY) as client:
             yield Serve(origin, config, store, Fetcher(client, base_dir=tmp_path))
 

@@ -20,12 +20,13 @@ from adapters.console.render import alert_to_panel, reply_to_panel
 from adapters.discord.render import alert_to_embed, reply_to_embed
 from adapters.slack.render import alert_to_blocks, reply_to_blocks
 from bot.__main__ import main
+from bot.catalog import sync_catalog
 from bot.commands import Caller, Commands
 from bot.config import parse_config
 from bot.fetch import Fetcher, make_client
 from bot.pipeline import poll_story
 from bot.redact import RedactUrls, display_url
-from bot.store import Store
+from bot.storage import open_store
 from tests.helpers import LOCAL_SOURCES, NOV9, NOV11
 from tests.origin import Origin, Response
 
@@ -60,8 +61,8 @@ async def test_secrets_in_a_story_url_reach_the_origin_and_nowhere_else(
         "test",
         tmp_path,
     )
-    store = await Store.open(config.database_path)
-    await store.sync_config(config)
+    store = await open_store(config.database({}))
+    await sync_catalog(store, config)
     caplog.handler.addFilter(RedactUrls())  # as the CLI's log handler does
     try:
         with caplog.at_level(logging.DEBUG), caplog.at_level(logging.INFO, logger="httpx"):

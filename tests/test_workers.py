@@ -1,10 +1,7 @@
 """`storybot worker` as real processes sharing one PostgreSQL queue and one store.
 
-The store is shared across processes here, so these tests are parametrised over its URL:
-today a SQLite file (safe across processes on one machine under the jobs' locks), and the
-PostgreSQL store, which is what workers on many machines share, once it lands (issue 12,
-part 3): then the `postgresql` case runs on the test's schema, and the `sqlite` case goes
-when SQLite refuses a second process on one file (part 2).
+The store and the queue share the test's PostgreSQL schema, as workers on many machines
+share one database. (A SQLite store refuses a second process, so it is no worker store.)
 """
 
 from __future__ import annotations
@@ -12,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.jobs.queue import build_app
@@ -29,18 +26,13 @@ from tests.origin import Origin, Response
 
 pytestmark = pytest.mark.timeout(90)
 
-STORES = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skip(reason="needs the PostgreSQL store")),
-]
 STORIES = [f"s{n}" for n in range(8)]
 PAGE = NOV9.read_text(encoding="utf-8")
 
 
-def write_config(tmp_path: Path, origin: Origin, store: str, queue: str, **storybot: object) -> Path:
-    database = str(tmp_path / "storybot.db") if store == "sqlite" else queue
+def write_config(tmp_path: Path, origin: Origin, queue: str, **storybot: object) -> Path:
     settings = {
-        "database": database,
+        "database": queue,
         "queue_database": queue,
         "tick_cron": "0 0 1 1 *",  # no tick during the test: it defers the cycle itself
         "allow_hosts": ["127.0.0.1"],
@@ -90,9 +82,9 @@ async def until(condition: Callable[[], bool], seconds: float, what: str) -> Non
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def versions(tmp_path: Path) -> dict[str, int]:
-    """Good versions per story, read from the store (the SQLite file)."""
-    with sqlite3.connect(tmp_path / "storybot.db") as db:
+def versions(database: str) -> dict[str, int]:
+    """Good versions per story, read from the shared PostgreSQL store."""
+    with psycopg.connect(database) as db:
         rows = db.execute("SELECT story_id, count(*) FROM versions WHERE ok GROUP BY story_id").fetchall()
     return dict(rows)
 
@@ -106,45 +98,43 @@ async def defer_cycle(queue: str, stories: list[str]) -> None:
             assert await defer_poll(app, story)
 
 
-@pytest.mark.parametrize("store", STORES)
 async def test_two_workers_poll_each_story_of_a_cycle_once(
-    tmp_path: Path, origin: Origin, postgres_url: str, store: str
+    tmp_path: Path, origin: Origin, postgres_url: str
 ) -> None:
     for story in STORIES:
         origin.set(f"/{story}", Response(body=PAGE, content_type="text/plain", delay=0.2))
-    config = write_config(tmp_path, origin, store, postgres_url)
+    config = write_config(tmp_path, origin, postgres_url)
     await ensure_schema(postgres_url)
     async with worker(config, "w1") as one, worker(config, "w2") as two:
         await defer_cycle(postgres_url, STORIES)
         await until(lambda: len(origin.requests) >= len(STORIES), 60, "every story polled")
-        await until(lambda: sum(versions(tmp_path).values()) >= len(STORIES), 10, "every poll stored")
+        await until(lambda: sum(versions(postgres_url).values()) >= len(STORIES), 10, "every poll stored")
         for proc in (one, two):  # a graceful stop: SIGTERM, the worker finishes and exits 0
             proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(one.wait, 30) == 0
         assert await asyncio.to_thread(two.wait, 30) == 0
     assert sorted(r.path for r in origin.requests) == sorted(f"/{s}" for s in STORIES)
-    assert versions(tmp_path) == dict.fromkeys(STORIES, 1)
+    assert versions(postgres_url) == dict.fromkeys(STORIES, 1)
     logs = [(tmp_path / f"{name}.log").read_text() for name in ("w1", "w2")]
     assert all("storybot worker w" in text for text in logs), logs
 
 
-@pytest.mark.parametrize("store", STORES)
 async def test_a_killed_workers_poll_is_recovered_by_another(
-    tmp_path: Path, origin: Origin, postgres_url: str, store: str
+    tmp_path: Path, origin: Origin, postgres_url: str
 ) -> None:
     origin.queue("/s0", Response(body=PAGE, content_type="text/plain", delay=60))  # hangs the first poll
     origin.set("/s0", Response(body=PAGE, content_type="text/plain"))
-    config = write_config(tmp_path, origin, store, postgres_url, stalled_after=2)
+    config = write_config(tmp_path, origin, postgres_url, stalled_after=2)
     await ensure_schema(postgres_url)
     async with worker(config, "doomed") as doomed:
         await defer_cycle(postgres_url, ["s0"])
         await until(lambda: len(origin.requests_for("/s0")) == 1, 30, "the first worker to take the poll")
         doomed.send_signal(signal.SIGKILL)  # mid-job: the poll stays 'doing' under its lock
         doomed.wait(10)
-    assert versions(tmp_path) == {}
+    assert versions(postgres_url) == {}
     async with worker(config, "rescuer"):
         # the stalled-job sweep (every 10 s) retries the job once the dead worker's heartbeat is 2 s old
-        await until(lambda: versions(tmp_path) == {"s0": 1}, 45, "the poll retried on the rescuer")
+        await until(lambda: versions(postgres_url) == {"s0": 1}, 45, "the poll retried on the rescuer")
     assert len(origin.requests_for("/s0")) == 2
 
 

@@ -1,0 +1,20 @@
+"""Config -> the catalog a store keeps: story entries and routes. The store never reads config."""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.storage import Store, StoryEntry
+
+
+def story_entries(config: Config) -> list[StoryEntry]:
+    return [StoryEntry(s.id, s.source, s.title or "", s.aliases) for s in config.stories]
+
+
+def story_routes(config: Config) -> list[tuple[str, str]]:
+    """(story id, channel) for every channel routed to a story by id ("*" included); keyword
+    routes are decided per event, by the pipeline."""
+    return [(s.id, channel) for s in config.stories for channel in config.channels_for(s)]
+
+
+async def sync_catalog(store: Store, config: Config) -> None:
+    await store.sync_stories(story_entries(config), story_routes(config))

@@ -1,0 +1,66 @@
+"""Storage: the contract every backend keeps, and `open_store` to get one.
+
+SQLite (a file path) is the embedded default, for one process; PostgreSQL (a
+`postgresql://` URL) lets several processes share one database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.storage.contract import (
+    DeliveryQueue,
+    EventLog,
+    SiteLines,
+    Store,
+    StoryCatalog,
+    StoryViews,
+    SuspectFetches,
+    VersionHistory,
+)
+from bot.storage.errors import StaleBase, StoreError
+from bot.storage.rows import (
+    DeliveryRow,
+    DeliveryStatus,
+    EventRecord,
+    EventRow,
+    FetchMeta,
+    LastVersion,
+    PendingDelivery,
+    SectionRecord,
+    SectionSeen,
+    StoryEntry,
+    StoryRecord,
+    now_utc,
+)
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+__all__ = [
+    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FetchMeta",
+    "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store",
+    "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "SuspectFetches",
+    "VersionHistory", "is_postgres", "now_utc", "open_store",
+]  # fmt: skip
+
+
+def is_postgres(database: str) -> bool:
+    return database.lower().startswith(POSTGRES_SCHEMES)
+
+
+async def open_store(database: str | Path) -> Store:
+    """`postgresql://...` or `postgres://...`: PostgreSQL; anything else is a SQLite file path.
+    Raises StoreError, naming the database without its password, when it cannot be opened."""
+    text = str(database)
+    if is_postgres(text):
+        from bot.storage.postgres import PostgresStore  # psycopg is loaded only when used
+
+        return await PostgresStore.open(text)
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise StoreError(
+            f"cannot open database {scheme}://...: unknown scheme (use a file path or postgresql://)"
+        )
+    from bot.storage.sqlite import SqliteStore
+
+    return await SqliteStore.open(Path(text))

@@ -1,0 +1,225 @@
+"""The storage contract: what any backend (SQLite, PostgreSQL) promises, one Protocol per concern.
+
+Each docstring is a guarantee the contract suite (tests/test_storage_contract.py) checks on
+every backend. Callers type against these, never against a backend class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.models import Alert, Story, StoryBrief, StoryView
+from bot.storage.rows import (
+    DeliveryRow,
+    EventRecord,
+    EventRow,
+    FetchMeta,
+    LastVersion,
+    PendingDelivery,
+    SectionRecord,
+    SectionSeen,
+    StoryEntry,
+    StoryRecord,
+)
+
+
+class StoryCatalog(Protocol):
+    """The tracked stories, their routes and the full-text index over them."""
+
+    async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
+        """Make the catalog match `entries` and the (story id, channel) `routes`, in one
+        transaction: a story left out goes inactive (its history stays), and no reader ever
+        sees the catalog half-synced."""
+        ...
+
+    async def stories(self) -> list[StoryBrief]:
+        """Active stories by id, each with the time of its last good fetch and any suspect reason."""
+        ...
+
+    async def last_checks(self) -> dict[str, datetime | None]:
+        """Active story id -> when it was last fetched (any outcome), None when never: what
+        makes a story due for a poll."""
+        ...
+
+    async def search(self, query: str, limit: int = 10) -> list[str]:
+        """Ids of stories whose id, title, aliases or text hold every word of `query` (a word of
+        three letters or more also matches as a stemmed prefix), best first: a hit in the title
+        or aliases outranks one only in the text. Query syntax is never interpreted: any text
+        is safe and at worst finds nothing."""
+        ...
+
+
+class VersionHistory(Protocol):
+    """What each story said. Only good versions are diff bases."""
+
+    async def last_version(self, story_id: str) -> LastVersion | None:
+        """The newest good version (never a failed or suspect fetch), or None before the first."""
+        ...
+
+    async def known_titles(self, story_id: str) -> set[str]:
+        """Every headline a good version of the story has had, kept through pruning."""
+        ...
+
+    async def known_fingerprints(self, story_id: str) -> set[str]:
+        """Every section fingerprint the story has ever shown."""
+        ...
+
+    async def record_checked(self, story_id: str, at: datetime) -> None:
+        """A fetch that found nothing new: only the check time moves, and fault marks clear."""
+        ...
+
+    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:
+        """A failed fetch or an empty parse: kept for the record, never a diff base."""
+        ...
+
+    async def record_version(
+        self,
+        story_id: str,
+        base_id: int | None,
+        at: datetime,
+        meta: FetchMeta,
+        story: Story,
+        sections: Sequence[SectionRecord],
+        events: Sequence[EventRecord],
+    ) -> list[int]:
+        """Store a good version with its new sections, its events and one pending delivery per
+        (event, channel), all in one transaction. `base_id` is the id of the version the poll
+        diffed against (None: there was none); if it is no longer the story's latest good
+        version, raises StaleBase and records nothing, so two pollers never record one update
+        twice. Returns the new event ids in the order given."""
+        ...
+
+    async def prune(self, failures_before: datetime) -> int:
+        """Drop history nobody reads: good versions that introduced no section, carry no event
+        and are not the latest good one, and failed or suspect fetches from before
+        `failures_before`. A diff base, a version an event or section points to, and every
+        known title survive. Returns how many versions went."""
+        ...
+
+
+class SuspectFetches(Protocol):
+    """Pages that parsed but were not recognisably the story (bot.sanity)."""
+
+    async def record_suspect(self, story_id: str, at: datetime, reason: str, meta: FetchMeta) -> str | None:
+        """Keep the fetch with its reason, never as a diff base; the story carries the reason
+        until a good fetch clears it. Returns the story's previous reason."""
+        ...
+
+    async def suspect_fetches(self, story_id: str) -> list[str]:
+        """The reasons of every suspect fetch still kept, oldest first."""
+        ...
+
+    async def failed_fetches(self, story_id: str) -> int:
+        """How many failed (not suspect) fetches of the story are still kept."""
+        ...
+
+
+class SiteLines(Protocol):
+    """Short lines each story of a site holds, from which the site's boilerplate is learned."""
+
+    async def site_boilerplate(self, site: str, min_stories: int) -> frozenset[str]:
+        """Keys of the lines at least `min_stories` different stories of `site` hold."""
+        ...
+
+    async def record_site_lines(self, site: str, story_id: str, keys: frozenset[str]) -> None:
+        """The line keys of a story's latest version, replacing what it held before."""
+        ...
+
+
+class EventLog(Protocol):
+    """What changed, as stored events."""
+
+    async def events(self, story_id: str | None = None) -> list[EventRow]:
+        """Events (of one story, or all) in the order they were recorded."""
+        ...
+
+    async def alert(self, event_id: int) -> Alert:
+        """The event ready to post, with its story's current timeline. KeyError if unknown."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """Where each alert goes. A delivery is (event, channel) unique: queued for a channel once.
+
+    States: pending -> claimed -> sent | failed, and claimed -> pending on a retry."""
+
+    async def due_deliveries(
+        self, at: datetime, platforms: Sequence[str] = (), limit: int = 5000
+    ) -> list[PendingDelivery]:
+        """Pending deliveries for `platforms` whose time has come, in alert order (publisher
+        time, else first sight). A channel waiting on a retry or holding a claimed delivery
+        gets none of its later alerts, so each channel sees its alerts in order."""
+        ...
+
+    async def next_due_at(self, platforms: Sequence[str] = ()) -> datetime | None:
+        """When the earliest pending delivery for `platforms` falls due, if any."""
+        ...
+
+    async def claim(self, delivery_id: int, at: datetime) -> bool:
+        """Pending -> claimed, committed before the platform is called. True only for the one
+        caller that moved it, so two senders never both send it."""
+        ...
+
+    async def claimed_unrecorded(
+        self, platforms: Sequence[str], older_than: datetime
+    ) -> list[PendingDelivery]:
+        """Claimed deliveries for `platforms` claimed before `older_than` and never recorded as
+        sent or failed: a sender died mid-send. Reconcile each with the platform before any
+        resend."""
+        ...
+
+    async def thread_for(self, story_id: str, channel: str) -> str | None:
+        """The thread the story's alerts opened in `channel`, the newest if several."""
+        ...
+
+    async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
+        """Recorded as sent with the platform's message id: never sent again."""
+        ...
+
+    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+        """Back to pending until `retry_at`; a rate limit (count=False) does not use an attempt."""
+        ...
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        """Failed for good: never sent again."""
+        ...
+
+    async def deliveries(self, event_id: int | None = None) -> list[DeliveryRow]:
+        """Delivery rows (of one event, or all) by id, for status output and tests."""
+        ...
+
+
+class StoryViews(Protocol):
+    """What `/story` reads. Read from committed state only: never a half-applied sync or poll."""
+
+    async def story_record(self, story_id: str) -> StoryRecord | None:
+        """The story's identity, active or not; None if never tracked."""
+        ...
+
+    async def current_sections(self, story_id: str) -> list[SectionSeen]:
+        """The sections of the latest good version with when each was first seen, unordered:
+        order and "latest" are presentation (bot.timeline)."""
+        ...
+
+    async def story_view(self, story_id: str) -> StoryView | None:
+        """The story's record and current sections from one snapshot, shaped by bot.timeline."""
+        ...
+
+
+class Store(
+    StoryCatalog, VersionHistory, SuspectFetches, SiteLines, EventLog, DeliveryQueue, StoryViews, Protocol
+):
+    """A whole store: every concern above, plus its lifetime. Open one with
+    `bot.storage.open_store`; close it once (also via `async with`)."""
+
+    async def schema_version(self) -> int:
+        """The migration the database is at; opening migrates forward to the newest."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Store: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...

@@ -1,0 +1,566 @@
+"""The shared backend: PostgreSQL through psycopg 3 and its connection pool.
+
+Several processes may use one database. A poll's writes are one transaction that first locks
+the story's row (SELECT ... FOR UPDATE), so of two pollers that diffed against the same base
+only the first records; the second gets StaleBase. A delivery is claimed by a conditional
+UPDATE, so only one sender moves it. Reads that must agree with each other (a story view, an
+alert) come from one REPEATABLE READ snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from bot.codec import in_zone, story_from_data, story_to_data, zone_of
+from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
+from bot.redact import display_url
+from bot.storage.errors import StaleBase, StoreError
+from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
+from bot.storage.queueing import due_in_order
+from bot.storage.rows import (
+    DeliveryRow,
+    DeliveryStatus,
+    EventRecord,
+    EventRow,
+    FetchMeta,
+    LastVersion,
+    PendingDelivery,
+    SectionRecord,
+    SectionSeen,
+    StoryEntry,
+    StoryRecord,
+)
+from bot.timeline import alert_for, story_view
+
+CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
+POOL_MAX = 10
+
+Conn = AsyncConnection[DictRow]
+
+
+class PostgresStore:
+    """The `bot.storage.Store` contract on PostgreSQL. Open with `PostgresStore.open(url)`."""
+
+    def __init__(self, pool: AsyncConnectionPool[Conn]):
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = POOL_MAX) -> PostgresStore:
+        """Connect (within CONNECT_TIMEOUT), migrate forward, then open the pool. StoreError
+        names the database without its password."""
+        shown = display_url(url)
+        try:
+            conn = await asyncio.wait_for(_connect(url), CONNECT_TIMEOUT + 1)
+        except (psycopg.Error, OSError, TimeoutError) as err:
+            raise StoreError(f"cannot open database {shown}: {_reason(err, url)}") from None
+        try:
+            async with conn:
+                await _migrate(conn)
+        except psycopg.Error as err:
+            raise StoreError(f"cannot migrate database {shown}: {_reason(err, url)}") from None
+        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=CONNECT_TIMEOUT * 2,
+            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT},
+            configure=_configure,
+            name="storybot",
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
+        except PoolTimeout:
+            await pool.close()
+            raise StoreError(
+                f"cannot open database {shown}: no connection within {CONNECT_TIMEOUT * 2}s"
+            ) from None
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def __aenter__(self) -> PostgresStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self, *, snapshot: bool = False) -> AsyncIterator[Conn]:
+        """One transaction on a pooled connection; `snapshot`: read-only, REPEATABLE READ. A
+        server that refuses (gone, read-only, full) raises StoreError with its words."""
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                if snapshot:
+                    await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as err:
+            raise StoreError(str(err)) from err
+
+    async def _all(self, sql: str, args: Sequence[Any] = ()) -> list[DictRow]:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, args)
+                return await cursor.fetchall()
+        except (psycopg.OperationalError, PoolTimeout) as err:
+            raise StoreError(str(err)) from err
+
+    async def schema_version(self) -> int:
+        rows = await self._all("SELECT coalesce(max(version), 0) AS v FROM schema_migrations")
+        return int(rows[0]["v"])
+
+    # --- catalog -------------------------------------------------------------------------
+
+    async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
+        async with self.transaction() as conn, conn.cursor() as cur:
+            await cur.execute("UPDATE stories SET active = false WHERE active")
+            await cur.executemany(
+                """INSERT INTO stories (id, source, title, aliases, active, added_at)
+                   VALUES (%s, %s, %s, %s, true, now())
+                   ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
+                       active = true,
+                       title = CASE WHEN excluded.title != '' THEN excluded.title ELSE stories.title END""",
+                [(e.id, e.source, e.title, " ".join(e.aliases)) for e in entries],
+            )
+            await cur.execute("DELETE FROM routes")
+            await cur.executemany(
+                "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING", list(routes)
+            )
+
+    async def stories(self) -> list[StoryBrief]:
+        rows = await self._all(
+            """SELECT s.id, s.title, s.aliases, s.suspect,
+                      (SELECT max(fetched_at) FROM versions v WHERE v.story_id = s.id AND v.ok) AS updated
+               FROM stories s WHERE s.active ORDER BY s.id"""
+        )
+        return [
+            StoryBrief(
+                r["id"],
+                r["title"] or r["id"],
+                tuple(r["aliases"].split()),
+                _aware(r["updated"]),
+                r["suspect"],
+            )
+            for r in rows
+        ]
+
+    async def last_checks(self) -> dict[str, datetime | None]:
+        rows = await self._all("SELECT id, checked_at FROM stories WHERE active")
+        return {row["id"]: _aware(row["checked_at"]) for row in rows}
+
+    async def search(self, query: str, limit: int = 10) -> list[str]:
+        words = [w for w in re.findall(r"\w+", query.casefold())[:12]]
+        if not words:
+            return []
+        # each word quoted as a tsquery lexeme: nothing a user types is read as an operator
+        text = " & ".join(f"'{w}':*" if len(w) > 2 else f"'{w}'" for w in words)
+        rows = await self._all(
+            """SELECT id FROM stories, to_tsquery('english', %s) AS q WHERE search @@ q
+               ORDER BY ts_rank(search, q) DESC, id LIMIT %s""",
+            (text, limit),
+        )
+        return [r["id"] for r in rows]
+
+    # --- versions ------------------------------------------------------------------------
+
+    async def last_version(self, story_id: str) -> LastVersion | None:
+        rows = await self._all(
+            """SELECT id, parsed, content_hash, etag, last_modified FROM versions
+               WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
+            (story_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return LastVersion(
+            r["id"], story_from_data(r["parsed"]), r["content_hash"], r["etag"], r["last_modified"]
+        )
+
+    async def known_titles(self, story_id: str) -> set[str]:
+        rows = await self._all("SELECT title FROM story_titles WHERE story_id = %s", (story_id,))
+        return {r["title"] for r in rows}
+
+    async def known_fingerprints(self, story_id: str) -> set[str]:
+        rows = await self._all("SELECT fingerprint FROM sections WHERE story_id = %s", (story_id,))
+        return {r["fingerprint"] for r in rows}
+
+    async def record_checked(self, story_id: str, at: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE stories SET checked_at = %s, last_error = NULL, suspect = NULL WHERE id = %s",
+                (at, story_id),
+            )
+
+    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO versions (story_id, fetched_at, ok, http_status, error)
+                   VALUES (%s, %s, false, %s, %s)""",
+                (story_id, at, http_status, error),
+            )
+            await conn.execute(
+                "UPDATE stories SET checked_at = %s, last_error = %s, suspect = NULL WHERE id = %s",
+                (at, error, story_id),
+            )
+
+    async def record_version(
+        self,
+        story_id: str,
+        base_id: int | None,
+        at: datetime,
+        meta: FetchMeta,
+        story: Story,
+        sections: Sequence[SectionRecord],
+        events: Sequence[EventRecord],
+    ) -> list[int]:
+        async with self.transaction() as conn, conn.cursor() as cur:
+            # the story's row lock orders concurrent polls of it: the second waits, then sees
+            # the first one's version as the latest (READ COMMITTED reads anew per statement)
+            await cur.execute("SELECT id FROM stories WHERE id = %s FOR UPDATE", (story_id,))
+            await cur.execute("SELECT max(id) AS id FROM versions WHERE story_id = %s AND ok", (story_id,))
+            row = await cur.fetchone()
+            latest = row["id"] if row else None
+            if latest != base_id:
+                raise StaleBase(story_id, base_id, latest)
+            await cur.execute(
+                """INSERT INTO versions (story_id, fetched_at, ok, content_hash, etag, last_modified,
+                       http_status, parsed) VALUES (%s, %s, true, %s, %s, %s, %s, %s) RETURNING id""",
+                (story_id, at, meta.content_hash, meta.etag, meta.last_modified, meta.http_status,
+                 Jsonb(story_to_data(story))),
+            )  # fmt: skip
+            version = await cur.fetchone()
+            assert version is not None
+            version_id = version["id"]
+            await cur.executemany(
+                """INSERT INTO sections (story_id, fingerprint, kind, label, header, published_at,
+                       published_zone, body, summary, first_version_id, first_seen_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+                [
+                    (story_id, s.fingerprint, s.kind, s.label, s.header, s.published_at,
+                     zone_of(s.published_at), s.body, s.summary, version_id, at)
+                    for s in sections
+                ],
+            )  # fmt: skip
+            await cur.execute(
+                """UPDATE stories SET title = %s, subtitle = %s, checked_at = %s, last_error = NULL,
+                       suspect = NULL, search_body = %s WHERE id = %s""",
+                (
+                    story.title,
+                    story.subtitle,
+                    at,
+                    " ".join(s.body for s in story.sections)[:20_000],
+                    story_id,
+                ),
+            )
+            if story.title:
+                await cur.execute(
+                    "INSERT INTO story_titles (story_id, title) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    (story_id, story.title),
+                )
+            event_ids: list[int] = []
+            for event in events:
+                await cur.execute(
+                    """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
+                           published_at, published_zone, order_at, seen_at, change)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                    (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
+                     event.published_at, zone_of(event.published_at), event.published_at or at, at,
+                     event.change),
+                )  # fmt: skip
+                inserted = await cur.fetchone()
+                assert inserted is not None
+                event_ids.append(inserted["id"])
+                await cur.executemany(
+                    """INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)
+                       ON CONFLICT DO NOTHING""",
+                    [(inserted["id"], channel, at) for channel in event.channels],
+                )
+            return event_ids
+
+    async def prune(self, failures_before: datetime) -> int:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                """DELETE FROM versions v
+                   WHERE CASE WHEN v.ok
+                             THEN v.id < (SELECT max(w.id) FROM versions w
+                                          WHERE w.story_id = v.story_id AND w.ok)
+                             ELSE v.fetched_at < %s END
+                     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.version_id = v.id)
+                     AND NOT EXISTS (SELECT 1 FROM sections s WHERE s.first_version_id = v.id)""",
+                (failures_before,),
+            )
+            return cursor.rowcount
+
+    # --- suspect fetches -----------------------------------------------------------------
+
+    async def record_suspect(self, story_id: str, at: datetime, reason: str, meta: FetchMeta) -> str | None:
+        async with self.transaction() as conn:
+            cursor = await conn.execute("SELECT suspect FROM stories WHERE id = %s FOR UPDATE", (story_id,))
+            row = await cursor.fetchone()
+            await conn.execute(
+                """INSERT INTO versions (story_id, fetched_at, ok, content_hash, http_status, suspect)
+                   VALUES (%s, %s, false, %s, %s, %s)""",
+                (story_id, at, meta.content_hash, meta.http_status, reason),
+            )
+            await conn.execute(
+                "UPDATE stories SET checked_at = %s, suspect = %s WHERE id = %s", (at, reason, story_id)
+            )
+            return row["suspect"] if row else None
+
+    async def suspect_fetches(self, story_id: str) -> list[str]:
+        rows = await self._all(
+            "SELECT suspect FROM versions WHERE story_id = %s AND suspect IS NOT NULL ORDER BY id",
+            (story_id,),
+        )
+        return [r["suspect"] for r in rows]
+
+    async def failed_fetches(self, story_id: str) -> int:
+        rows = await self._all(
+            "SELECT count(*) AS n FROM versions WHERE story_id = %s AND NOT ok AND suspect IS NULL",
+            (story_id,),
+        )
+        return int(rows[0]["n"])
+
+    # --- site lines ----------------------------------------------------------------------
+
+    async def site_boilerplate(self, site: str, min_stories: int) -> frozenset[str]:
+        rows = await self._all(
+            "SELECT line_key FROM site_lines WHERE site = %s GROUP BY line_key HAVING count(*) >= %s",
+            (site, min_stories),
+        )
+        return frozenset(r["line_key"] for r in rows)
+
+    async def record_site_lines(self, site: str, story_id: str, keys: frozenset[str]) -> None:
+        async with self.transaction() as conn, conn.cursor() as cur:
+            await cur.execute("DELETE FROM site_lines WHERE site = %s AND story_id = %s", (site, story_id))
+            await cur.executemany(
+                "INSERT INTO site_lines (site, line_key, story_id) VALUES (%s, %s, %s)",
+                [(site, key, story_id) for key in keys],
+            )
+
+    # --- what users read -----------------------------------------------------------------
+
+    async def story_record(self, story_id: str) -> StoryRecord | None:
+        async with self.transaction(snapshot=True) as conn:
+            return await _story_record(conn, story_id)
+
+    async def current_sections(self, story_id: str) -> list[SectionSeen]:
+        async with self.transaction(snapshot=True) as conn:
+            return await _current_sections(conn, story_id)
+
+    async def story_view(self, story_id: str) -> StoryView | None:
+        async with self.transaction(snapshot=True) as conn:
+            record = await _story_record(conn, story_id)
+            if record is None:
+                return None
+            return story_view(record, await _current_sections(conn, story_id))
+
+    # --- events --------------------------------------------------------------------------
+
+    async def events(self, story_id: str | None = None) -> list[EventRow]:
+        where, args = ("WHERE story_id = %s", (story_id,)) if story_id else ("", ())
+        rows = await self._all(f"SELECT * FROM events {where} ORDER BY id", args)
+        return [_event(r) for r in rows]
+
+    async def alert(self, event_id: int) -> Alert:
+        async with self.transaction(snapshot=True) as conn:
+            cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                raise KeyError(event_id)
+            record = await _story_record(conn, row["story_id"])
+            assert record is not None
+            return alert_for(_event(row), record, await _current_sections(conn, row["story_id"]))
+
+    # --- deliveries ----------------------------------------------------------------------
+
+    async def due_deliveries(
+        self, at: datetime, platforms: Sequence[str] = (), limit: int = 5000
+    ) -> list[PendingDelivery]:
+        rows = await self._all(
+            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status,
+                      d.next_attempt_at <= %s AS due
+               FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE d.status IN ('pending', 'claimed') AND d.platform = ANY(%s)
+               ORDER BY e.order_at, e.id, d.id""",
+            (at, list(platforms)),
+        )
+        return due_in_order(((_pending(r), r["status"] == "claimed", r["due"]) for r in rows), limit)
+
+    async def next_due_at(self, platforms: Sequence[str] = ()) -> datetime | None:
+        rows = await self._all(
+            """SELECT min(next_attempt_at) AS at FROM deliveries
+               WHERE status = 'pending' AND platform = ANY(%s)""",
+            (list(platforms),),
+        )
+        return _aware(rows[0]["at"])
+
+    async def claim(self, delivery_id: int, at: datetime) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE deliveries SET status = 'claimed', claimed_at = %s
+                   WHERE id = %s AND status = 'pending'""",
+                (at, delivery_id),
+            )
+            return cursor.rowcount == 1
+
+    async def claimed_unrecorded(
+        self, platforms: Sequence[str], older_than: datetime
+    ) -> list[PendingDelivery]:
+        rows = await self._all(
+            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts
+               FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE d.status = 'claimed' AND d.claimed_at < %s AND d.platform = ANY(%s)
+               ORDER BY e.order_at, e.id, d.id""",
+            (older_than, list(platforms)),
+        )
+        return [_pending(r) for r in rows]
+
+    async def thread_for(self, story_id: str, channel: str) -> str | None:
+        rows = await self._all(
+            """SELECT d.thread_id FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE e.story_id = %s AND d.channel = %s AND d.thread_id IS NOT NULL
+               ORDER BY d.id DESC LIMIT 1""",
+            (story_id, channel),
+        )
+        return rows[0]["thread_id"] if rows else None
+
+    async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """UPDATE deliveries SET status = 'sent', attempts = attempts + 1, message_id = %s,
+                       thread_id = %s, sent_at = %s, last_error = NULL WHERE id = %s""",
+                (message_id, thread_id, at, delivery_id),
+            )
+
+    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """UPDATE deliveries SET status = 'pending', claimed_at = NULL, attempts = attempts + %s,
+                       last_error = %s, next_attempt_at = %s WHERE id = %s""",
+                (int(count), error[:500], retry_at, delivery_id),
+            )
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = %s
+                   WHERE id = %s""",
+                (error[:500], delivery_id),
+            )
+
+    async def deliveries(self, event_id: int | None = None) -> list[DeliveryRow]:
+        where, args = ("WHERE event_id = %s", (event_id,)) if event_id is not None else ("", ())
+        rows = await self._all(f"SELECT * FROM deliveries {where} ORDER BY id", args)
+        return [
+            DeliveryRow(
+                id=r["id"],
+                event_id=r["event_id"],
+                channel=r["channel"],
+                status=DeliveryStatus(r["status"]),
+                attempts=r["attempts"],
+                next_attempt_at=r["next_attempt_at"],
+                last_error=r["last_error"],
+                message_id=r["message_id"],
+                thread_id=r["thread_id"],
+                sent_at=_aware(r["sent_at"]),
+                claimed_at=_aware(r["claimed_at"]),
+            )
+            for r in rows
+        ]
+
+
+async def _connect(url: str) -> Conn:
+    return await AsyncConnection.connect(
+        url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT
+    )
+
+
+async def _configure(conn: Conn) -> None:
+    """Every pooled connection reads times in UTC (zones are kept in their own columns)."""
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+async def _migrate(conn: Conn) -> None:
+    """Apply what is missing, once, whoever else is starting: the advisory lock makes a second
+    worker wait and then find nothing to do."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+        await conn.execute(BOOKKEEPING)
+        cursor = await conn.execute("SELECT coalesce(max(version), 0) AS v FROM schema_migrations")
+        row = await cursor.fetchone()
+        current = int(row["v"]) if row else 0
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            await conn.execute(script)  # type: ignore[arg-type]  # a literal from postgres_schema
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
+
+
+def _reason(err: BaseException, url: str) -> str:
+    """The driver's words, with the password cut out should they ever hold it."""
+    text = str(err).strip() or type(err).__name__
+    if isinstance(err, TimeoutError):
+        text = f"no answer within {CONNECT_TIMEOUT}s"
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        password = None
+    return text.replace(str(password), "***") if password else text
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    return ts.astimezone(UTC) if ts is not None else None
+
+
+async def _story_record(conn: Conn, story_id: str) -> StoryRecord | None:
+    cursor = await conn.execute("SELECT id, source, title, subtitle FROM stories WHERE id = %s", (story_id,))
+    row = await cursor.fetchone()
+    return StoryRecord(row["id"], row["source"], row["title"], row["subtitle"]) if row else None
+
+
+async def _current_sections(conn: Conn, story_id: str) -> list[SectionSeen]:
+    cursor = await conn.execute(
+        """SELECT s.fingerprint, s.label, s.published_at, s.published_zone, s.first_seen_at, s.summary
+           FROM sections s
+           WHERE s.story_id = %s AND s.fingerprint IN (
+               SELECT jsonb_array_elements(v.parsed -> 'sections') ->> 'fingerprint' FROM versions v
+               WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = %s AND ok))""",
+        (story_id, story_id),
+    )
+    return [
+        SectionSeen(
+            r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
+            r["summary"],
+        )
+        for r in await cursor.fetchall()
+    ]  # fmt: skip
+
+
+def _pending(r: DictRow) -> PendingDelivery:
+    return PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"])
+
+
+def _event(r: DictRow) -> EventRow:
+    return EventRow(
+        id=r["id"],
+        story_id=r["story_id"],
+        version_id=r["version_id"],
+        kind=AlertKind(r["kind"]),
+        headline=r["headline"],
+        summary=r["summary"],
+        published_at=in_zone(r["published_at"], r["published_zone"]),
+        seen_at=r["seen_at"],
+        fingerprint=r["fingerprint"],
+        change=r["change"],
+    )

@@ -1,0 +1,121 @@
+"""The PostgreSQL schema as numbered migrations, recorded in `schema_migrations`.
+
+Applied in one transaction under an advisory lock (bot.storage.postgres), so workers that
+start together migrate once. Times are timestamptz; a publisher's zone, which timestamptz
+forgets, is kept beside it (`*_zone`). The parsed story is jsonb; search is a generated
+tsvector under a GIN index, title and aliases weighted above the text.
+"""
+
+from __future__ import annotations
+
+MIGRATE_LOCK = 0x5107_B07  # pg_advisory_xact_lock key: "storybot migrates"
+
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the schema of the SQLite store at its migration 7, in PostgreSQL's own types
+    """
+    CREATE TABLE stories (
+        id text PRIMARY KEY,
+        source text NOT NULL,
+        title text NOT NULL DEFAULT '',
+        subtitle text NOT NULL DEFAULT '',
+        aliases text NOT NULL DEFAULT '',
+        active boolean NOT NULL DEFAULT true,
+        added_at timestamptz NOT NULL,
+        checked_at timestamptz,
+        last_error text,
+        suspect text,
+        search_body text NOT NULL DEFAULT '',
+        search tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('english', id || ' ' || title || ' ' || aliases), 'A')
+            || setweight(to_tsvector('english', search_body), 'D')
+        ) STORED
+    );
+    CREATE INDEX stories_search ON stories USING gin (search);
+    CREATE TABLE versions (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        story_id text NOT NULL REFERENCES stories(id),
+        fetched_at timestamptz NOT NULL,
+        ok boolean NOT NULL,
+        content_hash text,
+        etag text,
+        last_modified text,
+        http_status integer,
+        error text,
+        suspect text,
+        parsed jsonb
+    );
+    CREATE INDEX versions_by_story ON versions (story_id, ok, id);
+    CREATE TABLE sections (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        story_id text NOT NULL REFERENCES stories(id),
+        fingerprint text NOT NULL,
+        kind text NOT NULL,
+        label text NOT NULL,
+        header text NOT NULL,
+        published_at timestamptz,
+        published_zone text,
+        body text NOT NULL,
+        summary text NOT NULL,
+        first_version_id bigint NOT NULL REFERENCES versions(id),
+        first_seen_at timestamptz NOT NULL,
+        UNIQUE (story_id, fingerprint)
+    );
+    CREATE INDEX sections_by_first_version ON sections (first_version_id);
+    CREATE TABLE events (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        story_id text NOT NULL REFERENCES stories(id),
+        version_id bigint NOT NULL REFERENCES versions(id),
+        kind text NOT NULL,
+        fingerprint text,
+        headline text NOT NULL,
+        summary text NOT NULL,
+        published_at timestamptz,
+        published_zone text,
+        order_at timestamptz NOT NULL,
+        seen_at timestamptz NOT NULL,
+        change double precision
+    );
+    CREATE INDEX events_by_story ON events (story_id, id);
+    CREATE INDEX events_by_version ON events (version_id);
+    CREATE TABLE routes (
+        story_id text NOT NULL,
+        channel text NOT NULL,
+        PRIMARY KEY (story_id, channel)
+    );
+    CREATE TABLE deliveries (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id bigint NOT NULL REFERENCES events(id),
+        channel text NOT NULL,
+        platform text GENERATED ALWAYS AS (split_part(channel, ':', 1)) STORED,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'claimed', 'sent', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL,
+        last_error text,
+        message_id text,
+        thread_id text,
+        sent_at timestamptz,
+        claimed_at timestamptz,
+        UNIQUE (event_id, channel)
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    CREATE INDEX deliveries_by_channel ON deliveries (channel, id);
+    CREATE TABLE site_lines (
+        site text NOT NULL,
+        line_key text NOT NULL,
+        story_id text NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        PRIMARY KEY (site, line_key, story_id)
+    );
+    CREATE TABLE story_titles (
+        story_id text NOT NULL REFERENCES stories(id),
+        title text NOT NULL,
+        PRIMARY KEY (story_id, title)
+    );
+    """,
+)

@@ -1,0 +1,154 @@
+"""Typed rows that cross the storage contract: what callers hand a store and what it hands back.
+
+Plain frozen dataclasses, no I/O, the same for every backend, so a caller never learns which
+database it talks to and SQL never leaks past `bot.storage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bot.models import AlertKind, Story
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEntry:
+    """One tracked story as the catalog needs it: built from config by the app, so the store
+    never reads config itself."""
+
+    id: str
+    source: str
+    title: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story's identity as stored: what a view shows above its timeline."""
+
+    id: str
+    source: str
+    title: str
+    subtitle: str
+
+
+@dataclass(frozen=True, slots=True)
+class LastVersion:
+    """The newest successful version of a story: the diff base and the conditional-GET keys.
+    `id` is what `record_version` is handed back, to prove the base is still current."""
+
+    id: int
+    story: Story
+    content_hash: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRecord:
+    """A section as first seen; its fingerprint is unique per story."""
+
+    fingerprint: str
+    kind: str
+    label: str
+    header: str
+    published_at: datetime | None
+    body: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSeen:
+    """A section of the current version with when it was first seen: a timeline line to be."""
+
+    fingerprint: str
+    label: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An event as the pipeline hands it to the store, summary and routed channels included."""
+
+    kind: AlertKind
+    headline: str
+    summary: str
+    published_at: datetime | None = None
+    fingerprint: str | None = None
+    change: float | None = None
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """A stored event."""
+
+    id: int
+    story_id: str
+    version_id: int
+    kind: AlertKind
+    headline: str
+    summary: str
+    published_at: datetime | None
+    seen_at: datetime
+    fingerprint: str | None = None
+    change: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchMeta:
+    content_hash: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    http_status: int | None = None
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its time (next_attempt_at)
+    CLAIMED = "claimed"  # a sender took it and may have reached the platform: reconcile before resending
+    SENT = "sent"
+    FAILED = "failed"  # for good
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """A delivery a sender may take: one event for one channel."""
+
+    id: int
+    event_id: int
+    story_id: str
+    channel: str  # "platform:channel_id"
+    attempts: int
+
+    @property
+    def platform(self) -> str:
+        return self.channel.partition(":")[0]
+
+    @property
+    def channel_id(self) -> str:
+        return self.channel.partition(":")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A delivery as stored, for status output and tests."""
+
+    id: int
+    event_id: int
+    channel: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None
+    message_id: str | None = None
+    thread_id: str | None = None
+    sent_at: datetime | None = None
+    claimed_at: datetime | None = None

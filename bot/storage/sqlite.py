@@ -1,0 +1,607 @@
+"""The embedded backend: one SQLite file in WAL mode, owned by one process.
+
+Writes go through one connection, one transaction at a time (BEGIN IMMEDIATE), so a poll is
+one transaction and a stale diff base is caught before anything is written. Reads go through
+a second connection: in WAL mode it sees only committed transactions, so `/story` never sees a
+config sync or a poll half-applied. A sidecar lock (bot.storage.filelock) refuses a second
+process on the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.codec import decode_time, encode_time, story_from_json, story_to_json, utc_key
+from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
+from bot.storage.errors import StaleBase, StoreError
+from bot.storage.filelock import ProcessLock
+from bot.storage.queueing import due_in_order
+from bot.storage.rows import (
+    DeliveryRow,
+    DeliveryStatus,
+    EventRecord,
+    EventRow,
+    FetchMeta,
+    LastVersion,
+    PendingDelivery,
+    SectionRecord,
+    SectionSeen,
+    StoryEntry,
+    StoryRecord,
+    now_utc,
+)
+from bot.storage.sqlite_schema import MIGRATIONS, statements
+from bot.timeline import alert_for, story_view
+
+_PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
+
+
+def _utc(text: str | None) -> datetime | None:
+    """A `utc_key` column back to an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+class SqliteStore:
+    """The `bot.storage.Store` contract on one SQLite file. Open with `SqliteStore.open(path)`."""
+
+    def __init__(
+        self, path: Path, write: aiosqlite.Connection, read: aiosqlite.Connection, lock: ProcessLock
+    ):
+        self.path = path
+        self._write = write
+        self._read = read
+        self._lock = lock
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteStore:
+        """Lock the file for this process, open it, migrate it forward. StoreError if any step
+        fails, with every connection opened so far closed (an open one would keep the
+        process from exiting)."""
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"cannot open database {path}: it is a directory, not a file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"cannot open database {path}: {err.strerror} ({path.parent})") from None
+        lock = ProcessLock.acquire(path)
+        opened: list[aiosqlite.Connection] = []
+        try:
+            write = await _connect(path, opened)
+            await write.execute("PRAGMA journal_mode = WAL")
+            await write.execute("PRAGMA synchronous = NORMAL")
+            store = cls(path, write, write, lock)
+            await store._migrate()
+            store._read = await _connect(path, opened)
+            await store._read.execute("PRAGMA query_only = ON")
+            return store
+        except (sqlite3.Error, OSError, StoreError) as err:
+            for db in opened:
+                await db.close()
+            lock.release()
+            raise StoreError(f"cannot open database {path}: {err}") from None
+
+    async def close(self) -> None:
+        """Close both connections and free the file for another process; a second call is a no-op."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._read.close()
+            await self._write.close()
+        finally:
+            self._lock.release()
+
+    async def __aenter__(self) -> SqliteStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. A database that refuses the write (full, read-only) raises
+        StoreError carrying SQLite's own words."""
+        async with self._write_lock:
+            db = self._write
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    # SQLite has already rolled back after some errors (a full disk, an I/O
+                    # error); a second ROLLBACK would fail and hide the error that matters
+                    if db.in_transaction:
+                        await db.execute("ROLLBACK")
+                    raise
+                await db.execute("COMMIT")
+            except sqlite3.OperationalError as err:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise StoreError(str(err)) from err
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Several reads from one committed state."""
+        async with self._read_lock:
+            await self._read.execute("BEGIN")
+            try:
+                yield self._read
+            finally:
+                await self._read.execute("COMMIT")
+
+    async def _migrate(self) -> None:
+        version = await self.schema_version()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            async with self.transaction() as db:
+                for statement in statements(script):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+
+    async def schema_version(self) -> int:
+        (version,) = await _one(self._write, "PRAGMA user_version")
+        return int(version)
+
+    # --- catalog -------------------------------------------------------------------------
+
+    async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
+        at_text = encode_time(now_utc())
+        async with self.transaction() as db:
+            await db.execute("UPDATE stories SET active = 0")
+            for entry in entries:
+                await db.execute(
+                    """INSERT INTO stories (id, source, title, aliases, active, added_at)
+                       VALUES (?, ?, ?, ?, 1, ?)
+                       ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
+                           active = 1,
+                           title = CASE WHEN excluded.title != '' THEN excluded.title ELSE title END""",
+                    (entry.id, entry.source, entry.title, " ".join(entry.aliases), at_text),
+                )
+                await _index_story(db, entry.id)
+            await db.execute("DELETE FROM routes")
+            await db.executemany("INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)", routes)
+
+    async def stories(self) -> list[StoryBrief]:
+        rows = await self._all(
+            """SELECT s.id, s.title, s.aliases, s.suspect,
+                      (SELECT max(fetched_at) FROM versions v WHERE v.story_id = s.id AND v.ok) AS updated
+               FROM stories s WHERE s.active ORDER BY s.id"""
+        )
+        return [
+            StoryBrief(
+                r["id"],
+                r["title"] or r["id"],
+                tuple(r["aliases"].split()),
+                decode_time(r["updated"]),
+                r["suspect"],
+            )
+            for r in rows
+        ]
+
+    async def last_checks(self) -> dict[str, datetime | None]:
+        rows = await self._all("SELECT id, checked_at FROM stories WHERE active")
+        return {row["id"]: decode_time(row["checked_at"]) for row in rows}
+
+    async def search(self, query: str, limit: int = 10) -> list[str]:
+        words = re.findall(r"\w+", query.casefold())[:12]
+        if not words:
+            return []
+        match = " ".join(f'"{w}"*' if len(w) > 2 else f'"{w}"' for w in words)
+        rows = await self._all(
+            """SELECT story_id FROM story_search WHERE story_search MATCH ?
+               ORDER BY bm25(story_search, 0, 10.0, 10.0, 1.0) LIMIT ?""",
+            (match, limit),
+        )
+        return [r["story_id"] for r in rows]
+
+    # --- versions ------------------------------------------------------------------------
+
+    async def last_version(self, story_id: str) -> LastVersion | None:
+        return await _last_version(self._read, story_id, self._read_lock)
+
+    async def known_titles(self, story_id: str) -> set[str]:
+        rows = await self._all("SELECT title FROM story_titles WHERE story_id = ?", (story_id,))
+        return {r["title"] for r in rows}
+
+    async def known_fingerprints(self, story_id: str) -> set[str]:
+        rows = await self._all("SELECT fingerprint FROM sections WHERE story_id = ?", (story_id,))
+        return {r["fingerprint"] for r in rows}
+
+    async def record_checked(self, story_id: str, at: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE stories SET checked_at = ?, last_error = NULL, suspect = NULL WHERE id = ?",
+                (encode_time(at), story_id),
+            )
+
+    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO versions (story_id, fetched_at, ok, http_status, error) VALUES (?, ?, 0, ?, ?)",
+                (story_id, encode_time(at), http_status, error),
+            )
+            await db.execute(
+                "UPDATE stories SET checked_at = ?, last_error = ?, suspect = NULL WHERE id = ?",
+                (encode_time(at), error, story_id),
+            )
+
+    async def record_version(
+        self,
+        story_id: str,
+        base_id: int | None,
+        at: datetime,
+        meta: FetchMeta,
+        story: Story,
+        sections: Sequence[SectionRecord],
+        events: Sequence[EventRecord],
+    ) -> list[int]:
+        at_text = encode_time(at)
+        async with self.transaction() as db:
+            row = await _row(db, "SELECT max(id) FROM versions WHERE story_id = ? AND ok", (story_id,))
+            latest = row[0] if row else None
+            if latest != base_id:
+                raise StaleBase(story_id, base_id, latest)
+            cursor = await db.execute(
+                """INSERT INTO versions (story_id, fetched_at, ok, content_hash, etag, last_modified,
+                       http_status, parsed) VALUES (?, ?, 1, ?, ?, ?, ?, ?)""",
+                (story_id, at_text, meta.content_hash, meta.etag, meta.last_modified, meta.http_status,
+                 story_to_json(story)),
+            )  # fmt: skip
+            version_id = cursor.lastrowid
+            await db.executemany(
+                """INSERT OR IGNORE INTO sections (story_id, fingerprint, kind, label, header, published_at,
+                       body, summary, first_version_id, first_seen_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (story_id, s.fingerprint, s.kind, s.label, s.header, encode_time(s.published_at), s.body,
+                     s.summary, version_id, at_text)
+                    for s in sections
+                ],
+            )  # fmt: skip
+            await db.execute(
+                """UPDATE stories SET title = ?, subtitle = ?, checked_at = ?, last_error = NULL,
+                       suspect = NULL WHERE id = ?""",
+                (story.title, story.subtitle, at_text, story_id),
+            )
+            if story.title:
+                await db.execute(
+                    "INSERT OR IGNORE INTO story_titles (story_id, title) VALUES (?, ?)",
+                    (story_id, story.title),
+                )
+            await _index_story(db, story_id, story)
+            event_ids: list[int] = []
+            for event in events:
+                cursor = await db.execute(
+                    """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
+                           published_at, order_key, seen_at, change)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
+                     encode_time(event.published_at), utc_key(event.published_at or at), at_text,
+                     event.change),
+                )  # fmt: skip
+                event_id = cursor.lastrowid
+                assert event_id is not None
+                event_ids.append(event_id)
+                await db.executemany(
+                    "INSERT OR IGNORE INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
+                    [(event_id, channel, utc_key(at)) for channel in event.channels],
+                )
+            return event_ids
+
+    async def prune(self, failures_before: datetime) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """DELETE FROM versions WHERE id IN (
+                       SELECT v.id FROM versions v
+                       WHERE CASE WHEN v.ok
+                                 THEN v.id < (SELECT max(w.id) FROM versions w
+                                              WHERE w.story_id = v.story_id AND w.ok)
+                                 ELSE julianday(substr(v.fetched_at, 1, instr(v.fetched_at || ' ', ' ') - 1))
+                                      < julianday(?) END
+                         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.version_id = v.id)
+                         AND NOT EXISTS (SELECT 1 FROM sections s WHERE s.first_version_id = v.id))""",
+                (utc_key(failures_before),),
+            )
+            return cursor.rowcount
+
+    # --- suspect fetches -----------------------------------------------------------------
+
+    async def record_suspect(self, story_id: str, at: datetime, reason: str, meta: FetchMeta) -> str | None:
+        async with self.transaction() as db:
+            row = await _row(db, "SELECT suspect FROM stories WHERE id = ?", (story_id,))
+            await db.execute(
+                """INSERT INTO versions (story_id, fetched_at, ok, content_hash, http_status, suspect)
+                   VALUES (?, ?, 0, ?, ?, ?)""",
+                (story_id, encode_time(at), meta.content_hash, meta.http_status, reason),
+            )
+            await db.execute(
+                "UPDATE stories SET checked_at = ?, suspect = ? WHERE id = ?",
+                (encode_time(at), reason, story_id),
+            )
+            return row["suspect"] if row else None
+
+    async def suspect_fetches(self, story_id: str) -> list[str]:
+        rows = await self._all(
+            "SELECT suspect FROM versions WHERE story_id = ? AND suspect IS NOT NULL ORDER BY id", (story_id,)
+        )
+        return [r["suspect"] for r in rows]
+
+    async def failed_fetches(self, story_id: str) -> int:
+        rows = await self._all(
+            "SELECT count(*) FROM versions WHERE story_id = ? AND NOT ok AND suspect IS NULL", (story_id,)
+        )
+        return int(rows[0][0])
+
+    # --- site lines ----------------------------------------------------------------------
+
+    async def site_boilerplate(self, site: str, min_stories: int) -> frozenset[str]:
+        rows = await self._all(
+            "SELECT line_key FROM site_lines WHERE site = ? GROUP BY line_key HAVING COUNT(*) >= ?",
+            (site, min_stories),
+        )
+        return frozenset(row[0] for row in rows)
+
+    async def record_site_lines(self, site: str, story_id: str, keys: frozenset[str]) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM site_lines WHERE site = ? AND story_id = ?", (site, story_id))
+            await db.executemany(
+                "INSERT INTO site_lines (site, line_key, story_id) VALUES (?, ?, ?)",
+                [(site, key, story_id) for key in keys],
+            )
+
+    # --- what users read -----------------------------------------------------------------
+
+    async def story_record(self, story_id: str) -> StoryRecord | None:
+        async with self._read_lock:
+            return await _story_record(self._read, story_id)
+
+    async def current_sections(self, story_id: str) -> list[SectionSeen]:
+        async with self.snapshot() as db:
+            return await _current_sections(db, story_id)
+
+    async def story_view(self, story_id: str) -> StoryView | None:
+        async with self.snapshot() as db:
+            record = await _story_record(db, story_id)
+            if record is None:
+                return None
+            return story_view(record, await _current_sections(db, story_id))
+
+    # --- events --------------------------------------------------------------------------
+
+    async def events(self, story_id: str | None = None) -> list[EventRow]:
+        where, args = ("WHERE story_id = ?", (story_id,)) if story_id else ("", ())
+        rows = await self._all(f"SELECT * FROM events {where} ORDER BY id", args)
+        return [_event(r) for r in rows]
+
+    async def alert(self, event_id: int) -> Alert:
+        async with self.snapshot() as db:
+            row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
+            if row is None:
+                raise KeyError(event_id)
+            record = await _story_record(db, row["story_id"])
+            assert record is not None
+            return alert_for(_event(row), record, await _current_sections(db, row["story_id"]))
+
+    # --- deliveries ----------------------------------------------------------------------
+
+    async def due_deliveries(
+        self, at: datetime, platforms: Sequence[str] = (), limit: int = 5000
+    ) -> list[PendingDelivery]:
+        rows = await self._all(
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status,
+                       d.next_attempt_at <= ? AS due
+               FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE d.status IN ('pending', 'claimed') AND {_PLATFORM} IN ({_marks(platforms)})
+               ORDER BY e.order_key, e.id, d.id""",
+            (utc_key(at), *platforms),
+        )
+        return due_in_order(
+            (
+                (PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"]),
+                 r["status"] == "claimed", bool(r["due"]))
+                for r in rows
+            ),
+            limit,
+        )  # fmt: skip
+
+    async def next_due_at(self, platforms: Sequence[str] = ()) -> datetime | None:
+        rows = await self._all(
+            f"""SELECT min(d.next_attempt_at) FROM deliveries d
+                WHERE d.status = 'pending' AND {_PLATFORM} IN ({_marks(platforms)})""",
+            tuple(platforms),
+        )
+        return _utc(rows[0][0])
+
+    async def claim(self, delivery_id: int, at: datetime) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """UPDATE deliveries SET status = 'claimed', claimed_at = ?
+                   WHERE id = ? AND status = 'pending'""",
+                (utc_key(at), delivery_id),
+            )
+            return cursor.rowcount == 1
+
+    async def claimed_unrecorded(
+        self, platforms: Sequence[str], older_than: datetime
+    ) -> list[PendingDelivery]:
+        rows = await self._all(
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts
+               FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE d.status = 'claimed' AND d.claimed_at < ? AND {_PLATFORM} IN ({_marks(platforms)})
+               ORDER BY e.order_key, e.id, d.id""",
+            (utc_key(older_than), *platforms),
+        )
+        return [
+            PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"]) for r in rows
+        ]
+
+    async def thread_for(self, story_id: str, channel: str) -> str | None:
+        rows = await self._all(
+            """SELECT d.thread_id FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE e.story_id = ? AND d.channel = ? AND d.thread_id IS NOT NULL
+               ORDER BY d.id DESC LIMIT 1""",
+            (story_id, channel),
+        )
+        return rows[0]["thread_id"] if rows else None
+
+    async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """UPDATE deliveries SET status = 'sent', attempts = attempts + 1, message_id = ?,
+                       thread_id = ?, sent_at = ?, last_error = NULL WHERE id = ?""",
+                (message_id, thread_id, encode_time(at), delivery_id),
+            )
+
+    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """UPDATE deliveries SET status = 'pending', claimed_at = NULL, attempts = attempts + ?,
+                       last_error = ?, next_attempt_at = ? WHERE id = ?""",
+                (int(count), error[:500], utc_key(retry_at), delivery_id),
+            )
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = ?
+                   WHERE id = ?""",
+                (error[:500], delivery_id),
+            )
+
+    async def deliveries(self, event_id: int | None = None) -> list[DeliveryRow]:
+        where, args = ("WHERE event_id = ?", (event_id,)) if event_id is not None else ("", ())
+        rows = await self._all(f"SELECT * FROM deliveries {where} ORDER BY id", args)
+        return [
+            DeliveryRow(
+                id=r["id"],
+                event_id=r["event_id"],
+                channel=r["channel"],
+                status=DeliveryStatus(r["status"]),
+                attempts=r["attempts"],
+                next_attempt_at=_utc(r["next_attempt_at"]) or now_utc(),
+                last_error=r["last_error"],
+                message_id=r["message_id"],
+                thread_id=r["thread_id"],
+                sent_at=decode_time(r["sent_at"]),
+                claimed_at=_utc(r["claimed_at"]),
+            )
+            for r in rows
+        ]
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    async def _all(self, sql: str, args: Iterable[object] = ()) -> list[aiosqlite.Row]:
+        async with self._read_lock, self._read.execute(sql, tuple(args)) as cursor:
+            return list(await cursor.fetchall())
+
+
+async def _connect(path: Path, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(str(path), isolation_level=None)
+    opened.append(db)
+    db.row_factory = aiosqlite.Row
+    await db.execute("PRAGMA foreign_keys = ON")
+    await db.execute("PRAGMA busy_timeout = 5000")
+    async with db.execute("SELECT count(*) FROM sqlite_master") as cursor:  # a file that is not a
+        await cursor.fetchall()  # database fails here
+    return db
+
+
+async def _row(db: aiosqlite.Connection, sql: str, args: Iterable[object] = ()) -> aiosqlite.Row | None:
+    async with db.execute(sql, tuple(args)) as cursor:
+        return await cursor.fetchone()
+
+
+async def _one(db: aiosqlite.Connection, sql: str, args: Iterable[object] = ()) -> aiosqlite.Row:
+    row = await _row(db, sql, args)
+    assert row is not None
+    return row
+
+
+async def _last_version(db: aiosqlite.Connection, story_id: str, lock: asyncio.Lock) -> LastVersion | None:
+    async with lock:
+        row = await _row(
+            db,
+            """SELECT id, parsed, content_hash, etag, last_modified FROM versions
+               WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1""",
+            (story_id,),
+        )
+    if row is None:
+        return None
+    return LastVersion(
+        row["id"], story_from_json(row["parsed"]), row["content_hash"], row["etag"], row["last_modified"]
+    )
+
+
+async def _story_record(db: aiosqlite.Connection, story_id: str) -> StoryRecord | None:
+    row = await _row(db, "SELECT id, source, title, subtitle FROM stories WHERE id = ?", (story_id,))
+    return StoryRecord(row["id"], row["source"], row["title"], row["subtitle"]) if row else None
+
+
+async def _current_sections(db: aiosqlite.Connection, story_id: str) -> list[SectionSeen]:
+    row = await _row(
+        db, "SELECT parsed FROM versions WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1", (story_id,)
+    )
+    if row is None:
+        return []
+    prints = [s.fingerprint for s in story_from_json(row["parsed"]).sections]
+    async with db.execute(
+        f"""SELECT fingerprint, label, published_at, first_seen_at, summary FROM sections
+            WHERE story_id = ? AND fingerprint IN ({_marks(prints)})""",
+        (story_id, *prints),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        SectionSeen(
+            r["fingerprint"], r["label"], decode_time(r["published_at"]),
+            decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+async def _index_story(db: aiosqlite.Connection, story_id: str, story: Story | None = None) -> None:
+    """Refresh a story's row in the full-text index. Rows share the stories table's rowid:
+    story_id is an unindexed FTS column, so looking rows up by it would scan the index."""
+    row = await _row(db, "SELECT rowid, title, aliases FROM stories WHERE id = ?", (story_id,))
+    if row is None:
+        return
+    if story is None:
+        existing = await _row(db, "SELECT body FROM story_search WHERE rowid = ?", (row["rowid"],))
+        body = existing["body"] if existing else ""
+    else:
+        body = " ".join(s.body for s in story.sections)[:20_000]
+    await db.execute("DELETE FROM story_search WHERE rowid = ?", (row["rowid"],))
+    await db.execute(
+        "INSERT INTO story_search (rowid, story_id, title, aliases, body) VALUES (?, ?, ?, ?, ?)",
+        (row["rowid"], story_id, f"{story_id} {row['title']}", row["aliases"], body),
+    )
+
+
+def _event(r: aiosqlite.Row) -> EventRow:
+    return EventRow(
+        id=r["id"],
+        story_id=r["story_id"],
+        version_id=r["version_id"],
+        kind=AlertKind(r["kind"]),
+        headline=r["headline"],
+        summary=r["summary"],
+        published_at=decode_time(r["published_at"]),
+        seen_at=decode_time(r["seen_at"]) or now_utc(),
+        fingerprint=r["fingerprint"],
+        change=r["change"],
+    )

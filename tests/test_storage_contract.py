@@ -1,0 +1,332 @@
+"""The storage contract (bot/storage/contract.py), checked on every backend: SQLite and PostgreSQL.
+
+Each test names the guarantee it breaks when it fails. Backend-only behaviour (SQLite's file
+lock and migrations of old files, PostgreSQL's concurrent pollers) lives in test_sqlite_store.py
+and test_postgres_store.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.models import AlertKind, Section, SectionKind, Story
+from bot.storage import (
+    DeliveryStatus,
+    EventRecord,
+    FetchMeta,
+    SectionRecord,
+    StaleBase,
+    Store,
+    StoryEntry,
+    open_store,
+)
+from bot.storage.postgres_schema import MIGRATIONS as POSTGRES_MIGRATIONS
+from bot.storage.sqlite_schema import MIGRATIONS as SQLITE_MIGRATIONS
+
+pytestmark = pytest.mark.timeout(60)
+
+T0 = datetime(2022, 11, 9, 18, 10, tzinfo=UTC)
+DAY = timedelta(days=1)
+CHICAGO = ZoneInfo("America/Chicago")
+KHERSON = StoryEntry("kherson", "kherson.txt", "", ("ukraine", "withdrawal"))
+
+
+def section(text: str, kind: SectionKind = SectionKind.ORIGINAL, at: datetime | None = None) -> Section:
+    return Section(kind, "" if kind is SectionKind.ORIGINAL else "UPDATE", at, (text,))
+
+
+def record(s: Section) -> SectionRecord:
+    return SectionRecord(s.fingerprint, s.kind.value, s.label, s.header, s.timestamp, s.body, s.body)
+
+
+def update(headline: str, *channels: str, at: datetime | None = None) -> EventRecord:
+    return EventRecord(AlertKind.NEW_UPDATE, headline, f"summary of {headline}", at, channels=channels)
+
+
+async def tracked(store: Store, *entries: StoryEntry, routes: tuple[tuple[str, str], ...] = ()) -> None:
+    await store.sync_stories(entries or (KHERSON,), routes)
+
+
+async def latest_id(store: Store, story_id: str = "kherson") -> int:
+    last = await store.last_version(story_id)
+    assert last is not None
+    return last.id
+
+
+async def baseline(store: Store, story: Story, story_id: str = "kherson", at: datetime = T0) -> int:
+    """Record `story` as the first version; returns its id."""
+    await store.record_version(
+        story_id, None, at, FetchMeta(), story, [record(s) for s in story.sections], []
+    )
+    return await latest_id(store, story_id)
+
+
+ORIGINAL = section("Russia says it will withdraw from Kherson.")
+FIRST = section("Troops crossed the river.", SectionKind.UPDATE, datetime(2022, 11, 10, 9, tzinfo=CHICAGO))
+SECOND = section(
+    "Residents greeted soldiers.", SectionKind.UPDATE, datetime(2022, 11, 11, 7, 36, tzinfo=CHICAGO)
+)
+
+
+async def test_a_store_opens_at_its_newest_schema_and_reopening_migrates_nothing(database: str) -> None:
+    newest = len(POSTGRES_MIGRATIONS if "://" in database else SQLITE_MIGRATIONS)
+    for _ in range(2):
+        async with await open_store(database) as store:
+            assert await store.schema_version() == newest
+
+
+async def test_a_poll_that_fails_midway_writes_nothing(store: Store) -> None:
+    await tracked(store)
+    story = Story(title="t", sections=(ORIGINAL,))
+    good = update("h", "rec:A")
+    with pytest.raises(AttributeError):
+        await store.record_version("kherson", None, T0, FetchMeta(), story, [], [good, "not an event"])  # type: ignore[list-item]
+    assert await store.last_version("kherson") is None
+    assert await store.events() == [] and await store.deliveries() == []
+    await store.record_version(
+        "kherson", None, T0, FetchMeta(), story, [], [good]
+    )  # works after the rollback
+    assert len(await store.deliveries()) == 1
+
+
+async def test_a_delivery_is_queued_once_per_event_and_channel(store: Store) -> None:
+    await tracked(store)
+    story = Story(title="t", sections=(ORIGINAL,))
+    await store.record_version(
+        "kherson", None, T0, FetchMeta(), story, [], [update("h", "rec:A", "rec:A", "rec:B")]
+    )
+    rows = await store.deliveries()
+    assert [d.channel for d in rows] == ["rec:A", "rec:B"]
+    assert all(d.status is DeliveryStatus.PENDING and d.attempts == 0 for d in rows)
+
+
+async def test_full_text_search_finds_every_word_stemmed_and_is_never_injectable(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Bridge closes", sections=(section("Engineers found cracks."),)))
+    assert await store.search("cracks") == ["kherson"]
+    assert await store.search("engineer") == ["kherson"]  # stemmed prefix
+    assert await store.search("brid") == ["kherson"]  # a prefix of three letters or more
+    assert await store.search("bridge ukraine") == ["kherson"]  # title and alias together
+    assert await store.search("bridge weather") == []  # every word must be there
+    assert await store.search("weather") == []
+    for hostile in ('" OR * NEAR(', "a & b | !c", "') ; DROP TABLE stories; --", "x:* <-> y", ""):
+        assert await store.search(hostile) == []
+
+
+async def test_a_title_or_alias_hit_outranks_a_hit_in_the_text(store: Store) -> None:
+    await tracked(store, StoryEntry("body", "b.txt"), StoryEntry("named", "n.txt", aliases=("dam",)))
+    await baseline(
+        store, Story(title="Flood warning", sections=(section("The dam held overnight."),)), "body"
+    )
+    await baseline(
+        store, Story(title="Nova Kakhovka", sections=(section("Water rose in the town."),)), "named"
+    )
+    assert await store.search("dam") == ["named", "body"]
+
+
+async def test_sync_makes_the_catalog_match_and_a_dropped_story_goes_inactive(store: Store) -> None:
+    budget = StoryEntry("budget", "https://example.com/budget", "Budget talks", ("shutdown",))
+    await tracked(store, KHERSON, budget, routes=(("kherson", "rec:A"),))
+    assert [b.id for b in await store.stories()] == ["budget", "kherson"]
+    assert (await store.stories())[0].title == "Budget talks"
+    await tracked(store, KHERSON)
+    assert [b.id for b in await store.stories()] == ["kherson"]
+    gone = await store.story_record("budget")
+    assert gone is not None and gone.title == "Budget talks"  # its history stays
+    assert await store.story_record("never") is None
+
+
+async def test_readers_never_see_a_half_applied_sync(store: Store) -> None:
+    many = [StoryEntry(f"s{n:03}", f"s{n}.txt") for n in range(150)]
+    await tracked(store, *many)
+    seen: set[int] = set()
+
+    async def read_while_syncing() -> None:
+        for _ in range(40):
+            seen.add(len(await store.stories()))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(tracked(store, *reversed(many)), read_while_syncing(), tracked(store, *many))
+    assert seen == {150}
+
+
+async def test_only_good_versions_are_diff_bases(store: Store) -> None:
+    await tracked(store)
+    first = await baseline(store, Story(title="t", sections=(ORIGINAL,)))
+    await store.record_failure("kherson", T0 + timedelta(minutes=1), "timeout", None)
+    assert await store.record_suspect("kherson", T0 + timedelta(minutes=2), "error page", FetchMeta()) is None
+    assert (
+        await store.record_suspect("kherson", T0 + timedelta(minutes=3), "error page", FetchMeta())
+        == "error page"
+    )
+    last = await store.last_version("kherson")
+    assert last is not None and last.id == first and last.story.sections == (ORIGINAL,)
+    assert await store.failed_fetches("kherson") == 1
+    assert await store.suspect_fetches("kherson") == ["error page", "error page"]
+    assert (await store.stories())[0].suspect == "error page"
+    await store.record_checked("kherson", T0 + timedelta(minutes=4))
+    assert (await store.stories())[0].suspect is None  # a good fetch clears the mark
+
+
+async def test_a_poll_on_a_stale_base_records_nothing(store: Store) -> None:
+    await tracked(store)
+    story = Story(title="t", sections=(ORIGINAL,))
+    first = await baseline(store, story)
+    with pytest.raises(StaleBase):  # a second "first" poll: there is a base now
+        await store.record_version("kherson", None, T0, FetchMeta(), story, [], [update("h", "rec:A")])
+    newer = Story(title="t", sections=(FIRST, ORIGINAL))
+    await store.record_version(
+        "kherson", first, T0, FetchMeta(), newer, [record(FIRST)], [update("u", "rec:A")]
+    )
+    with pytest.raises(StaleBase) as stale:  # diffed against `first`, which is no longer the latest
+        await store.record_version(
+            "kherson", first, T0, FetchMeta(), newer, [record(FIRST)], [update("u", "rec:A")]
+        )
+    assert stale.value.base_id == first and stale.value.latest_id != first
+    assert len(await store.events()) == 1 and len(await store.deliveries()) == 1
+
+
+async def test_the_view_orders_by_publisher_time_and_keeps_the_publishers_zone(store: Store) -> None:
+    await tracked(store, StoryEntry("kherson", "https://user:pw@example.com/k?token=s", "", ()))
+    first = await baseline(store, Story(title="Kherson", subtitle="sub", sections=(ORIGINAL,)))
+    story = Story(title="Kherson", subtitle="sub", sections=(SECOND, FIRST, ORIGINAL))  # newest on top
+    news = [record(SECOND), record(FIRST)]
+    await store.record_version(
+        "kherson", first, T0 + 2 * DAY, FetchMeta(), story, news, [update("U", "rec:A")]
+    )
+    view = await store.story_view("kherson")
+    assert view is not None and view.title == "Kherson" and view.subtitle == "sub"
+    assert view.url == "https://example.com/k"  # never the credentials
+    assert [e.summary for e in view.timeline] == [ORIGINAL.body, FIRST.body, SECOND.body]
+    assert view.latest is not None and view.latest.summary == SECOND.body
+    stamp = view.latest.timestamp
+    assert stamp == SECOND.timestamp and getattr(stamp.tzinfo, "key", None) == "America/Chicago"
+    assert await store.story_view("never") is None
+
+
+async def test_an_alert_carries_its_event_and_the_current_timeline(store: Store) -> None:
+    await tracked(store)
+    first = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    story = Story(title="Kherson", sections=(FIRST, ORIGINAL))
+    event = update("Update", "rec:A", at=FIRST.timestamp)
+    (event_id,) = await store.record_version(
+        "kherson", first, T0, FetchMeta(), story, [record(FIRST)], [event]
+    )
+    alert = await store.alert(event_id)
+    assert (alert.story_id, alert.story_title, alert.kind) == ("kherson", "Kherson", AlertKind.NEW_UPDATE)
+    assert alert.timestamp == FIRST.timestamp and len(alert.timeline) == 2
+    (row,) = await store.events("kherson")
+    assert row.id == event_id and row.version_id != first and row.published_at == FIRST.timestamp
+    with pytest.raises(KeyError):
+        await store.alert(event_id + 1000)
+
+
+async def queue(store: Store) -> list[int]:
+    """Two events for two channels, recorded out of publisher order."""
+    await tracked(store)
+    base = await baseline(store, Story(title="t", sections=(ORIGINAL,)))
+    events = [update("later", "rec:A", "rec:B", at=T0 + 2 * DAY), update("earlier", "rec:A", at=T0 + DAY)]
+    story = Story(title="t", sections=(FIRST, ORIGINAL))
+    return await store.record_version("kherson", base, T0, FetchMeta(), story, [record(FIRST)], events)
+
+
+async def test_due_deliveries_come_in_publisher_order_per_channel(store: Store) -> None:
+    later, earlier = await queue(store)
+    due = await store.due_deliveries(T0, platforms=("rec",))
+    assert [(d.event_id, d.channel) for d in due] == [(earlier, "rec:A"), (later, "rec:A"), (later, "rec:B")]
+    assert await store.due_deliveries(T0, platforms=("slack",)) == []
+    assert await store.next_due_at(("rec",)) == T0
+    first = due[0]
+    await store.mark_retry(first.id, "boom", T0 + timedelta(minutes=5))
+    due = await store.due_deliveries(T0, platforms=("rec",))
+    assert [(d.event_id, d.channel) for d in due] == [(later, "rec:B")]  # rec:A waits for its retry
+    due = await store.due_deliveries(T0 + timedelta(minutes=5), platforms=("rec",))
+    assert due[0].id == first.id and due[0].attempts == 1
+
+
+async def test_a_claim_is_taken_once_and_holds_its_channel(store: Store) -> None:
+    later, earlier = await queue(store)
+    first = (await store.due_deliveries(T0, platforms=("rec",)))[0]
+    assert (first.event_id, first.channel) == (earlier, "rec:A")
+    results = await asyncio.gather(*(store.claim(first.id, T0) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    due = await store.due_deliveries(T0, platforms=("rec",))
+    assert [(d.event_id, d.channel) for d in due] == [(later, "rec:B")]  # claimed: rec:A holds
+    assert await store.claimed_unrecorded(("rec",), older_than=T0) == []  # claimed at T0, not before
+    (stuck,) = await store.claimed_unrecorded(("rec",), older_than=T0 + timedelta(seconds=1))
+    assert stuck.id == first.id and await store.claimed_unrecorded(("slack",), T0 + DAY) == []
+    await store.mark_sent(first.id, "m1", "t1", T0)
+    assert await store.claimed_unrecorded(("rec",), older_than=T0 + DAY) == []
+    assert not await store.claim(first.id, T0)  # sent is final
+    rows = {d.id: d for d in await store.deliveries()}
+    assert rows[first.id].status is DeliveryStatus.SENT and rows[first.id].message_id == "m1"
+    assert await store.thread_for("kherson", "rec:A") == "t1"
+    assert await store.thread_for("kherson", "rec:B") is None
+
+
+async def test_a_claimed_delivery_retried_or_failed_leaves_the_claim(store: Store) -> None:
+    await queue(store)
+    one, _, two = await store.due_deliveries(T0, platforms=("rec",))
+    assert await store.claim(one.id, T0) and await store.claim(two.id, T0)
+    await store.mark_retry(one.id, "rate limited", T0, count=False)
+    await store.mark_failed(two.id, "channel_not_found")
+    rows = {d.id: d for d in await store.deliveries()}
+    assert rows[one.id].status is DeliveryStatus.PENDING and rows[one.id].attempts == 0
+    assert rows[one.id].claimed_at is None and rows[one.id].last_error == "rate limited"
+    assert rows[two.id].status is DeliveryStatus.FAILED and rows[two.id].attempts == 1
+    assert await store.claim(one.id, T0) and not await store.claim(two.id, T0)
+
+
+async def test_known_titles_and_fingerprints_remember_everything(store: Store) -> None:
+    await tracked(store)
+    first = await baseline(store, Story(title="Old title", sections=(ORIGINAL,)))
+    story = Story(title="New title", sections=(FIRST, ORIGINAL))
+    await store.record_version("kherson", first, T0, FetchMeta(), story, [record(FIRST)], [])
+    assert await store.known_titles("kherson") == {"Old title", "New title"}
+    assert await store.known_fingerprints("kherson") == {ORIGINAL.fingerprint, FIRST.fingerprint}
+
+
+async def test_site_lines_count_stories_not_lines(store: Store) -> None:
+    await tracked(store, *(StoryEntry(f"s{n}", f"s{n}.txt") for n in range(3)))
+    for n in range(3):
+        await store.record_site_lines("example.com", f"s{n}", frozenset({"share", f"own{n}"}))
+    await store.record_site_lines("example.com", "s2", frozenset({"share"}))  # replaces, never adds
+    assert await store.site_boilerplate("example.com", 3) == frozenset({"share"})
+    assert await store.site_boilerplate("example.com", 1) == frozenset({"share", "own0", "own1"})
+    assert await store.site_boilerplate("other.org", 1) == frozenset()
+
+
+async def test_pruning_keeps_bases_events_sections_titles_and_recent_failures(store: Store) -> None:
+    await tracked(store)
+
+    async def again(title: str, at: datetime, events: list[EventRecord] | None = None) -> int:
+        story = Story(title=title, sections=(ORIGINAL,))
+        await store.record_version(
+            "kherson", await latest_id(store), at, FetchMeta(), story, [], events or []
+        )
+        return await latest_id(store)
+
+    await baseline(store, Story(title="A", sections=(ORIGINAL,)))  # introduced ORIGINAL: kept
+    await again("B", T0 + DAY)  # nothing new, and not the latest: dropped (its title is not)
+    await store.record_failure("kherson", T0 + DAY, "old failure", 500)
+    await store.record_suspect("kherson", T0 + 2 * DAY, "old suspect", FetchMeta())
+    headline = EventRecord(AlertKind.HEADLINE_CHANGED, "Headline changed", "Now: C", channels=("rec:A",))
+    told = await again("C", T0 + 3 * DAY, [headline])  # an event points at it: kept
+    base = await again("C", T0 + 4 * DAY)  # the diff base: kept
+    await store.record_failure("kherson", T0 + 9 * DAY, "recent failure", 503)
+    await store.record_suspect("kherson", T0 + 9 * DAY, "recent suspect", FetchMeta())
+
+    assert await store.prune(failures_before=T0 + 5 * DAY) == 3
+    assert await latest_id(store) == base
+    assert await store.failed_fetches("kherson") == 1
+    assert await store.suspect_fetches("kherson") == ["recent suspect"]
+    assert [e.version_id for e in await store.events()] == [told]
+    assert await store.known_titles("kherson") == {"A", "B", "C"}  # titles outlive their versions
+    view = await store.story_view("kherson")
+    assert view is not None and [e.summary for e in view.timeline] == [ORIGINAL.body]
+    assert await store.prune(failures_before=T0 + 5 * DAY) == 0  # nothing more to drop
+    await again("C", T0 + 10 * DAY)  # and the kept base still takes the next poll
