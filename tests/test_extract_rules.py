@@ -33,13 +33,24 @@ def test_a_bare_fragment_is_read_as_a_page() -> None:
     assert html_to_text(BODY) == ("", "\n".join(PARAGRAPHS))
 
 
+def test_images_and_list_bullets_are_not_text() -> None:
+    """A figure's image is not a paragraph ("![...](...)"), and list items are plain lines."""
+    figure = "<figure><img src='https://example.com/fan.jpg' alt='A fan in a window'></figure>"
+    _, text = html_to_text(f"<html><body><article>{BODY}{figure}{BODY}</article></body></html>")
+    assert text.splitlines() == list(PARAGRAPHS) * 2
+    items = "".join(f"<li>{p}</li>" for p in PARAGRAPHS)
+    _, text = html_to_text(f"<html><body><ul>{items}</ul></body></html>")
+    assert text.splitlines() == list(PARAGRAPHS)
+
+
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
         ("<html><body></body></html>", ("", "")),
         ("<html><head><title>Heat Wave</title></head><body></body></html>", ("Heat Wave", "")),
+        ("<html lang=", ("", "")),
     ],
-    ids=["nothing", "a title and no text"],
+    ids=["nothing", "a title and no text", "cut off in its first tag"],
 )
 def test_a_page_without_an_article_gives_empty_text(page: str, expected: tuple[str, str]) -> None:
     assert html_to_text(page) == expected
