@@ -95,4 +95,4 @@ def _norm(text: str) -> str:
 
 
 def _sort_time(ts: datetime | None) -> float:
-    return ts.timestamp() if ts is not None else 0.0
+    return ts.timestamp() if ts is not None else 0.0  # pragma: no mutate (untimed ones sort by page order)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -67,3 +68,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
             item.add_marker(pytest.mark.usefixtures("close_leftover_stores"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reader_caches() -> None:
+    """Under mutmut only: empty the reader's memo caches before each test, so a mutant's
+    code runs instead of answers the unmutated code cached before the mutant was set."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    from bot.read.lenient import read_date
+    from bot.read.parse import _authors
+    from bot.read.timestamps import match_when
+
+    for cached in (match_when, read_date, _authors):
+        cached.cache_clear()

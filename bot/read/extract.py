@@ -29,13 +29,13 @@ def decode(data: bytes, content_type: str | None = None) -> str:
     if found := _CT_CHARSET.search(content_type or ""):
         tried.append(found.group(1))
     if meta := _CHARSET.search(data[:4096]):
-        tried.append(meta.group(1).decode("ascii"))
-    for encoding in (*tried, "utf-8", "cp1252"):
+        tried.append(meta.group(1).decode("ascii"))  # pragma: no mutate (codec names ignore case)
+    for encoding in (*tried, "utf-8", "cp1252"):  # pragma: no mutate (codec names ignore case)
         try:
             return data.decode(encoding)
         except (LookupError, ValueError):  # unknown codec, bytes that do not fit it
             continue
-    return data.decode("latin-1")
+    return data.decode("latin-1")  # pragma: no mutate (codec names ignore case)
 
 
 def looks_like_html(text: str, content_type: str | None = None) -> bool:

@@ -24,6 +24,7 @@ _COLON_ONLY = frozenset({"updates", "clarifications", "developing"})  # "Updates
 _ORDINAL = re.compile(
     r"\s+(?:#?\d{1,2}|[IVX]{1,5})(?=[\s(),—–-]|:(?!\d)|\.(?!\d)|$)"
     r"(?!\s*(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s|,|$))"
+    r"(?!\s*(?i:[ap]\.?\s?m\b))"  # nor the hour of "UPDATE 4 p.m."
 )
 _DECORATION = re.compile(r"^(?:\[|\*{1,2}|_{2,})\s*(?P<core>.+?)\s*(?:\]|\*{1,2}|_{2,})(?P<after>.*)$")
 _END = re.compile(r":(?=\s|$|[A-Z\"“‘(])|\s[-–—]\s|\s?[—–]\s?")  # where a header stops and its body starts
@@ -119,8 +120,9 @@ def _split_header(after: str) -> tuple[str | None, str]:
         if close < 0:
             return None, ""
         tail = after[close + 1 :]
-        tail = tail.lstrip()
-        stop = _END.match(tail)
+        if not (stop := _END.match(tail)):  # " - Crews ...": the separator keeps its space
+            tail = tail.lstrip()
+            stop = _END.match(tail)
         return after[1:close].strip(), tail[stop.end() :] if stop else tail
     if after[0] not in " ,:-–—\t":
         return None, ""  # "Updates" or "Updater": another word
