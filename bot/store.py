@@ -5,6 +5,8 @@ Guarantees:
   so an event never exists without its deliveries, and a crash never half-records a poll.
 - Only successful versions are diff bases; failed fetches are recorded beside them.
 - A delivery row is (event, channel) unique: an alert is queued for a channel once.
+- A delivery is claimed (`claim`, committed with a full sync) before each send, so after any
+  stop, power loss included, a pending row with `claimed_at` set may already be on the platform.
 - The schema is versioned (PRAGMA user_version) and migrated forward on open.
 """
 
@@ -127,6 +129,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (site, line_key, story_id)
     ) WITHOUT ROWID;
     """,
+    # 5: when a send of the delivery was first started, so a crash between the send and its
+    # record leaves a trace that the dispatcher reconciles with the platform before resending
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_at TEXT;
+    """,
 )
 
 
@@ -180,6 +187,7 @@ class PendingDelivery:
     story_id: str
     channel: str  # "platform:channel_id"
     attempts: int
+    claimed_at: datetime | None = None  # set: a send began and may have reached the platform
 
     @property
     def platform(self) -> str:
@@ -223,15 +231,24 @@ class Store:
         await self.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. `durable`: the commit is synced to disk before it returns
+        (WAL with synchronous=NORMAL survives a killed process but may lose the last commits
+        to a power loss)."""
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            if durable:
+                await self._db.execute("PRAGMA synchronous = FULL")
             try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    await self._db.execute("ROLLBACK")
+                    raise
+                await self._db.execute("COMMIT")
+            finally:
+                if durable:
+                    await self._db.execute("PRAGMA synchronous = NORMAL")
 
     async def _migrate(self) -> None:
         (version,) = await self._one("PRAGMA user_version")
@@ -503,7 +520,8 @@ class Store:
         so each channel sees its alerts in order."""
         marks = ",".join("?" * len(platforms))
         rows = await self._all(
-            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.next_attempt_at <= ? AS due
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at,
+                      d.next_attempt_at <= ? AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'pending' AND substr(d.channel, 1, instr(d.channel, ':') - 1) IN ({marks})
                ORDER BY e.order_key, e.id, d.id""",
@@ -517,7 +535,16 @@ class Store:
             if not r["due"]:
                 blocked.add(r["channel"])
                 continue
-            due.append(PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"]))
+            due.append(
+                PendingDelivery(
+                    r["id"],
+                    r["event_id"],
+                    r["story_id"],
+                    r["channel"],
+                    r["attempts"],
+                    decode_time(r["claimed_at"]),
+                )
+            )
             if len(due) >= limit:
                 break
         return due
@@ -562,6 +589,15 @@ class Store:
             (story_id, channel),
         )
         return row["thread_id"] if row else None
+
+    async def claim(self, delivery_id: int, at: datetime) -> None:
+        """A send of this delivery is about to start: committed, synced, before the platform
+        call. The first claim's time stays (a reconcile searches from the earliest send)."""
+        async with self.transaction(durable=True) as db:
+            await db.execute(
+                "UPDATE deliveries SET claimed_at = coalesce(claimed_at, ?) WHERE id = ?",
+                (encode_time(at), delivery_id),
+            )
 
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
         async with self.transaction() as db:

@@ -15,12 +15,6 @@ from tests.fakes.slack import FakeSlack
 
 pytestmark = pytest.mark.timeout(90)
 
-# Today a send is recorded only after the platform answers: a kill in between repeats it.
-REPEATED_TODAY = {"after_send_before_record", "midway", "after_last_send"}
-REPEATS = pytest.mark.xfail(reason="issue 12: a send whose record did not commit is sent again", strict=True)
-CASES = [pytest.param(p, marks=REPEATS) if p in REPEATED_TODAY else p for p in POINTS]
-
-
 @pytest.fixture(params=["slack", "discord"])
 async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     if request.param == "slack":
@@ -31,7 +25,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
             yield discord_rig(discord)
 
 
-@pytest.mark.parametrize("point", CASES)
+@pytest.mark.parametrize("point", list(POINTS))
 async def test_killed_at_a_point_then_restarted_each_channel_gets_the_alert_once(
     rig: Rig, tmp_path: Path, point: str
 ) -> None:
@@ -42,7 +36,6 @@ async def test_killed_at_a_point_then_restarted_each_channel_gets_the_alert_once
     assert len(recorded) == FANOUT
 
 
-@REPEATS
 async def test_killed_with_eight_channels_in_flight_then_restarted_each_gets_it_once(
     rig: Rig, tmp_path: Path
 ) -> None:

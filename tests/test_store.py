@@ -92,3 +92,17 @@ async def test_an_older_database_is_migrated_forward_keeping_its_rows(tmp_path: 
     with closing(sqlite3.connect(path)) as db:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "deliveries_by_channel" in names
+
+
+async def test_a_claim_is_shown_on_the_pending_delivery_and_keeps_its_first_time(tmp_path: Path) -> None:
+    from tests.helpers import kherson_store
+
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    (due,) = await store.due_deliveries(datetime.now(UTC), platforms=("rec",))
+    assert due.claimed_at is None
+    first = datetime(2022, 11, 11, 14, 0, tzinfo=UTC)
+    await store.claim(due.id, first)
+    await store.claim(due.id, datetime(2022, 11, 11, 15, 0, tzinfo=UTC))  # a retry's claim
+    (due,) = await store.due_deliveries(datetime.now(UTC), platforms=("rec",))
+    assert due.claimed_at == first
+    await store.close()
