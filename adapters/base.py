@@ -8,6 +8,7 @@ functions beside each adapter (`alert_to_blocks`, `alert_to_embed`, `alert_to_te
 from __future__ import annotations
 
 import abc
+from datetime import datetime
 
 from bot.commands import Commands
 from bot.models import Alert
@@ -31,5 +32,13 @@ class ChatAdapter(abc.ABC):
         """Disconnect; safe to call twice."""
 
     @abc.abstractmethod
-    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
-        """Post an alert (see bot.ports.AlertSender). Raise bot.ports.DeliveryError on failure."""
+    async def send_alert(
+        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+    ) -> Posted:
+        """Post an alert carrying `key` (see bot.ports.AlertSender). Raise bot.ports.DeliveryError."""
+
+    @abc.abstractmethod
+    async def find_sent(
+        self, channel: str, key: str, thread_id: str | None, since: datetime
+    ) -> Posted | None:
+        """The post carrying `key`, if the platform has it (see bot.ports.AlertSender)."""

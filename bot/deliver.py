@@ -4,22 +4,45 @@ Each channel gets its alerts in order, one at a time (a later update can join th
 the first one opened); channels are served concurrently. A send and its record form one
 unit that cancellation does not split, so stopping the dispatcher mid fan-out neither loses
 an alert nor, on restart, repeats one.
+
+A hard kill can still land between a send and its record, so each send is claimed in the
+store first and carries a key derived from the delivery. A claimed delivery that was never
+recorded is looked up on its platform (`find_sent`) before it is sent again: found, it is
+recorded as sent; not there, it is sent. Which platforms can answer is theirs to say (see
+bot/ports.py); where one cannot, the resend is logged as one that may repeat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.models import Alert
-from bot.ports import AlertSender, DeliveryError
+from bot.ports import AlertSender, DeliveryError, Posted
 from bot.storage import PendingDelivery, Store, now_utc
 
 log = logging.getLogger(__name__)
+
+# How far before its first claim a send is looked for: the platform's clock is not ours.
+RECONCILE_MARGIN = timedelta(minutes=10)
+KEY_MAX = 25  # Discord's nonce limit, the tightest place a key goes
+
+
+def delivery_key(delivery: PendingDelivery, alert: Alert) -> str:
+    """The key a delivery's posts carry: 'sb', the row id, and a hash of what the row is
+    (event, channel, when the event was seen), so a fresh database reusing row ids never
+    mistakes an old post for its own. Deterministic: every attempt carries the same key."""
+    head = f"sb{delivery.id}-"
+    identity = (
+        f"{delivery.id}|{delivery.event_id}|{delivery.channel}|{alert.story_id}|{alert.seen_at.isoformat()}"
+    )
+    digest = hashlib.sha256(identity.encode()).hexdigest()
+    return head + digest[: max(8, KEY_MAX - len(head))]
 
 
 @dataclass(slots=True)
@@ -27,11 +50,13 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    found: int = 0  # of `sent`: posts an interrupted run made, found on the platform and recorded
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.retrying += other.retrying
+        self.found += other.found
 
 
 class Dispatcher:
@@ -66,8 +91,14 @@ class Dispatcher:
 
     async def deliver_pending(self, channels: Collection[str] | None = None) -> DeliveryReport:
         """One pass over every due delivery (of `channels` only, when given: a worker's job
-        serves one channel). Returns what happened."""
-        due = await self.store.due_deliveries(self.clock(), platforms=tuple(self.senders))
+        serves one channel). Returns what happened.
+
+        Deliveries claimed but never recorded come first: the run that claimed them died
+        mid-send (one process serves a channel at a time: this one, or under a worker's
+        channel lock, the worker holding it), so each is looked up before it is sent again."""
+        now, platforms = self.clock(), tuple(self.senders)
+        stranded = await self.store.claimed_unrecorded(platforms, older_than=now)
+        due = stranded + await self.store.due_deliveries(now, platforms=platforms)
         if channels is not None:
             due = [d for d in due if d.channel in channels]
         by_channel: dict[str, list[PendingDelivery]] = {}
@@ -119,8 +150,25 @@ class Dispatcher:
             alerts[delivery.event_id] = await self.store.alert(delivery.event_id)
         alert = alerts[delivery.event_id]
         thread_id = await self.store.thread_for(delivery.story_id, delivery.channel)
+        key = delivery_key(delivery, alert)
+        if delivery.claimed_at is not None:
+            earlier = await self._earlier_send(sender, delivery, key, thread_id)
+            if isinstance(earlier, DeliveryReport):
+                return earlier
+            if earlier is not None:
+                log.info(
+                    "delivery to %s was already made (message %s): recorded",
+                    delivery.channel,
+                    earlier.message_id,
+                )
+                await self.store.mark_sent(
+                    delivery.id, earlier.message_id, earlier.thread_id or thread_id, self.clock()
+                )
+                return DeliveryReport(sent=1, found=1)
+        if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
+            return DeliveryReport()  # another process claimed it first: it is theirs to send
         try:
-            posted = await sender.send_alert(delivery.channel_id, alert, thread_id)
+            posted = await sender.send_alert(delivery.channel_id, alert, thread_id, key=key)
         except DeliveryError as err:
             return await self._failed(delivery, err)
         except Exception as err:  # an adapter bug must not stop other channels
@@ -130,6 +178,29 @@ class Dispatcher:
             delivery.id, posted.message_id, posted.thread_id or thread_id, self.clock()
         )
         return DeliveryReport(sent=1)
+
+    async def _earlier_send(
+        self, sender: AlertSender, delivery: PendingDelivery, key: str, thread_id: str | None
+    ) -> Posted | DeliveryReport | None:
+        """The post an interrupted send made, if the platform has it. A platform that cannot
+        be asked now means try later (a DeliveryReport); one that never can means send again."""
+        assert delivery.claimed_at is not None
+        since = delivery.claimed_at - RECONCILE_MARGIN
+        try:
+            return await sender.find_sent(delivery.channel_id, key, thread_id, since)
+        except DeliveryError as err:
+            if not err.permanent:
+                return await self._failed(delivery, err)
+            reason = err.reason
+        except Exception as err:  # an adapter bug: do not guess, try again later
+            log.exception("looking for an earlier send to %s raised", delivery.channel)
+            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
+        log.warning(
+            "cannot tell whether %s already got its alert (%s); sending it again, which may repeat it",
+            delivery.channel,
+            reason,
+        )
+        return None
 
     async def _failed(self, delivery: PendingDelivery, err: DeliveryError) -> DeliveryReport:
         rate_limited = err.retry_after is not None

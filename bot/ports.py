@@ -2,11 +2,14 @@
 
 An adapter that posts alerts implements `AlertSender`. It reports failure by raising
 `DeliveryError`, saying whether a retry can help and how long the platform asked us to wait.
+Each send carries a delivery key, and `find_sent` looks for it on the platform: a send cut
+short by a crash is found there instead of being sent twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.models import Alert
@@ -37,12 +40,26 @@ class Posted:
 
 @runtime_checkable
 class AlertSender(Protocol):
-    """Posts one alert to one channel of one platform."""
+    """Posts one alert to one channel of one platform, and finds a post it made before."""
 
     platform: str
 
-    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
-        """Post `alert` to `channel`, inside `thread_id` when given. Raise DeliveryError."""
+    async def send_alert(
+        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+    ) -> Posted:
+        """Post `alert` to `channel`, inside `thread_id` when given. Raise DeliveryError.
+
+        `key` (at most 25 characters) names the delivery; the post carries it where
+        `find_sent` can read it back, and where the platform can refuse a repeat, it does."""
+        ...
+
+    async def find_sent(
+        self, channel: str, key: str, thread_id: str | None, since: datetime
+    ) -> Posted | None:
+        """The post carrying `key` made in `channel` (or in `thread_id`) since `since`, or None
+        when there is none, or when this platform keeps nothing to look in (then a resend may
+        repeat a post). Raise DeliveryError when the platform cannot be asked now, with
+        permanent=True when it never can (a missing permission)."""
         ...
 
 

@@ -1,9 +1,14 @@
-"""An in-process AlertSender that records what it is asked to post (the core's test platform)."""
+"""An in-process AlertSender that records what it is asked to post (the core's test platform).
+
+Like Slack and Discord it keeps each post's delivery key and `find_sent` reads them back;
+`keeps_keys=False` makes it a platform with nothing to look in, like the console.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.models import Alert
 from bot.ports import DeliveryError, Posted
@@ -17,6 +22,10 @@ class RecordingSender:
     threads: bool = False
     posted: list[tuple[str, Alert, str | None]] = field(default_factory=list)
     failures: dict[str, list[DeliveryError]] = field(default_factory=dict)
+    keys: dict[str, Posted] = field(default_factory=dict)  # delivery key -> where its post landed
+    keeps_keys: bool = True
+    lookups: list[str] = field(default_factory=list)  # keys find_sent was asked about
+    lookup_failures: list[DeliveryError] = field(default_factory=list)  # raised by the next lookups
     gate: asyncio.Event | None = None  # when set, each send waits for it
     started: bool = False
     closed: bool = False
@@ -27,7 +36,9 @@ class RecordingSender:
     async def close(self) -> None:
         self.closed = True
 
-    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+    async def send_alert(
+        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+    ) -> Posted:
         if self.gate is not None:
             await self.gate.wait()
         pending = self.failures.get(channel)
@@ -35,7 +46,18 @@ class RecordingSender:
             raise pending.pop(0)
         self.posted.append((channel, alert, thread_id))
         message_id = f"{channel}-{len(self.posted)}"
-        return Posted(message_id, (thread_id or message_id) if self.threads else None)
+        posted = Posted(message_id, (thread_id or message_id) if self.threads else None)
+        if key is not None and self.keeps_keys:
+            self.keys[key] = posted
+        return posted
+
+    async def find_sent(
+        self, channel: str, key: str, thread_id: str | None, since: datetime
+    ) -> Posted | None:
+        self.lookups.append(key)
+        if self.lookup_failures:
+            raise self.lookup_failures.pop(0)
+        return self.keys.get(key)
 
     def channels(self) -> list[str]:
         return [channel for channel, _, _ in self.posted]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.deliver import Dispatcher
-from bot.ports import DeliveryError
-from bot.storage import open_store
+import aiosqlite
+
+from bot.deliver import Dispatcher, delivery_key
+from bot.ports import DeliveryError, Posted
+from bot.storage import Store, open_store
 from tests.helpers import kherson_store
 from tests.recording import RecordingSender
 
@@ -40,8 +43,8 @@ async def test_stopping_mid_fan_out_then_restarting_delivers_each_once(tmp_path:
     sent_five = asyncio.Event()
     original = sender.send_alert
 
-    async def send_then_maybe_stop(channel, alert, thread_id):  # type: ignore[no-untyped-def]
-        posted = await original(channel, alert, thread_id)
+    async def send_then_maybe_stop(channel, alert, thread_id, *, key=None):  # type: ignore[no-untyped-def]
+        posted = await original(channel, alert, thread_id, key=key)
         if len(sender.posted) == 5:
             sent_five.set()
         await asyncio.sleep(0)  # let the stop land mid-send: the record must still happen
@@ -177,4 +180,94 @@ async def test_a_channel_waiting_on_a_retry_keeps_its_order(tmp_path: Path) -> N
     assert a_alerts == b_alerts and len(a_alerts) == 2
     b_times = [alert.timestamp for channel, alert, _ in sender.posted if channel == "B"]
     assert b_times == sorted(b_times)  # publisher order: Nov 11 before Nov 12
+    await store.close()
+
+
+# --- claimed before each send, reconciled after a crash ----------------------------------
+
+
+async def interrupted(store: Store, sender: RecordingSender) -> str:
+    """The state a hard kill leaves: rec:A's delivery claimed and maybe posted, never recorded.
+    Returns the delivery key that send carried."""
+    (due,) = await store.due_deliveries(datetime.now(UTC), platforms=("rec",))
+    key = delivery_key(due, await store.alert(due.event_id))
+    await store.claim(due.id, datetime.now(UTC))
+    return key
+
+
+async def test_each_send_is_claimed_in_the_store_before_the_platform_sees_it(tmp_path: Path) -> None:
+    store, config = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender()
+    seen_by_another_process: list[tuple[str, str | None]] = []
+    original = sender.send_alert
+
+    async def look_then_send(channel, alert, thread_id, *, key=None):  # type: ignore[no-untyped-def]
+        async with (
+            aiosqlite.connect(config.database({})) as other,
+            other.execute("SELECT status, claimed_at FROM deliveries") as cursor,
+        ):
+            seen_by_another_process.extend(tuple(row) for row in await cursor.fetchall())
+        return await original(channel, alert, thread_id, key=key)
+
+    sender.send_alert = look_then_send  # type: ignore[method-assign]
+    assert (await Dispatcher(store, {"rec": sender}).deliver_pending()).sent == 1
+    ((status, claimed_at),) = seen_by_another_process
+    assert status == "claimed" and claimed_at is not None
+    await store.close()
+
+
+async def test_a_claimed_send_the_platform_holds_is_recorded_not_resent(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender()
+    key = await interrupted(store, sender)
+    sender.keys[key] = Posted("A-earlier")  # the killed process's post did land
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert (report.sent, report.found, sender.posted) == (1, 1, [])
+    (row,) = await store.deliveries()
+    assert (row.status, row.message_id) == ("sent", "A-earlier")
+    await store.close()
+
+
+async def test_a_claimed_send_the_platform_lacks_is_sent_once_with_the_same_key(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender()
+    key = await interrupted(store, sender)
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert (report.sent, report.found, sender.lookups, list(sender.keys)) == (1, 0, [key], [key])
+    await store.close()
+
+
+async def test_a_platform_that_keeps_nothing_gets_the_alert_again(tmp_path: Path) -> None:
+    """The console's case: at least once, never lost."""
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender(keeps_keys=False)
+    await interrupted(store, sender)
+    assert (await Dispatcher(store, {"rec": sender}).deliver_pending()).sent == 1
+    assert sender.channels() == ["A"]
+    await store.close()
+
+
+async def test_a_lookup_that_fails_for_now_waits_and_one_that_never_can_resends(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender(lookup_failures=[DeliveryError("HTTP 503")])
+    await interrupted(store, sender)
+    clock = Clock()  # after the interrupted run's claim: a pass looks at claims older than its start
+    dispatcher = Dispatcher(store, {"rec": sender}, backoff=10, clock=clock)
+    assert (await dispatcher.deliver_pending()).retrying == 1 and sender.posted == []
+    sender.lookup_failures.append(DeliveryError("missing_scope", permanent=True))
+    clock.now += timedelta(seconds=11)
+    assert (await dispatcher.deliver_pending()).sent == 1 and sender.channels() == ["A"]
+    await store.close()
+
+
+async def test_the_delivery_key_is_stable_short_and_specific(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A", "rec:B"])
+    first, second = await store.due_deliveries(datetime.now(UTC), platforms=("rec",))
+    alert = await store.alert(first.event_id)
+    key = delivery_key(first, alert)
+    assert key == delivery_key(first, alert) and key.startswith(f"sb{first.id}-") and len(key) <= 25
+    assert delivery_key(second, alert) != key
+    reborn = replace(alert, seen_at=alert.seen_at + timedelta(seconds=1))  # a new database's row 1
+    assert delivery_key(first, reborn) != key
+    assert len(delivery_key(replace(first, id=10**12), alert)) <= 25
     await store.close()

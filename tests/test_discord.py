@@ -25,6 +25,7 @@ from bot.commands import Commands
 from bot.config import Config, ConfigError
 from bot.deliver import Dispatcher
 from bot.models import Alert, AlertKind
+from bot.ports import DeliveryError
 from bot.storage import Store, now_utc
 from tests.fakes.discord import CHANNEL_IDS, GUILD_ID, FakeDiscord, embed_problems
 from tests.helpers import SEED_SUMMARY_START, kherson_store
@@ -413,14 +414,17 @@ def test_build_skips_discord_without_a_token_and_rejects_a_bad_table() -> None:
 
 
 def test_invite_url_asks_for_the_minimal_permissions() -> None:
-    view, send, embed, create_threads, send_in_threads = 1 << 10, 1 << 11, 1 << 14, 1 << 35, 1 << 38
+    view, send, embed, history = 1 << 10, 1 << 11, 1 << 14, 1 << 16
+    create_threads, send_in_threads = 1 << 35, 1 << 38
     url = invite_url(1234, threads=False)
     assert url == (
         "https://discord.com/oauth2/authorize?client_id=1234&scope=bot+applications.commands"
-        f"&permissions={view | send | embed}"
+        f"&permissions={view | send | embed | history}"
     )
     threaded = invite_url(1234, threads=True)
-    assert threaded.endswith(f"permissions={view | send | embed | create_threads | send_in_threads}")
+    assert threaded.endswith(
+        f"permissions={view | send | embed | history | create_threads | send_in_threads}"
+    )
 
 
 def test_client_id_comes_from_the_token() -> None:
@@ -497,3 +501,70 @@ async def test_storybot_with_discord_delivers_the_alert_and_answers(
         report = await app.deliver()
         assert report.failed == 0 and len(seed_posts(fake, C1)) == 1
         assert SEED_SUMMARY_START in embed_of(await fake.slash("kherson"))["description"]
+
+
+# --- the delivery key: nonce on each alert, footer read back from the channel -----------------
+
+
+async def test_a_repeat_send_within_the_nonce_window_returns_the_first_message(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    first = await bot.send_alert(str(C1), LATER_ALERT, None, key="sb7-0123456789abcdef")
+    again = await bot.send_alert(str(C1), LATER_ALERT, None, key="sb7-0123456789abcdef")
+    assert again == first and len(fake.messages[C1]) == 1 and fake.nonce_repeats == 1
+    (message,) = fake.messages[C1]
+    assert message["embeds"][0]["footer"]["text"].endswith(" · ref sb7-0123456789abcdef")
+    other = await bot.send_alert(str(C1), LATER_ALERT, None, key="sb8-0123456789abcdef")
+    assert other.message_id != first.message_id and len(fake.messages[C1]) == 2
+
+
+async def test_each_post_asks_discord_to_enforce_its_nonce(fake: FakeDiscord, bot: DiscordAdapter) -> None:
+    bodies: list[dict[str, Any]] = []
+    original = fake._earlier_with_nonce
+
+    def spy(channel_id: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        bodies.append(body)
+        return original(channel_id, body)
+
+    fake._earlier_with_nonce = spy  # type: ignore[method-assign]
+    await bot.send_alert(str(C1), LATER_ALERT, None, key="sb7-0123456789abcdef")
+    assert bodies[0]["nonce"] == "sb7-0123456789abcdef" and bodies[0]["enforce_nonce"] is True
+
+
+async def test_after_the_nonce_window_the_channel_is_read_for_the_key(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    fake.nonce_window = 0
+    fake.message_bucket = (500, 1.0)
+    since = datetime.now(UTC) - timedelta(minutes=10)
+    posted = await bot.send_alert(str(C1), LATER_ALERT, None, key="sb7-0123456789abcdef")
+    for _ in range(150):  # others' chatter after it: the find pages forward past 100
+        fake.messages[C1].append({**fake.messages[C1][0], "id": str(fake._ids()), "embeds": []})
+    assert await bot.find_sent(str(C1), "sb7-0123456789abcdef", None, since) == posted
+    assert await bot.find_sent(str(C1), "sb8-0123456789abcdef", None, since) is None
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert await bot.find_sent(str(C1), "sb7-0123456789abcdef", None, later) is None
+
+
+async def test_without_read_message_history_a_lookup_fails_for_good(
+    fake: FakeDiscord, bot: DiscordAdapter
+) -> None:
+    fake.deny_history(C1)
+    with pytest.raises(DeliveryError) as failure:
+        await bot.find_sent(str(C1), "sb7-0123456789abcdef", None, datetime.now(UTC))
+    assert failure.value.permanent and "Read Message History" in failure.value.reason
+
+
+async def test_a_threaded_alert_is_found_in_its_thread(
+    fake: FakeDiscord, kherson: tuple[Store, Config]
+) -> None:
+    store, config = kherson
+    adapter = await started(fake, store, config, threads=True)
+    try:
+        since = datetime.now(UTC) - timedelta(minutes=10)
+        first = await adapter.send_alert(str(C1), LATER_ALERT, None, key="sb1-0123456789abcdef")
+        second = await adapter.send_alert(str(C1), LATER_ALERT, first.thread_id, key="sb2-0123456789abcdef")
+        assert await adapter.find_sent(str(C1), "sb2-0123456789abcdef", first.thread_id, since) == second
+        assert await adapter.find_sent(str(C1), "sb1-0123456789abcdef", None, since) == first
+    finally:
+        await adapter.close()

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from bot.commands import Caller, Commands
 from bot.config import Config, ConfigError
 from bot.deliver import Dispatcher
 from bot.models import Reply
-from bot.ports import StartError
+from bot.ports import DeliveryError, StartError
 from bot.storage import Store, now_utc, open_store
 from tests.fakes.slack import FakeSlack, Response
 from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_config, kherson_store, poll_file
@@ -521,3 +522,61 @@ async def test_fake_runs_standalone_and_serves_a_socket_mode_app(kherson: Any) -
         proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+# --- the delivery key: metadata on each alert, read back from history ------------------------
+
+
+async def test_alerts_carry_their_delivery_key_as_metadata_and_history_finds_it(
+    slack: FakeSlack, kherson: Any
+) -> None:
+    store, _, commands = kherson
+    alert = await store.alert((await store.events())[-1].id)
+    adapter = make_adapter(slack, commands)
+    since = now_utc() - timedelta(minutes=10)
+    posted = await adapter.send_alert("C1", alert, None, key="sb1-abc")
+    assert slack.messages["C1"][0].metadata == {
+        "event_type": "storybot_alert",
+        "event_payload": {"delivery": "sb1-abc"},
+    }
+    for _ in range(450):  # a busy channel: the alert is three pages of 200 back
+        slack.messages["C1"].append(replace(slack.messages["C1"][0], ts=slack.new_ts(), metadata=None))
+    found = await adapter.find_sent("C1", "sb1-abc", None, since)
+    assert found is not None and found.message_id == posted.message_id
+    assert await adapter.find_sent("C1", "sb2-abc", None, since) is None
+    assert await adapter.find_sent("C1", "sb1-abc", None, now_utc() + timedelta(minutes=1)) is None
+    assert [m for m, _ in slack.calls].count("conversations.history") == 3 + 3 + 1
+
+
+async def test_a_threaded_alert_is_found_in_its_thread(slack: FakeSlack, kherson: Any) -> None:
+    store, _, commands = kherson
+    alert = await store.alert((await store.events())[-1].id)
+    threaded = make_adapter(slack, commands, threads=True)
+    since = now_utc() - timedelta(minutes=10)
+    first = await threaded.send_alert("C1", alert, None, key="sb1-abc")
+    second = await threaded.send_alert("C1", alert, first.thread_id, key="sb2-abc")
+    assert await threaded.find_sent("C1", "sb2-abc", first.thread_id, since) == second
+    assert await threaded.find_sent("C1", "sb1-abc", None, since) == first
+
+
+async def test_without_the_history_scope_a_lookup_fails_for_good_naming_it(
+    slack: FakeSlack, kherson: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, _, commands = kherson
+    slack.scopes -= {"channels:history"}
+    with pytest.raises(DeliveryError) as failure:
+        await make_adapter(slack, commands).find_sent("C1", "sb1-abc", None, now_utc())
+    assert failure.value.permanent and "channels:history" in failure.value.reason
+    slack.private_channels.add("G1")
+    slack.scopes = {"chat:write", "commands", "channels:history"}
+    with pytest.raises(DeliveryError, match="groups:history"):
+        await make_adapter(slack, commands).find_sent("G1", "sb1-abc", None, now_utc())
+
+
+async def test_the_manifest_asks_for_the_history_scopes() -> None:
+    from adapters.slack import manifest_text
+
+    scopes = manifest_text().split("bot:")[1].split("settings:")[0]
+    assert {"chat:write", "commands", "channels:history", "groups:history"} <= set(
+        re.findall(r"- (\S+)", scopes)
+    )

@@ -1,9 +1,14 @@
-"""Console adapter: prints alerts and answers /story typed at a prompt."""
+"""Console adapter: prints alerts and answers /story typed at a prompt.
+
+A terminal keeps nothing to look in, so `find_sent` never finds an earlier post: after a hard
+kill between printing an alert and recording it, the alert is printed again (at least once).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 
 from rich.console import Console
 
@@ -32,11 +37,18 @@ class ConsoleAdapter(ChatAdapter):
     async def close(self) -> None:
         return None
 
-    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+    async def send_alert(
+        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+    ) -> Posted:
         self._sent += 1
         self.console.print(f"[dim]#{channel}[/dim]")
         self.console.print(alert_to_panel(alert))
         return Posted(message_id=f"console-{self._sent}")
+
+    async def find_sent(
+        self, channel: str, key: str, thread_id: str | None, since: datetime
+    ) -> Posted | None:
+        return None  # nothing printed can be read back
 
     async def ask(self, line: str, user: str = "local") -> Reply:
         """Answer one typed line such as '/story kherson' (the '/story' is optional)."""

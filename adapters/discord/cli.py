@@ -25,12 +25,14 @@ SCOPES = "bot applications.commands"
 
 
 def permissions(threads: bool) -> discord.Permissions:
-    """The least the bot needs: see channels, post embeds; in threads too when threads are on.
+    """The least the bot needs: see channels, post embeds, read back its own recent posts (to
+    tell, after a crash, whether an alert went out); in threads too when threads are on.
     Replies to /story are interaction responses, which need no channel permission at all."""
     return discord.Permissions(
         view_channel=True,
         send_messages=True,
         embed_links=True,
+        read_message_history=True,
         send_messages_in_threads=threads,
         create_public_threads=threads,
     )

@@ -1,7 +1,11 @@
 """The Discord adapter: a discord.py client that answers /story and posts alerts.
 
 Alerts go over REST to a partial channel (`get_partial_messageable`), so they need no guild
-cache and work the moment the client has logged in. Everything sent carries
+cache and work the moment the client has logged in. Each carries its delivery key twice: as
+the message nonce (discord.py sends `enforce_nonce: true` with any nonce, so Discord answers a
+repeat within a few minutes with the first message instead of a new one), and at the end of
+the embed footer, where `find_sent` finds it later by reading the channel (which needs the
+Read Message History permission). Everything sent carries
 `AllowedMentions.none()`, both as the client default and on each call. discord.py's own
 rate-limit buckets absorb 429s; what they give up on becomes a DeliveryError with the wait
 Discord asked for, so the dispatcher retries later instead of dropping the alert.
@@ -13,6 +17,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
 import aiohttp
 import discord
@@ -23,7 +29,7 @@ from discord.http import Route
 
 from adapters.base import ChatAdapter
 from adapters.discord.commands import NO_PINGS, story_command
-from adapters.discord.render import alert_to_embed, plain_clip
+from adapters.discord.render import alert_to_embed, footer_has_key, plain_clip
 from adapters.discord.settings import DiscordSettings
 from bot.commands import Commands
 from bot.models import Alert
@@ -32,6 +38,8 @@ from bot.ports import DeliveryError, Posted, StartError
 log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MINUTES = 10080  # a week: stories update over days
+HISTORY_PAGE = 100  # Discord's most messages per read
+HISTORY_PAGES = 10  # 1,000 messages since the first attempt; a busier channel is not searched further
 CONNECT_TIMEOUT = 60.0
 
 
@@ -224,13 +232,15 @@ class DiscordAdapter(ChatAdapter):
             self._endpoints.close()
             self._endpoints = None
 
-    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+    async def send_alert(
+        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+    ) -> Posted:
         """Post to the channel; with threads on, later alerts of a story go to the thread
         opened on its first one (a thread started from a message has that message's id)."""
-        embed = alert_to_embed(alert)
+        embed = alert_to_embed(alert, key)
         if self.settings.threads and thread_id:
             try:
-                message = await self._post(thread_id, embed)
+                message = await self._post(thread_id, embed, key)
                 return Posted(str(message.id), thread_id)
             except (discord.NotFound, discord.Forbidden) as err:
                 log.warning(
@@ -242,18 +252,74 @@ class DiscordAdapter(ChatAdapter):
             except Exception as err:
                 raise delivery_error(err, channel) from err
         try:
-            message = await self._post(channel, embed)
+            message = await self._post(channel, embed, key)
         except Exception as err:
             raise delivery_error(err, channel) from err
         if not self.settings.threads:
             return Posted(str(message.id))
         return Posted(str(message.id), await self._open_thread(channel, message.id, alert))
 
-    async def _post(self, channel: str, embed: discord.Embed) -> discord.Message:
+    async def _post(self, channel: str, embed: discord.Embed, key: str | None) -> discord.Message:
         if not channel.isdigit():
             raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
         target = self.client.get_partial_messageable(int(channel))
-        return await target.send(embed=embed, allowed_mentions=NO_PINGS)
+        # a nonce makes discord.py send enforce_nonce: true; without a key it picks a random one
+        return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key)
+
+    async def find_sent(
+        self, channel: str, key: str, thread_id: str | None, since: datetime
+    ) -> Posted | None:
+        """The alert carrying `key`, read back from the thread it would have gone to, then
+        the channel. With threads on, a post found in the channel is taken as its thread's
+        anchor (a thread has its first message's id; if it was never opened, the next alert's
+        post there fails over to the channel, as for any lost thread)."""
+        if not channel.isdigit():
+            raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
+        threads = self.settings.threads
+        if threads and thread_id:
+            try:
+                found = await self._find_in(thread_id, key, since)
+            except discord.NotFound:
+                found = None  # the thread is gone; a send went to the channel
+            except Exception as err:
+                raise self._lookup_failure(err, channel) from err
+            if found is not None:
+                return Posted(found, thread_id)
+        try:
+            found = await self._find_in(channel, key, since)
+        except Exception as err:
+            raise self._lookup_failure(err, channel) from err
+        if found is None:
+            return None
+        return Posted(found, found if threads else None)
+
+    async def _find_in(self, channel: str, key: str, since: datetime) -> str | None:
+        """Page forward from `since` through the channel's messages for our post with `key`."""
+        after = discord.utils.time_snowflake(since)
+        me = str(self.client.user.id) if self.client.user else None
+        for _ in range(HISTORY_PAGES):
+            page: list[Any] = await self.client.http.logs_from(int(channel), HISTORY_PAGE, after=after)
+            for message in page:
+                ours = me is None or str((message.get("author") or {}).get("id")) == me
+                if ours and any(footer_has_key(e, key) for e in message.get("embeds") or []):
+                    return str(message["id"])
+            if len(page) < HISTORY_PAGE:
+                return None
+            after = max(int(m["id"]) for m in page)
+        log.warning(
+            "discord: channel %s holds over %d messages since %s; stopped looking",
+            channel,
+            HISTORY_PAGE * HISTORY_PAGES,
+            since,
+        )
+        return None
+
+    def _lookup_failure(self, err: Exception, channel: str) -> DeliveryError:
+        if isinstance(err, discord.Forbidden):
+            reason = f"discord {channel}: cannot read messages there (Read Message History permission)"
+            log.warning("discord: %s; invite the bot again with storybot discord invite-url", reason)
+            return DeliveryError(reason, permanent=True)
+        return delivery_error(err, channel)
 
     async def _open_thread(self, channel: str, message_id: int, alert: Alert) -> str | None:
         """The alert is already out; a thread we cannot open only means no thread."""

@@ -102,8 +102,10 @@ def entry_time(entry: TimelineEntry) -> datetime:
     return entry.timestamp or entry.seen_at
 
 
-def alert_to_embed(alert: Alert) -> discord.Embed:
-    """One alert as one embed: what happened, the new text's summary, when, and the source."""
+def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
+    """One alert as one embed: what happened, the new text's summary, when, and the source.
+    The footer ends with the delivery `key`, when given: Discord keeps no hidden field on a
+    message, and the footer is where a later read of the channel finds which alert it is."""
     moment = alert.timestamp or alert.seen_at
     title = alert.story_title or alert.headline or alert.story_id
     lines = [safe(alert.summary) if alert.summary else ""]
@@ -122,7 +124,7 @@ def alert_to_embed(alert: Alert) -> discord.Embed:
     earlier = sorted((e for e in alert.timeline if entry_time(e) < moment), key=entry_time, reverse=True)[:3]
     for entry in earlier:
         _add_entry_field(embed, entry)
-    embed.set_footer(text=_footer(alert.story_url, alert.story_id))
+    embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
     return fit(embed)
 
 
@@ -206,10 +208,18 @@ def _add_entry_field(embed: discord.Embed, entry: TimelineEntry) -> None:
     )
 
 
-def _footer(url: str | None, story_id: str) -> str:
+def _footer(url: str | None, story_id: str, key: str | None = None) -> str:
     source = source_of(url)
     text = f"Source: {source} · {story_id}" if source else f"storybot · {story_id}"
-    return plain_clip(text, FOOTER_MAX)
+    suffix = f" · ref {key}" if key else ""
+    return plain_clip(text, FOOTER_MAX - len(suffix)) + suffix
+
+
+def footer_has_key(embed: dict[str, object], key: str) -> bool:
+    """Whether a message's embed (as Discord's API shows it) is the alert with `key`."""
+    footer = embed.get("footer")
+    text = footer.get("text") if isinstance(footer, dict) else None
+    return isinstance(text, str) and text.endswith(f" · ref {key}")
 
 
 def fit(embed: discord.Embed) -> discord.Embed:

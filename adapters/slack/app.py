@@ -3,12 +3,15 @@
 Two ways in, one app: Socket Mode (an app-level token, no public URL: the default) or HTTP
 mode (Slack posts signed requests to our aiohttp server; bolt checks the signature and the
 timestamp). Handlers ack first, inside Slack's three seconds, then answer via response_url.
+Alerts carry their delivery key as message metadata, which `find_sent` reads back
+(adapters/slack/sent.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -29,6 +32,7 @@ from adapters.slack.client import (
     who_am_i,
 )
 from adapters.slack.render import SHARE_ACTION, alert_to_blocks, reply_to_blocks, share_query
+from adapters.slack.sent import find_post, metadata_for
 from adapters.slack.settings import SlackSecrets, SlackSettings
 from bot.commands import Caller, Commands
 from bot.models import Alert
@@ -182,25 +186,27 @@ class SlackAdapter(ChatAdapter):
 
     # --- alerts ------------------------------------------------------------------------
 
-    async def send_alert(self, channel: str, alert: Alert, thread_id: str | None) -> Posted:
+    async def send_alert(
+        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+    ) -> Posted:
         threads = self.settings.threads
         thread = thread_id if threads else None
         try:
-            ts = await self._post(channel, alert, thread)
+            ts = await self._post(channel, alert, thread, key)
         except SlackApiError as err:
             if thread is None or error_code(err) not in LOST_THREAD:
                 raise self._failure(err, channel) from None
             log.info("slack: thread %s in %s is gone; starting a new one", thread, channel)
             thread = None
             try:
-                ts = await self._post(channel, alert, None)
+                ts = await self._post(channel, alert, None, key)
             except SlackApiError as err2:
                 raise self._failure(err2, channel) from None
         except (aiohttp.ClientError, TimeoutError) as err:
             raise DeliveryError(f"slack {channel}: cannot reach Slack ({type(err).__name__})") from None
         return Posted(message_id=ts, thread_id=(thread or ts) if threads else None)
 
-    async def _post(self, channel: str, alert: Alert, thread: str | None) -> str:
+    async def _post(self, channel: str, alert: Alert, thread: str | None, key: str | None) -> str:
         text, blocks = alert_to_blocks(alert)
         response = await self.client.chat_postMessage(
             channel=channel,
@@ -209,8 +215,30 @@ class SlackAdapter(ChatAdapter):
             thread_ts=thread,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=metadata_for(key) if key else None,
         )
         return str(response["ts"])
+
+    async def find_sent(
+        self, channel: str, key: str, thread_id: str | None, since: datetime
+    ) -> Posted | None:
+        """The alert message carrying `key`, read back from the channel's history."""
+        threads = self.settings.threads
+        try:
+            found = await find_post(self.client, channel, key, since, thread_id if threads else None)
+        except SlackApiError as err:
+            if error_code(err) != "missing_scope":
+                raise delivery_error(err, channel) from None
+            needed = err.response.get("needed") or "channels:history"
+            reason = f"slack {channel}: cannot read history without the {needed} scope"
+            log.warning("slack: %s; reinstall the app from the manifest to grant it", reason)
+            raise DeliveryError(reason, permanent=True) from None
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise DeliveryError(f"slack {channel}: cannot reach Slack ({type(err).__name__})") from None
+        if found is None:
+            return None
+        ts, thread = found
+        return Posted(message_id=ts, thread_id=(thread or ts) if threads else None)
 
     def _failure(self, err: SlackApiError, channel: str) -> DeliveryError:
         failure = delivery_error(err, channel)

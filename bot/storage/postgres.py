@@ -390,7 +390,7 @@ class PostgresStore:
         self, at: datetime, platforms: Sequence[str] = (), limit: int = 5000
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status,
+            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status, d.claimed_at,
                       d.next_attempt_at <= %s AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status IN ('pending', 'claimed') AND d.platform = ANY(%s)
@@ -410,7 +410,7 @@ class PostgresStore:
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         async with self.transaction() as conn:
             cursor = await conn.execute(
-                """UPDATE deliveries SET status = 'claimed', claimed_at = %s
+                """UPDATE deliveries SET status = 'claimed', claimed_at = coalesce(claimed_at, %s)
                    WHERE id = %s AND status = 'pending'""",
                 (at, delivery_id),
             )
@@ -420,7 +420,7 @@ class PostgresStore:
         self, platforms: Sequence[str], older_than: datetime
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts
+            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'claimed' AND d.claimed_at < %s AND d.platform = ANY(%s)
                ORDER BY e.order_at, e.id, d.id""",
@@ -448,7 +448,7 @@ class PostgresStore:
     async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
         async with self.transaction() as conn:
             await conn.execute(
-                """UPDATE deliveries SET status = 'pending', claimed_at = NULL, attempts = attempts + %s,
+                """UPDATE deliveries SET status = 'pending', attempts = attempts + %s,
                        last_error = %s, next_attempt_at = %s WHERE id = %s""",
                 (int(count), error[:500], retry_at, delivery_id),
             )
@@ -548,7 +548,9 @@ async def _current_sections(conn: Conn, story_id: str) -> list[SectionSeen]:
 
 
 def _pending(r: DictRow) -> PendingDelivery:
-    return PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"])
+    return PendingDelivery(
+        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"])
+    )
 
 
 def _event(r: DictRow) -> EventRow:

@@ -127,6 +127,7 @@ class PendingDelivery:
     story_id: str
     channel: str  # "platform:channel_id"
     attempts: int
+    claimed_at: datetime | None = None  # first claimed (a send began) and not recorded since
 
     @property
     def platform(self) -> str:

@@ -44,6 +44,12 @@ from bot.timeline import alert_for, story_view
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
 
 
+def _pending(row: aiosqlite.Row) -> PendingDelivery:
+    return PendingDelivery(
+        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"])
+    )
+
+
 def _utc(text: str | None) -> datetime | None:
     """A `utc_key` column back to an aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
@@ -114,11 +120,14 @@ class SqliteStore:
         await self.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction. A database that refuses the write (full, read-only) raises
-        StoreError carrying SQLite's own words."""
+        StoreError carrying SQLite's own words. `durable`: synced to disk at commit (WAL's
+        NORMAL survives a killed process, FULL a power loss too): for a claim before a send."""
         async with self._write_lock:
             db = self._write
+            if durable:
+                await db.execute("PRAGMA synchronous = FULL")
             try:
                 await db.execute("BEGIN IMMEDIATE")
                 try:
@@ -134,6 +143,9 @@ class SqliteStore:
                 if db.in_transaction:
                     await db.execute("ROLLBACK")
                 raise StoreError(str(err)) from err
+            finally:
+                if durable:
+                    await db.execute("PRAGMA synchronous = NORMAL")
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -403,7 +415,7 @@ class SqliteStore:
         self, at: datetime, platforms: Sequence[str] = (), limit: int = 5000
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status,
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status, d.claimed_at,
                        d.next_attempt_at <= ? AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status IN ('pending', 'claimed') AND {_PLATFORM} IN ({_marks(platforms)})
@@ -412,7 +424,7 @@ class SqliteStore:
         )
         return due_in_order(
             (
-                (PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"]),
+                (_pending(r),
                  r["status"] == "claimed", bool(r["due"]))
                 for r in rows
             ),
@@ -428,9 +440,9 @@ class SqliteStore:
         return _utc(rows[0][0])
 
     async def claim(self, delivery_id: int, at: datetime) -> bool:
-        async with self.transaction() as db:
+        async with self.transaction(durable=True) as db:
             cursor = await db.execute(
-                """UPDATE deliveries SET status = 'claimed', claimed_at = ?
+                """UPDATE deliveries SET status = 'claimed', claimed_at = coalesce(claimed_at, ?)
                    WHERE id = ? AND status = 'pending'""",
                 (utc_key(at), delivery_id),
             )
@@ -440,15 +452,13 @@ class SqliteStore:
         self, platforms: Sequence[str], older_than: datetime
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'claimed' AND d.claimed_at < ? AND {_PLATFORM} IN ({_marks(platforms)})
                ORDER BY e.order_key, e.id, d.id""",
             (utc_key(older_than), *platforms),
         )
-        return [
-            PendingDelivery(r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"]) for r in rows
-        ]
+        return [_pending(r) for r in rows]
 
     async def thread_for(self, story_id: str, channel: str) -> str | None:
         rows = await self._all(
@@ -470,7 +480,7 @@ class SqliteStore:
     async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
         async with self.transaction() as db:
             await db.execute(
-                """UPDATE deliveries SET status = 'pending', claimed_at = NULL, attempts = attempts + ?,
+                """UPDATE deliveries SET status = 'pending', attempts = attempts + ?,
                        last_error = ?, next_attempt_at = ? WHERE id = ?""",
                 (int(count), error[:500], utc_key(retry_at), delivery_id),
             )

@@ -6,8 +6,13 @@ would keep (sessions, messages per channel, threads, synced commands, interactio
 and answers the way Discord does, including the details discord.py depends on: bodies with
 `Content-Type: application/json` exactly, 429s with `retry_after`, `X-RateLimit-*` and `Via`
 headers, per-channel message buckets, embed limits enforced with 400/50035, close code 4004
-for a bad token, and RESUME replaying missed dispatches. Tests inject what real Discord does
-at its own pace: INTERACTION_CREATE events, dropped connections, missing channels, 429 bursts.
+for a bad token, and RESUME replaying missed dispatches. Message posts honour `nonce` with
+`enforce_nonce`: the same nonce in the same channel within `nonce_window` seconds answers 200
+with the message it first made, and makes none. `GET /channels/{id}/messages` pages newest
+first with `limit`, `before` and `after`, and needs the Read Message History permission
+(`deny_history`). Tests inject what real Discord does at its own pace: INTERACTION_CREATE
+events, dropped connections, missing channels, 429 bursts; and pause a login or the Nth message
+post (`hold_login`, `hold_post`) so a crash test can kill the bot at that moment.
 
 Run it alone for a demo: `python -m tests.fakes.discord --port 0` prints the URLs to put in
 the `[discord]` table, then `POST /_fake/story` with a query answers like a user typing it.
@@ -27,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.holds import Hold, Holds, Stage, pause
 
 TOKEN = "fake-discord-bot-token"
 APP_ID = 1_100_000_000_000_000_001
@@ -85,6 +92,10 @@ class Throttle:
     retry_after: float
     channel: int | None
     is_global: bool
+
+
+NONCE_TOO_LONG = {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 25 in length."}
+LIMIT_RANGE = {"code": "NUMBER_TYPE_MAX", "message": "int value should be between 1 and 100."}
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -168,6 +179,7 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         global_limit: int | None = None,
         message_bucket: tuple[int, float] = (5, 5.0),
+        nonce_window: float = 300.0,
         interaction_deadline: float | None = 3.0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -190,6 +202,7 @@ class FakeDiscord:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.global_limit = global_limit
         self.message_bucket = message_bucket
+        self.nonce_window = nonce_window  # real Discord: "the past few minutes"
         self.interaction_deadline = interaction_deadline
         self._host, self._port = host, port
         self._ids = Snowflakes()
@@ -207,6 +220,11 @@ class FakeDiscord:
 
         # What tests inject.
         self.denied: dict[int, tuple[int, str]] = {}  # channel -> (code, message) for a 403
+        self.history_denied: set[int] = set()  # channels where reading messages answers 403
+        self.nonce_repeats = 0  # posts answered with the message an earlier nonce made
+        self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
+        self._post_holds = Holds()
+        self._login_holds = Holds()
         self._throttles: list[Throttle] = []
         self._failures: list[int] = []
         self._sessions: dict[str, Session] = {}
@@ -234,6 +252,7 @@ class FakeDiscord:
             app.router.add_put(f"{api}/applications/{{app}}/guilds/{{guild}}/commands", self._put_commands)
             app.router.add_get(f"{api}/applications/{{app}}/guilds/{{guild}}/commands", self._get_commands)
             app.router.add_post(f"{api}/channels/{{channel}}/messages", self._post_message)
+            app.router.add_get(f"{api}/channels/{{channel}}/messages", self._get_messages)
             app.router.add_post(f"{api}/channels/{{channel}}/messages/{{message}}/threads", self._post_thread)
             app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._post_callback)
             app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._post_followup)
@@ -294,6 +313,22 @@ class FakeDiscord:
     ) -> None:
         """The next `times` message posts answer 429 with `retry_after` seconds."""
         self._throttles.append(Throttle(times, retry_after, channel, is_global))
+
+    def deny_history(self, channel_id: int) -> None:
+        """Reading the channel's messages answers 403 50001 (no Read Message History)."""
+        self.history_denied.add(channel_id)
+
+    def hold_post(self, nth: int, stage: Stage) -> Hold:
+        """Pause the `nth` message post from now on (see tests/fakes/holds.py)."""
+        return self._post_holds.add(self._post_holds.seen + nth, stage)
+
+    def hold_login(self) -> Hold:
+        """Pause the next `GET /users/@me`, the first call a client makes, and drop it."""
+        return self._login_holds.add(self._login_holds.seen + 1, "received")
+
+    def release_holds(self) -> None:
+        self._post_holds.release_all()
+        self._login_holds.release_all()
 
     def fail(self, times: int, status: int = 503) -> None:
         """The next `times` message posts answer `status` (Discord having a bad moment)."""
@@ -638,6 +673,8 @@ class FakeDiscord:
         return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
 
     async def _get_me(self, request: web.Request) -> web.Response:
+        if await pause(self._login_holds.arrive(), "received"):
+            return _error(503, 0, "Service Unavailable")
         return _json(self.bot_user)
 
     async def _get_application(self, request: web.Request) -> web.Response:
@@ -780,12 +817,57 @@ class FakeDiscord:
         problems = embed_problems(body.get("embeds") or [], body.get("content") or "")
         if problems:
             return _error(400, 50035, "Invalid Form Body", problems)
+        nonce = body.get("nonce")
+        if nonce is not None and len(str(nonce)) > 25:
+            return _error(400, 50035, "Invalid Form Body", {"nonce": {"_errors": [NONCE_TOO_LONG]}})
         headers = self._bucket_headers(channel_id)
         if isinstance(headers, web.Response):
             return headers
+        hold = self._post_holds.arrive()
+        if await pause(hold, "received"):
+            return _error(503, 0, "Service Unavailable")
+        earlier = self._earlier_with_nonce(channel_id, body)
+        if earlier is not None:
+            self.nonce_repeats += 1
+            return _json(earlier, headers=headers)
         message = self._message(channel_id, body)
         self.messages[channel_id].append(message)
-        return _json(message, headers=headers)
+        if nonce is not None:
+            self._nonces[(channel_id, str(nonce))] = (time.monotonic(), message)
+        await pause(hold, "answered")
+        return _json({**message, **({"nonce": str(nonce)} if nonce is not None else {})}, headers=headers)
+
+    def _earlier_with_nonce(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The message an enforced nonce already made here within the window, if any."""
+        if body.get("nonce") is None or not body.get("enforce_nonce"):
+            return None
+        seen = self._nonces.get((channel_id, str(body["nonce"])))
+        if seen is None or time.monotonic() - seen[0] > self.nonce_window:
+            return None
+        return {**seen[1], "nonce": str(body["nonce"])}
+
+    async def _get_messages(self, request: web.Request) -> web.Response:
+        """A channel's messages, newest first: the newest `limit`, or those just `before` or
+        just `after` a message id (an `after` page is the oldest ones past it)."""
+        channel_id = int(request.match_info["channel"])
+        if not self._channel_exists(channel_id):
+            return _error(404, 10003, "Unknown Channel")
+        if channel_id in self.denied or channel_id in self.history_denied:
+            return _error(403, 50001, "Missing Access")
+        try:
+            limit = int(request.query.get("limit", "50"))
+            before = int(request.query["before"]) if "before" in request.query else None
+            after = int(request.query["after"]) if "after" in request.query else None
+        except ValueError:
+            return _error(400, 50035, "Invalid Form Body")
+        if not 1 <= limit <= 100:
+            return _error(400, 50035, "Invalid Form Body", {"limit": {"_errors": [LIMIT_RANGE]}})
+        oldest_first = sorted(self.messages.get(channel_id, []), key=lambda m: int(m["id"]))
+        if after is not None:
+            page = [m for m in oldest_first if int(m["id"]) > after][:limit]
+        else:
+            page = [m for m in oldest_first if before is None or int(m["id"]) < before][-limit:]
+        return _json(list(reversed(page)))
 
     async def _post_thread(self, request: web.Request) -> web.Response:
         channel_id, message_id = int(request.match_info["channel"]), int(request.match_info["message"])

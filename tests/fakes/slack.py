@@ -1,9 +1,14 @@
 """A local Slack that the real slack_sdk / slack_bolt clients talk to, on 127.0.0.1.
 
 It speaks the parts of Slack storybot uses, the way Slack speaks them:
-- Web API under `/api/<method>`: auth.test, chat.postMessage, chat.update, apps.connections.open.
+- Web API under `/api/<method>` (POST, or GET with a query string): auth.test, chat.postMessage,
+  chat.update, apps.connections.open, conversations.history, conversations.replies.
   Tokens come in `Authorization: Bearer ...`; errors are HTTP 200 `{"ok": false, "error": ...}`;
   rate limits are HTTP 429 with `Retry-After`; Block Kit limits are enforced (`invalid_blocks`).
+  Message `metadata` (`event_type` + `event_payload`) is kept and shown by the history methods
+  only when asked with `include_all_metadata`; those page newest first (`oldest`, `latest`,
+  `inclusive`, `limit`, `cursor`) and need `channels:history` (`groups:history` for a private
+  channel), else `missing_scope`. A message's `ts` is the wall-clock time it was posted.
 - Socket Mode: apps.connections.open hands out `ws://.../link/?ticket=...`; the socket says
   `hello`, carries envelopes to the app and takes its acks (`{"envelope_id": ...}`).
 - response_url endpoints (`/response/<n>`) that record what `respond()` posts.
@@ -11,7 +16,9 @@ It speaks the parts of Slack storybot uses, the way Slack speaks them:
   the way Slack does: form-encoded, with X-Slack-Signature and X-Slack-Request-Timestamp.
 
 Tests inject failures per channel (`fail_channel`), 429 bursts (`rate_limit`) and 5xx bursts
-(`server_errors`), then read `messages`, `responses`, `acks`. Nothing sleeps: waiting is on
+(`server_errors`), take scopes away (`scopes`), pause auth.test or the Nth post (`hold_login`,
+`hold_post`) so a crash test can kill the app at that moment, then read `messages`,
+`responses`, `acks`. Nothing sleeps: waiting is on
 `wait_for(predicate)`, woken by every recorded event.
 
 Run it alone for a manual check: `python -m tests.fakes.slack --port 0` prints its URLs.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -36,10 +44,14 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.holds import Hold, Holds, Stage, pause
+
 TEAM = {"team_id": "T0FAKE", "team": "storybot-test", "url": "https://storybot-test.slack.com/"}
 BOT = {"user_id": "U0BOT", "bot_id": "B0BOT", "user": "storybot"}
 APP_ID = "A0FAKE"
 BLOCK_TYPES = {"section", "context", "actions", "divider", "header", "image", "rich_text", "input"}
+SCOPES = frozenset({"chat:write", "commands", "channels:history", "groups:history"})
+HISTORY_METHODS = {"conversations.history", "conversations.replies"}
 
 
 @dataclass
@@ -53,6 +65,26 @@ class Message:
     thread_ts: str | None
     args: dict[str, Any]
     updates: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+
+    def shown(self, with_metadata: bool) -> dict[str, Any]:
+        """The message as Slack's API shows it; metadata only when asked for."""
+        shown: dict[str, Any] = {
+            "type": "message",
+            "user": BOT["user_id"],
+            "bot_id": BOT["bot_id"],
+            "app_id": APP_ID,
+            "ts": self.ts,
+            "text": self.text,
+            "team": TEAM["team_id"],
+        }
+        if self.blocks is not None:
+            shown["blocks"] = self.blocks
+        if self.thread_ts is not None:
+            shown["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata is not None:
+            shown["metadata"] = self.metadata
+        return shown
 
 
 @dataclass
@@ -72,10 +104,13 @@ class FakeSlack:
         bot_token: str = "xoxb-fake-bot-token",
         app_token: str = "xapp-fake-app-token",
         signing_secret: str = "fake-signing-secret",
+        scopes: frozenset[str] = SCOPES,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.bot_token = bot_token
+        self.scopes = set(scopes)  # the bot token's scopes; take history away to test missing_scope
+        self.private_channels: set[str] = set()  # reading these needs groups:history
         self.app_token = app_token
         self.signing_secret = signing_secret
         self.host, self.port = host, port
@@ -92,7 +127,9 @@ class FakeSlack:
         self._retry_after = 0
         self._server_errors = 0
         self._server_status = 503
-        self._ts = itertools.count(100)
+        self._last_ts = 0
+        self._post_holds = Holds()
+        self._login_holds = Holds()
         self._response_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -109,6 +146,7 @@ class FakeSlack:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
         app.router.add_get("/link/", self._socket)
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_post("/_fake/command", self._control_command)
@@ -146,6 +184,25 @@ class FakeSlack:
     def server_errors(self, count: int, status: int = 503) -> None:
         """The next `count` chat.postMessage calls answer an HTML 5xx page."""
         self._server_errors, self._server_status = count, status
+
+    def hold_post(self, nth: int, stage: Stage) -> Hold:
+        """Pause the `nth` chat.postMessage from now on (see tests/fakes/holds.py)."""
+        return self._post_holds.add(self._post_holds.seen + nth, stage)
+
+    def hold_login(self) -> Hold:
+        """Pause the next auth.test, the first call the app makes, and drop it."""
+        return self._login_holds.add(self._login_holds.seen + 1, "received")
+
+    def release_holds(self) -> None:
+        self._post_holds.release_all()
+        self._login_holds.release_all()
+
+    def new_ts(self) -> str:
+        """A message ts as Slack makes them: the post's wall-clock time in microseconds,
+        unique and increasing."""
+        self._last_ts = max(self._last_ts + 1, int(time.time() * 1_000_000))
+        seconds, micros = divmod(self._last_ts, 1_000_000)
+        return f"{seconds}.{micros:06d}"
 
     def new_response_url(self) -> str:
         return f"{self.base_url}/response/{next(self._response_ids)}"
@@ -323,9 +380,13 @@ class FakeSlack:
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method == "auth.test":
+            if await pause(self._login_holds.arrive(), "received"):
+                return 503, "<html><body>Slack is having trouble</body></html>", {}
             return 200, {"ok": True, **TEAM, **BOT, "is_enterprise_install": False}, {}
         if method == "chat.postMessage":
             return await self._post_message(args)
+        if method in HISTORY_METHODS:
+            return 200, self._history(method, args), {}
         if method == "chat.update":
             return await self._update(args)
         return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -346,18 +407,65 @@ class FakeSlack:
         thread_ts = args.get("thread_ts")
         if thread_ts and not any(m.ts == thread_ts for m in self.messages[channel]):
             return 200, {"ok": False, "error": "thread_not_found"}, {}
-        ts = f"1732500000.{next(self._ts):06d}"
-        message = Message(channel, ts, args.get("text"), args.get("blocks"), thread_ts, args)
+        metadata = _metadata(args.get("metadata"))
+        if metadata is False:
+            return 200, {"ok": False, "error": "invalid_metadata_format"}, {}
+        hold = self._post_holds.arrive()
+        if await pause(hold, "received"):
+            return 503, "<html><body>Slack is having trouble</body></html>", {}
+        message = Message(channel, self.new_ts(), args.get("text"), args.get("blocks"), thread_ts, args)
+        message.metadata = metadata
         self.messages[channel].append(message)
         await self._record("message", message)
-        shown = {
-            "type": "message",
-            "user": BOT["user_id"],
-            "bot_id": BOT["bot_id"],
-            "ts": ts,
-            "text": message.text,
+        await pause(hold, "answered")
+        return 200, {"ok": True, "channel": channel, "ts": message.ts, "message": message.shown(False)}, {}
+
+    def _history(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages, newest first) or .replies (a thread:
+        its parent, then the replies oldest first); `limit` a page, `cursor` the next page."""
+        channel = str(args.get("channel") or "")
+        needed = "groups:history" if channel in self.private_channels else "channels:history"
+        if needed not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
+        if not channel or self._channel_errors.get(channel) == "channel_not_found":
+            return {"ok": False, "error": "channel_not_found"}
+        if self._channel_errors.get(channel) == "not_in_channel":
+            return {"ok": False, "error": "not_in_channel"}
+        try:
+            limit = min(999, max(1, int(args.get("limit") or 100)))
+            oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+            cursor = _cursor_ts(args.get("cursor"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        inclusive = _flag(args.get("inclusive"))
+        messages = self.messages.get(channel, [])
+        replies = method == "conversations.replies"
+        if replies:
+            parent = str(args.get("ts") or "")
+            if not any(m.ts == parent for m in messages):
+                return {"ok": False, "error": "thread_not_found"}
+            chosen = [m for m in messages if parent in (m.ts, m.thread_ts)]
+        else:
+            chosen = [m for m in messages if m.thread_ts is None]
+
+        def wanted(m: Message) -> bool:
+            ts = float(m.ts)
+            in_range = oldest <= ts <= latest if inclusive else oldest < ts < latest
+            past_cursor = cursor is None or (ts > cursor if replies else ts < cursor)
+            return in_range and past_cursor
+
+        in_range = [m for m in sorted(chosen, key=lambda m: float(m.ts), reverse=not replies) if wanted(m)]
+        page, more = in_range[:limit], len(in_range) > limit
+        shown = [m.shown(_flag(args.get("include_all_metadata"))) for m in page]
+        next_cursor = base64.b64encode(f"next_ts:{page[-1].ts}".encode()).decode() if more else ""
+        return {
+            "ok": True,
+            "messages": shown,
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
         }
-        return 200, {"ok": True, "channel": channel, "ts": ts, "message": shown}, {}
 
     async def _update(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         channel = str(args.get("channel") or "")
@@ -482,6 +590,37 @@ def _text_error(obj: Any, limit: int) -> str | None:
     if len(text.encode("utf-16-le")) // 2 > limit:
         return f"text longer than {limit} characters"
     return None
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None | bool:
+    """chat.postMessage's `metadata`: the dict Slack keeps, None when absent, False when it is
+    not an `event_type` string with an `event_payload` object (Slack: invalid_metadata_format)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return False
+    if not isinstance(raw, dict) or not isinstance(raw.get("event_type"), str):
+        return False
+    if not isinstance(raw.get("event_payload"), dict):
+        return False
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as Slack reads it: true, 1 (slack_sdk sends "1"/"0")."""
+    return str(value).lower() in {"1", "true"}
+
+
+def _cursor_ts(cursor: Any) -> float | None:
+    if not cursor:
+        return None
+    decoded = base64.b64decode(str(cursor)).decode()
+    if not decoded.startswith("next_ts:"):
+        raise ValueError(cursor)
+    return float(decoded.removeprefix("next_ts:"))
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:

@@ -1,0 +1,168 @@
+"""Kill a real bot process at a named point of a fan-out, restart it, and count what arrived.
+
+The fakes run in the test's event loop; the bot runs as `python -m tests.crash.child` with
+the real store and adapter. A hold in the fake (tests/fakes/holds.py) stops the bot at the
+point, `SIGKILL` ends it there, the holds are let go, and a second process delivers the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.storage import open_store
+from tests.fakes.discord import GUILD_ID, FakeDiscord
+from tests.fakes.holds import Hold
+from tests.fakes.slack import FakeSlack
+from tests.helpers import kherson_store
+
+ROOT = Path(__file__).resolve().parents[2]
+FANOUT = 20
+WAIT = 30.0
+
+
+class Fake(Protocol):
+    def hold_login(self) -> Hold: ...
+
+    def hold_post(self, nth: int, stage: Any) -> Hold: ...
+
+    def release_holds(self) -> None: ...
+
+
+# Where the first process dies, as the hold in the fake that stops it there.
+POINTS: dict[str, Callable[[Fake], Hold]] = {
+    "before_first_claim": lambda fake: fake.hold_login(),
+    "after_claim_before_send": lambda fake: fake.hold_post(1, "received"),
+    "after_send_before_record": lambda fake: fake.hold_post(1, "answered"),
+    "midway": lambda fake: fake.hold_post(FANOUT // 2, "answered"),
+    "after_last_send": lambda fake: fake.hold_post(FANOUT, "answered"),
+}
+
+
+@dataclass
+class Rig:
+    """One platform's fake, the channels routed to it, and how the child reaches it."""
+
+    platform: str
+    fake: Any
+    channels: list[str]  # platform channel ids
+    table: dict[str, Any]
+    env: dict[str, str]
+
+    @property
+    def routes(self) -> list[str]:
+        return [f"{self.platform}:{c}" for c in self.channels]
+
+    def posts(self, channel: str) -> list[str]:
+        """Ids of the messages the platform holds in `channel`."""
+        if self.platform == "slack":
+            return [m.ts for m in self.fake.messages.get(channel, [])]
+        return [str(m["id"]) for m in self.fake.messages.get(int(channel), [])]
+
+
+def slack_rig(fake: FakeSlack) -> Rig:
+    return Rig(
+        "slack",
+        fake,
+        [f"C{n:02d}" for n in range(1, FANOUT + 1)],
+        {"api_url": fake.api_url, "mode": "http", "port": 0},
+        {"SLACK_BOT_TOKEN": fake.bot_token, "SLACK_SIGNING_SECRET": fake.signing_secret},
+    )
+
+
+def discord_rig(fake: FakeDiscord) -> Rig:
+    channels = [1_300_000_000_000_000_100 + n for n in range(1, FANOUT + 1)]
+    for channel in channels:
+        fake.add_channel(channel, GUILD_ID)
+    return Rig(
+        "discord",
+        fake,
+        [str(c) for c in channels],
+        {**fake.settings, "guild_ready_timeout": 0.05},
+        {"DISCORD_TOKEN": fake.token},
+    )
+
+
+@dataclass
+class Outcome:
+    """What the platform holds per channel after the crash and the restart, and the store's rows."""
+
+    posts: dict[str, list[str]]
+    rows: list[dict[str, Any]]
+    report: dict[str, int]
+
+    @property
+    def lost(self) -> list[str]:
+        return [c for c, ids in self.posts.items() if not ids]
+
+    @property
+    def duplicated(self) -> list[str]:
+        return [c for c, ids in self.posts.items() if len(ids) > 1]
+
+
+async def crash_then_restart(rig: Rig, tmp_path: Path, point: str, *, concurrency: int = 1) -> Outcome:
+    store, config = await kherson_store(tmp_path, rig.routes)
+    await store.close()
+    spec = json.dumps(
+        {
+            "dir": str(tmp_path),
+            "channels": rig.routes,
+            "platform": rig.platform,
+            "table": rig.table,
+            "env": rig.env,
+            "concurrency": concurrency,
+        }
+    )
+    hold = POINTS[point](rig.fake)
+    first = await _spawn(spec, tmp_path / "first.log")
+    try:
+        await _until_held(hold, first, tmp_path / "first.log")
+    finally:
+        if first.returncode is None:
+            os.kill(first.pid, signal.SIGKILL)
+        await first.wait()
+        rig.fake.release_holds()
+    assert first.returncode == -signal.SIGKILL
+
+    second = await _spawn(spec, tmp_path / "second.log")
+    out, _ = await asyncio.wait_for(second.communicate(), WAIT)
+    log = (tmp_path / "second.log").read_text()
+    assert second.returncode == 0, log[-3000:]
+    report = json.loads(out.decode().strip().splitlines()[-1])
+
+    store = await open_store(config.database({}))
+    rows = await store.deliveries()
+    await store.close()
+    return Outcome({c: rig.posts(c) for c in rig.channels}, rows, report)
+
+
+async def _spawn(spec: str, log: Path) -> asyncio.subprocess.Process:
+    with log.open("wb") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.crash.child",
+            spec,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+
+async def _until_held(hold: Hold, child: asyncio.subprocess.Process, log: Path) -> None:
+    """Return once the fake holds the child's request; fail at once if the child ends first."""
+    held = asyncio.ensure_future(hold.reached.wait())
+    ended = asyncio.ensure_future(child.wait())
+    done, _ = await asyncio.wait({held, ended}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+    held.cancel()
+    ended.cancel()
+    if held not in done:
+        raise AssertionError(f"the child never reached the hold:\n{log.read_text()[-3000:]}")
