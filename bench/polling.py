@@ -91,20 +91,24 @@ def poll_cycles(stories: int, *, cycles: int, concurrency: int, page_bytes: int)
     """Start an origin and a bot process; return the bot's median figures over `cycles`."""
     origin = spawn("bench.origin", "--stories", str(stories), "--size", str(page_bytes))
     try:
-        url = read_json_line(origin)["url"]
-        bot = spawn(
-            "bench.polling",
-            "--url", url,
-            "--stories", str(stories),
-            "--cycles", str(cycles),
-            "--concurrency", str(concurrency),
-        )  # fmt: skip
-        try:
-            return read_json_line(bot)
-        finally:
-            stop(bot, timeout=60)
+        return bot_cycles(read_json_line(origin)["url"], stories, cycles=cycles, concurrency=concurrency)
     finally:
         stop(origin)
+
+
+def bot_cycles(url: str, stories: int, *, cycles: int, concurrency: int) -> dict[str, Any]:
+    """Run the bot process against a running origin at `url` (other benchmarks share one)."""
+    bot = spawn(
+        "bench.polling",
+        "--url", url,
+        "--stories", str(stories),
+        "--cycles", str(cycles),
+        "--concurrency", str(concurrency),
+    )  # fmt: skip
+    try:
+        return read_json_line(bot)
+    finally:
+        stop(bot, timeout=60)
 
 
 # --- the bot process ---------------------------------------------------------------------------

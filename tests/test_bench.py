@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from rich.console import Console
 
-from bench import fanout, html_path, parse_diff, polling
+from bench import fanout, html_path, parse_diff, polling, workers
 from bench.__main__ import table
 from bench.command_latency import measure as command_latency
 from bench.measure import Figure, Target, percentile
@@ -61,3 +62,19 @@ async def test_fanout_delivers_each_channel_once() -> None:
     figures = await fanout.discord_fanout(4, settle=0.0) + await fanout.slack_fanout(4)
     sane(figures)
     assert all(f.note.startswith("0 dropped, 0 duplicated") for f in figures)
+
+
+def test_workers_benchmark_against_sqlite(postgres_url: str) -> None:
+    """The fixture only decides skip (unreachable) or fail (under CI); the benchmark makes its own
+    schemas on the same server and drops them."""
+    figures = workers.measure(20, cycles=1, counts=(1, 2), page_bytes=5_000)
+    sane(figures)
+    assert len(figures) == 3 + 2 * 4
+    assert all(f.ratio is not None for f in figures if "worker" in f.name and "PostgreSQL CPU" not in f.name)
+
+
+def test_workers_benchmark_skips_when_postgresql_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOT_TEST_POSTGRES", "postgresql://bench:hunter2@127.0.0.1:9/none")
+    [figure] = workers.measure(20, cycles=1)
+    assert figure.passed is None and figure.note.startswith("skipped: PostgreSQL at")
+    assert "hunter2" not in figure.note
