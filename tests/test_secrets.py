@@ -38,8 +38,14 @@ SECRETS = ("hunter2", "SECRET-KEY", "SECRET-SIG", "SECRET-TOKEN")
     [
         ("https://reader:hunter2@news.example/a?page=2", "https://news.example/a?page=2"),
         ("https://news.example/a?api_key=1&page=2&Access-Token=3#top", "https://news.example/a?page=2#top"),
-        ("https://news.example/a?sig=1&X-Amz-Signature=2&session=3&q=kherson", "https://news.example/a?q=kherson"),
-        ("https://news.example/a?monkey=1&keyword=ukraine", "https://news.example/a?monkey=1&keyword=ukraine"),
+        (
+            "https://news.example/a?sig=1&X-Amz-Signature=2&session=3&q=kherson",
+            "https://news.example/a?q=kherson",
+        ),
+        (
+            "https://news.example/a?monkey=1&keyword=ukraine",
+            "https://news.example/a?monkey=1&keyword=ukraine",
+        ),
         ("seeds/kherson/story.txt", "seeds/kherson/story.txt"),
     ],
 )
