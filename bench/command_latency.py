@@ -256,10 +256,11 @@ async def over_slack(
         adapter = SlackAdapter(commands, settings, secrets)
         await adapter.start()
         await asyncio.to_thread(bump, origin)
-        halt = asyncio.Event()
+        ready, halt = asyncio.Event(), asyncio.Event()
         polling = asyncio.create_task(
             poll_at(
                 len(config.stories) / POLL_INTERVAL,
+                ready,
                 halt,
                 store=commands.store,
                 config=config,
@@ -267,6 +268,7 @@ async def over_slack(
             )
         )
         try:
+            await asyncio.wait_for(ready.wait(), 120)
             texts = [q for _, q in asked]
             order = {"url": adapter.url, "rate": rate, "count": int(rate * seconds), "queries": texts}
             assert load.stdin is not None

@@ -31,9 +31,17 @@ def bump(url: str) -> None:
 
 
 async def poll_at(
-    rate: float, stop: asyncio.Event, *, store: Store, config: Config, commands: Commands
+    rate: float,
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+    *,
+    store: Store,
+    config: Config,
+    commands: Commands,
 ) -> Counter[str]:
-    """Poll config's stories in turn, `rate` a second, until `stop`; the outcomes by status."""
+    """Poll config's stories in turn, `rate` a second, until `stop`; the outcomes by status.
+    The first two (a changed story and a 304) are polled alone, untimed, before `ready` is
+    set: what a long-running bot did long ago (imports, the first connection)."""
     client = make_client(
         timeout=config.storybot.timeout, user_agent=config.storybot.user_agent, policy=config.address_policy
     )
@@ -48,8 +56,11 @@ async def poll_at(
             commands.note_title(story.id, outcome.story.title)
 
     try:
+        for story in config.stories[:2]:
+            await one(story)
+        ready.set()
         began = time.perf_counter()
-        for n, story in enumerate(config.stories):
+        for n, story in enumerate(config.stories[2:]):
             delay = began + n / rate - time.perf_counter()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
