@@ -223,7 +223,7 @@ class StoryBot:
         self.config = config
         self.fetcher = self._fetcher(config)
         await sync_catalog(self.store, config)
-        self.commands.invalidate()
+        await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)
 

@@ -1,23 +1,33 @@
 """`/story ...` use cases, platform-neutral: text in, Reply out.
 
-Finding a story tries, in order: its id or an alias, the full-text index (title, aliases,
-story words), then fuzzy matching so typos are forgiven. Whatever a user types, the answer
-is a Reply, never an exception.
+Finding a story tries, in order: its id, an alias or its title, a prefix only one story's
+names start with, the full-text index (title, aliases, story words), then fuzzy matching so
+typos are forgiven. Whatever a user types, the answer is a Reply, never an exception.
+
+The names live in a `bot.names.NameIndex` updated in place (a config sync, a poll that saw a
+new title). Fuzzy matching and updates run on one worker thread, so they never hold up the
+event loop that acks Slack and Discord; exact and prefix lookups (microseconds) run on the
+loop when the index is free, on the worker when it is busy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-from rapidfuzz import fuzz, process, utils
+from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from bot.config import Config
 from bot.models import Reply, ReplyKind, StoryBrief
+from bot.names import NameIndex
 from bot.storage import Store
 from bot.textfmt import format_time, render_view
 
@@ -26,7 +36,8 @@ log = logging.getLogger(__name__)
 MAX_QUERY = 200
 FUZZY_CUTOFF = 80
 SUGGEST_CUTOFF = 50
-SHORTLIST = 200
+P = ParamSpec("P")
+T = TypeVar("T")
 HELP = (
     "/story <name or words>: the story's latest update, its summary and its timeline\n"
     "/story timeline <name>: every dated section of a story\n"
@@ -43,47 +54,6 @@ class Caller:
     channel_id: str | None = None
 
 
-class StoryIndex:
-    """Names users may call stories by: ids, aliases, titles. Rebuilt when stories change."""
-
-    def __init__(self, briefs: list[StoryBrief]):
-        self.briefs = {b.id: b for b in briefs}
-        self.exact: dict[str, str] = {}
-        self.names: list[str] = []
-        self.owners: list[str] = []
-        for b in briefs:
-            for name in (b.id, *b.aliases, b.title):
-                key = name.casefold()
-                self.exact.setdefault(key, b.id)
-                self.names.append(utils.default_process(name))
-                self.owners.append(b.id)
-
-    def fuzzy(self, query: str, limit: int, cutoff: float) -> list[tuple[str, float]]:
-        """(story id, score) for names like `query`, best first, each story once.
-
-        WRatio (which forgives typos inside long titles) is costly over tens of thousands of
-        names, so a cheap QRatio pass picks the SHORTLIST it then ranks."""
-        query = utils.default_process(query)
-        names = self.names
-        if len(names) > SHORTLIST:
-            picked = process.extract(query, names, scorer=fuzz.QRatio, processor=None, limit=SHORTLIST)
-            indexes = [index for _, _, index in picked]
-        else:
-            indexes = list(range(len(names)))
-        hits = process.extract(
-            query,
-            [names[i] for i in indexes],
-            scorer=fuzz.WRatio,
-            processor=None,
-            limit=limit * 4,
-            score_cutoff=cutoff,
-        )
-        found: dict[str, float] = {}
-        for _, score, position in hits:
-            found.setdefault(self.owners[indexes[position]], score)
-        return list(found.items())[:limit]
-
-
 class Commands:
     """Answers /story commands from what the store holds."""
 
@@ -98,19 +68,60 @@ class Commands:
         self.store = store
         self.config = config
         self.poll = poll
-        self.refresh_every = refresh_every
-        self._index: StoryIndex | None = None
-        self._built_at = 0.0
+        self.refresh_every = refresh_every  # catches what other processes (workers) changed
+        self.names = NameIndex()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-names")
+        self._lock = threading.Lock()  # held around every use of self.names
+        weakref.finalize(self, self._worker.shutdown, wait=False)
+        self._synced_at: float | None = None  # None: never synced, or invalidated
+        self._sync_lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
     def invalidate(self) -> None:
-        """Stories or titles changed: rebuild the name index on next use."""
-        self._index = None
+        """Stories may have changed in ways nobody noted: sync the names on next use."""
+        self._synced_at = None
 
-    def note_title(self, story_id: str, title: str) -> None:
-        """A poll saw this title: rebuild the name index only if users would find it by a new name."""
-        brief = self._index.briefs.get(story_id) if self._index else None
-        if self._index is not None and (brief is None or brief.title != (title or story_id)):
-            self.invalidate()
+    async def sync(self) -> int:
+        """Bring the names in line with the store's stories, touching only stories whose
+        names changed (a config reload calls this). Returns how many changed."""
+        asked = time.monotonic()
+        async with self._sync_lock:
+            if self._synced_at is not None and self._synced_at >= asked:
+                return 0  # a sync that started after we asked has just finished
+            briefs = await self.store.stories()
+            changed = await self._work(self.names.sync, briefs)
+            self._synced_at = time.monotonic()
+            return changed
+
+    def note_title(self, story_id: str, title: str, updated: datetime | None = None) -> None:
+        """A poll saw this title: the story's names are re-indexed only if it is new."""
+        if self._synced_at is not None:
+            self._worker.submit(self._note, story_id, title, updated)
+
+    def _note(self, story_id: str, title: str, updated: datetime | None) -> None:
+        try:
+            with self._lock:
+                self.names.note(story_id, title, updated)
+        except Exception:
+            log.exception("name index: cannot note %s's title", story_id)
+
+    async def _work(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn` on the worker thread, holding the name index's lock."""
+
+        def locked() -> T:
+            with self._lock:
+                return fn(*args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(self._worker, locked)
+
+    async def _quick(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a cheap `fn` right here if the index is free (no thread hop), else on the worker."""
+        if self._lock.acquire(blocking=False):
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._lock.release()
+        return await self._work(fn, *args, **kwargs)
 
     async def handle(self, text: str, caller: Caller) -> Reply:
         try:
@@ -123,30 +134,23 @@ class Commands:
 
     async def complete(self, prefix: str, limit: int = 25) -> list[StoryBrief]:
         """Autocomplete: stories whose id, alias or title start with or resemble `prefix`."""
-        index = await self._stories()
-        query = clean_query(prefix).casefold()
-        if not query:
-            return list(index.briefs.values())[:limit]
-        starts = [
-            b.id
-            for b in index.briefs.values()
-            if any(n.casefold().startswith(query) for n in (b.id, *b.aliases, b.title))
-        ]
-        fuzzy = [story_id for story_id, _ in index.fuzzy(query, limit, SUGGEST_CUTOFF)]
-        ranked = list(dict.fromkeys(starts + fuzzy))
-        return [index.briefs[i] for i in ranked[:limit]]
+        names = await self._names()
+        query = clean_query(prefix)
+        return await self._work(_completions, names, query, limit)
 
     async def resolve(self, query: str) -> tuple[str | None, list[str]]:
         """The story a query names, or None with suggestions."""
-        index = await self._stories()
-        key = query.casefold()
-        if key in index.exact:
-            return index.exact[key], []
-        active = set(index.briefs)
-        hits = [i for i in await self.store.search(query, limit=5) if i in active]
+        names = await self._names()
+        named = await self._quick(_named, names, query)
+        if named is not None:
+            return named, []
+        hits, near = await asyncio.gather(
+            self.store.search(query, limit=5),
+            self._work(names.fuzzy, query, 3, SUGGEST_CUTOFF, FUZZY_CUTOFF),
+        )
+        hits = [i for i in hits if i in names.briefs]
         if hits:
             return hits[0], []
-        near = index.fuzzy(query, 3, SUGGEST_CUTOFF)
         if near and near[0][1] >= FUZZY_CUTOFF:
             return near[0][0], []
         return None, [story_id for story_id, _ in near]
@@ -174,8 +178,8 @@ class Commands:
         return Reply(kind, render_view(view, full=kind is ReplyKind.TIMELINE), story=view)
 
     async def _not_found(self, query: str, suggestion_ids: list[str]) -> Reply:
-        index = await self._stories()
-        briefs = tuple(index.briefs[i] for i in suggestion_ids)
+        known = (await self._names()).briefs
+        briefs = tuple(known[i] for i in suggestion_ids if i in known)
         shown = re.sub(r"[^\w .,'-]", "", query)[:60].strip()
         text = f"No tracked story matches \u201c{shown}\u201d."
         if briefs:
@@ -185,7 +189,8 @@ class Commands:
         return Reply(ReplyKind.NOT_FOUND, text, stories=briefs)
 
     async def _list(self, *, with_help: bool, caller: Caller) -> Reply:
-        briefs = tuple((await self._stories()).briefs.values())
+        names = await self._names()
+        briefs = tuple(await self._work(names.ordered))
         lines = [f"Tracking {len(briefs)} stor{'y' if len(briefs) == 1 else 'ies'}:"] if briefs else []
         lines += [
             f"- {b.title} ({b.id})" + (f", updated {format_time(b.updated)}" if b.updated else "")
@@ -215,11 +220,37 @@ class Commands:
         self.invalidate()
         return Reply(ReplyKind.ADMIN, f"Polled {story_id}: {outcome}")
 
-    async def _stories(self) -> StoryIndex:
-        if self._index is None or time.monotonic() - self._built_at > self.refresh_every:
-            self._index = StoryIndex(await self.store.stories())
-            self._built_at = time.monotonic()
-        return self._index
+    async def _names(self) -> NameIndex:
+        """The name index, synced on first use; refreshed in the background once it is
+        `refresh_every` old, so no command waits for a refresh."""
+        if self._synced_at is None:
+            await self.sync()
+        elif time.monotonic() - self._synced_at > self.refresh_every and self._refresh is None:
+            self._refresh = asyncio.create_task(self._background_sync())
+        return self.names
+
+    async def _background_sync(self) -> None:
+        try:
+            await self.sync()
+        except Exception:
+            log.exception("name index: refresh failed; the names in memory stay in use")
+            self._synced_at = time.monotonic()  # try again after another refresh_every
+        finally:
+            self._refresh = None
+
+
+def _named(names: NameIndex, query: str) -> str | None:
+    """The cheap paths: an exact id, alias or title, then a prefix of one story's names."""
+    return names.exact(query) or names.unique_prefix(query)
+
+
+def _completions(names: NameIndex, query: str, limit: int) -> list[StoryBrief]:
+    if not query:
+        return names.ordered()[:limit]
+    starts = names.starting(query, limit)
+    near = [story_id for story_id, _ in names.fuzzy(query, limit, SUGGEST_CUTOFF)]
+    ranked = list(dict.fromkeys(starts + near))[:limit]
+    return [names.briefs[i] for i in ranked]
 
 
 _MENTION = re.compile(r"<[@!#][^>]*>|@(?:everyone|here)\b", re.IGNORECASE)

@@ -125,11 +125,27 @@ async def test_story_not_fetched_yet(tmp_path: Path) -> None:
         assert reply.kind is ReplyKind.STORY and "not fetched yet" in reply.text
 
 
-async def test_name_index_is_rebuilt_only_when_a_title_changes(commands: Commands) -> None:
+async def test_a_new_title_is_a_name_at_once_and_the_old_one_goes(commands: Commands) -> None:
+    assert (await commands.resolve("Quartz harbour regatta"))[0] is None
     await commands.handle("kherson", USER)
-    index = commands._index
-    assert index is not None
-    commands.note_title("kherson", index.briefs["kherson"].title)
-    assert commands._index is index
-    commands.note_title("kherson", "Kherson: a new headline")
-    assert commands._index is None
+    commands.note_title("kherson", "Quartz harbour regatta")
+    assert (await commands.resolve("quartz HARBOUR regatta"))[0] == "kherson"  # exact, any case
+    old_title = (await commands.store.stories())[0].title
+    assert commands.names.exact(old_title) is None
+
+
+async def test_sync_follows_the_catalog_in_place(tmp_path: Path) -> None:
+    from tests.helpers import kherson_config
+
+    store, config = await kherson_store(tmp_path, ["rec:A"])
+    commands = Commands(store, lambda: config)
+    assert (await commands.resolve("kherson"))[0] == "kherson"
+    names_before = commands.names
+    renamed = kherson_config(tmp_path, ["rec:A"]).model_copy(deep=True)
+    story = renamed.stories[0].model_copy(update={"id": "fall-of-kherson"})
+    await sync_catalog(store, renamed.model_copy(update={"stories": (story,)}))
+    assert await commands.sync() == 2  # one story gone, one new
+    assert commands.names is names_before  # updated in place, not rebuilt
+    assert (await commands.resolve("fall-of-kherson"))[0] == "fall-of-kherson"
+    assert [b.id for b in (await commands.handle("list", USER)).stories] == ["fall-of-kherson"]
+    await store.close()
