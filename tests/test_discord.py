@@ -399,6 +399,22 @@ async def test_a_vanished_thread_falls_back_to_the_channel(
 # --- config and CLI -------------------------------------------------------------------
 
 
+async def test_a_front_identifies_as_its_shard(fake: FakeDiscord, kherson: tuple[Store, Config]) -> None:
+    adapter = await started(fake, *kherson, shard_id=1, shard_count=2)
+    try:
+        assert fake.shards == [[1, 2]]
+    finally:
+        await adapter.close()
+
+
+@pytest.mark.parametrize(
+    ("shards", "problem"),
+    [({"shard_id": 1}, "go together"), ({"shard_id": 2, "shard_count": 2}, "below shard_count")],
+)
+def test_shard_settings_are_checked(shards: dict[str, int], problem: str) -> None:
+    assert any(problem in p for p in discord_platform.validate(shards))
+
+
 def test_validate_names_each_bad_key() -> None:
     problems = discord_platform.validate({"guilds": ["abc"], "tokn_env": "X", "threads": "maybe"})
     assert any(p.startswith("discord.guilds[0]:") for p in problems)

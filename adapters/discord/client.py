@@ -78,9 +78,11 @@ class StoryClient(discord.Client):
     ):
         # storybot never joins voice: skip discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        options = {}
+        options: dict[str, float | int] = {}
         if settings.guild_ready_timeout is not None:
             options["guild_ready_timeout"] = settings.guild_ready_timeout
+        if settings.shard_id is not None and settings.shard_count is not None:
+            options.update(shard_id=settings.shard_id, shard_count=settings.shard_count)
         super().__init__(intents=intents(), allowed_mentions=NO_PINGS, **options)
         self.settings = settings
         self.sync_on_login = sync

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.config import ConfigError
 from bot.envnames import EnvName, is_env_key
@@ -29,6 +29,18 @@ class DiscordSettings(BaseModel):
     api_base: Annotated[str, Field(pattern=r"^https?://\S+/api/v(9|10)$")] | None = None
     gateway_url: Annotated[str, Field(pattern=r"^wss?://\S+$")] | None = None
     guild_ready_timeout: Annotated[float, Field(ge=0, le=60)] | None = None
+    # A large bot splits its gateway into shards, one front process each: this one's id and
+    # the total. Alerts go out over REST from any worker; only commands need the gateway.
+    shard_id: Annotated[int, Field(ge=0)] | None = None
+    shard_count: Annotated[int, Field(ge=1, le=4096)] | None = None
+
+    @model_validator(mode="after")
+    def _one_shard_of_the_count(self) -> DiscordSettings:
+        if (self.shard_id is None) != (self.shard_count is None):
+            raise ValueError("shard_id and shard_count go together")
+        if self.shard_id is not None and self.shard_count is not None and self.shard_id >= self.shard_count:
+            raise ValueError(f"shard_id must be below shard_count ({self.shard_count})")
+        return self
 
 
 def parse_settings(table: dict) -> tuple[DiscordSettings | None, list[str]]:

@@ -186,6 +186,7 @@ class FakeDiscord:
     ) -> None:
         self.token = token
         self.gateway_token: str | None = None  # set to refuse the token at IDENTIFY only (4004)
+        self.shards: list[list[int] | None] = []  # the `shard` each IDENTIFY asked for
         self.app_id = app_id
         self.bot_user = {
             "id": str(app_id),
@@ -487,6 +488,7 @@ class FakeDiscord:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
         self.identifies += 1
+        self.shards.append(data.get("shard"))
         session = Session(id=f"session-{self._ids()}", intents=int(data.get("intents") or 0), ws=ws)
         self._sessions[session.id] = session
         self._current = session
