@@ -125,3 +125,36 @@ def test_headline_changes(old_title: str, new_title: str, events: list[Event]) -
 def test_untimed_updates_keep_page_order_after_the_timed_ones() -> None:
     zebra, apple = upd("Zoo keepers moved the animals inland."), upd("Apple growers lost most of the crop.")
     assert chronological([zebra, FERRY_AT_10, apple, CREWS]) == [CREWS, FERRY_AT_10, zebra, apple]
+
+
+def lead(*paragraphs: str) -> Section:
+    return Section(SectionKind.ORIGINAL, "", POSTED, paragraphs)
+
+
+# one digit changed in 42 characters of text (21 + " " + 20): a change of 1/42
+ROADS_4 = lead("Crews closed 4 roads.", "The bridge reopened.")
+ROADS_5_MOVED = lead("The bridge reopened.", "Crews closed 5 roads.")
+# "Officers" -> "Rangers" moves that paragraph from first to last in sorted order
+OFFICERS = lead("Police closed four roads near the river.", "Officers reopened the bridge at noon.")
+RANGERS = lead("Police closed four roads near the river.", "Rangers reopened the bridge at noon.")
+OFFICERS_ONE = lead("Police closed four roads near the river. Officers reopened the bridge at noon.")
+RANGERS_ONE = lead("Police closed four roads near the river. Rangers reopened the bridge at noon.")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "change"),
+    [
+        pytest.param(ROADS_4, ROADS_5_MOVED, 0.0238, id="moved paragraphs measure only the edit in them"),
+        pytest.param(
+            OFFICERS, RANGERS, 0.0581, id="an edit that changes the sorted order measures in page order"
+        ),
+        pytest.param(
+            OFFICERS_ONE, RANGERS_ONE, 0.0581, id="the same edit in one paragraph measures the same"
+        ),
+    ],
+)
+def test_paragraph_order_is_not_content_but_edits_are(old: Section, new: Section, change: float) -> None:
+    """The change told is the smaller of the page-order and the sorted-paragraph measures: a
+    paragraph moved adds nothing, and an edit is not inflated because it reorders the sort."""
+    events = diff(Story(title="Bridge", sections=(old,)), Story(title="Bridge", sections=(new,)))
+    assert events == [SectionEdited(old, new, change)]

@@ -25,8 +25,20 @@ from bot.read.markers import match_marker
         ),
         ("UPDATE, 3:15 p.m.: The mayor spoke.", "UPDATE, 3:15 p.m.:", "The mayor spoke.", (15, 15)),
         ("Update, Nov. 12: Roads reopened.", "Update, Nov. 12:", "Roads reopened.", None),
+        (
+            "Update (4:10 p.m.) : Crews reopened the bridge.",
+            "Update (4:10 p.m.) :",
+            "Crews reopened the bridge.",
+            (16, 10),
+        ),
     ],
-    ids=["parentheses in the body", "no separator after the stamp", "comma and colon", "comma and a date"],
+    ids=[
+        "parentheses in the body",
+        "no separator after the stamp",
+        "comma and colon",
+        "comma and a date",
+        "a spaced colon after the stamp",
+    ],
 )
 def test_stamped_marker_headers(line: str, header: str, rest: str, stamp: tuple[int, int] | None) -> None:
     marker = match_marker(line)
