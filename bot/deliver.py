@@ -84,6 +84,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[DeliveryReport]] = set()
+        self._one_pass = asyncio.Lock()
 
     def notify(self) -> None:
         """New deliveries were queued: look now rather than at the next tick."""
@@ -95,7 +96,13 @@ class Dispatcher:
 
         Deliveries claimed but never recorded come first: the run that claimed them died
         mid-send (one process serves a channel at a time: this one, or under a worker's
-        channel lock, the worker holding it), so each is looked up before it is sent again."""
+        channel lock, the worker holding it), so each is looked up before it is sent again.
+        Passes in one process take turns: a second pass begun mid-send (an admin's poll)
+        would take the first one's claims for stranded ones."""
+        async with self._one_pass:
+            return await self._pass(channels)
+
+    async def _pass(self, channels: Collection[str] | None) -> DeliveryReport:
         now, platforms = self.clock(), tuple(self.senders)
         stranded = await self.store.claimed_unrecorded(platforms, older_than=now)
         due = stranded + await self.store.due_deliveries(now, platforms=platforms)

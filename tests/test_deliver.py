@@ -271,3 +271,24 @@ async def test_the_delivery_key_is_stable_short_and_specific(tmp_path: Path) -> 
     assert delivery_key(first, reborn) != key
     assert len(delivery_key(replace(first, id=10**12), alert)) <= 25
     await store.close()
+
+
+async def test_a_second_pass_begun_mid_send_does_not_send_again(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender()
+    original, release = sender.send_alert, asyncio.Event()
+
+    async def slow_send(channel, alert, thread_id, *, key=None):  # type: ignore[no-untyped-def]
+        await release.wait()  # the first pass is mid-send, its claim committed
+        return await original(channel, alert, thread_id, key=key)
+
+    sender.send_alert = slow_send  # type: ignore[method-assign]
+    dispatcher = Dispatcher(store, {"rec": sender})
+    first = asyncio.create_task(dispatcher.deliver_pending())
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(dispatcher.deliver_pending())  # an admin's /story poll, say
+    await asyncio.sleep(0.05)
+    release.set()
+    reports = await asyncio.gather(first, second)
+    assert sum(r.sent for r in reports) == 1 and sender.channels() == ["A"]
+    await store.close()
