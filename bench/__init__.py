@@ -15,4 +15,5 @@ BENCHMARKS: dict[str, str] = {
     "commands": "bench.command_latency",
     "fanout": "bench.fanout",
     "alert": "bench.alert_latency",
+    "urlwatch": "bench.urlwatch_compare",
 }
