@@ -84,13 +84,15 @@ def make_client(
     user_agent: str = "storybot/0.1",
     max_redirects: int = 5,
     policy: AddressPolicy | None = None,
+    per_host: int = 4,
 ) -> httpx.AsyncClient:
-    """The one shared client: per-operation timeouts, capped redirects, bounded pool, and
-    every connection (each redirect hop's too) checked against `policy` (default: public
-    addresses only)."""
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30)
+    """The one shared client: per-operation timeouts, capped redirects, a bounded pool that
+    keeps up to `per_host` connections per host alive (the fetcher's per-host limit, so a
+    cycle reuses them), and every connection (each redirect hop's too) checked against
+    `policy` (default: public addresses only)."""
+    limits = httpx.Limits(max_connections=256, keepalive_expiry=30)
     return httpx.AsyncClient(
-        transport=guarded_transport(policy or AddressPolicy(), limits),
+        transport=guarded_transport(policy or AddressPolicy(), limits, per_host),
         timeout=httpx.Timeout(timeout),
         follow_redirects=True,
         max_redirects=max_redirects,
