@@ -177,14 +177,24 @@ class Fetcher:
         gate = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
         attempts = 0
         loop = asyncio.get_running_loop()
+        # the deadline bounds the fetch, not its wait behind the host's other fetches: with
+        # thousands of stories on one host a cycle queues far longer than one fetch may take
+        await gate.acquire()
+        held = True
         give_up_at = loop.time() + self._deadline
         try:
             async with asyncio.timeout_at(give_up_at):
                 while True:
                     attempts += 1
                     try:
-                        async with gate:
+                        if not held:
+                            await gate.acquire()
+                            held = True
+                        try:
                             result = await self._attempt(url, headers, etag, last_modified)
+                        finally:
+                            gate.release()
+                            held = False
                         return replace(result, attempts=attempts)
                     except _Retry as retry:
                         if retry.wait is not None and retry.wait > self._max_retry_after:
@@ -209,6 +219,9 @@ class Fetcher:
             return _failed(url, str(err), None, attempts=attempts)
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as err:
             return _failed(url, _describe(err, url, self._client), None, attempts=attempts)
+        finally:
+            if held:
+                gate.release()
 
     def _delay(self, attempt: int, asked: float | None) -> float:
         """The server's Retry-After when it gave one (capped), else exponential backoff + jitter."""

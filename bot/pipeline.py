@@ -21,7 +21,7 @@ from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdit
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.read import parse_story
 from bot.sanity import first_page_reason, suspect_reason
-from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, now_utc
+from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, Validators, now_utc
 from bot.summarize import summarize, summarize_edit
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ async def poll_story(
     except StaleBase as stale:
         log.info("%s; this poll is dropped, the next one diffs against the new version", stale)
         return PollOutcome(story.id, PollStatus.DISCARDED)
+    memo.validators.put(story.id, Validators(meta.content_hash, meta.etag, meta.last_modified))
     await store.record_site_lines(site, story.id, own_lines)
     if baseline:
         log.info(

@@ -39,6 +39,11 @@ class ValidatorCache:
             self._known[story_id] = found
         return found
 
+    def put(self, story_id: str, validators: Validators) -> None:
+        """The story's newest good version, just recorded by this process."""
+        if self._remember:
+            self._known[story_id] = validators
+
     def forget(self, story_id: str) -> None:
         """The story has a new version (or may have): read it from the store next time."""
         self._known.pop(story_id, None)

@@ -215,14 +215,13 @@ class PostgresStore:
 
     async def last_validators(self, story_id: str) -> Validators | None:
         rows = await self._all(
-            """SELECT id, content_hash, etag, last_modified FROM versions
+            """SELECT content_hash, etag, last_modified FROM versions
                WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
             (story_id,),
         )
-        if not rows:
-            return None
-        r = rows[0]
-        return Validators(r["id"], r["content_hash"], r["etag"], r["last_modified"])
+        return (
+            Validators(rows[0]["content_hash"], rows[0]["etag"], rows[0]["last_modified"]) if rows else None
+        )
 
     async def record_checked(self, story_id: str, at: datetime) -> None:
         await self.record_checks([(story_id, at)])

@@ -63,7 +63,6 @@ class Validators:
     """What a poll needs before fetching: the conditional-GET keys and content hash of the
     newest good version, without loading the stored story (a 304 needs none of it)."""
 
-    version_id: int
     content_hash: str | None
     etag: str | None
     last_modified: str | None

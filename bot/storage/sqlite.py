@@ -243,11 +243,11 @@ class SqliteStore:
         async with self._read_lock:
             row = await _row(
                 self._read,
-                """SELECT id, content_hash, etag, last_modified FROM versions
+                """SELECT content_hash, etag, last_modified FROM versions
                    WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1""",
                 (story_id,),
             )
-        return Validators(row[0], row[1], row[2], row[3]) if row else None
+        return Validators(row[0], row[1], row[2]) if row else None
 
     async def record_checked(self, story_id: str, at: datetime) -> None:
         await self.record_checks([(story_id, at)])
