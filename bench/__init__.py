@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, str] = {
     "fanout": "bench.fanout",
     "alert": "bench.alert_latency",
     "workers": "bench.workers",
+    "urlwatch": "bench.urlwatch_compare",
 }

@@ -3,8 +3,10 @@
 Run as its own process (`python -m bench.origin --stories N`) so its CPU is not counted as
 the bot's. It prints `{"url": ...}` on stdout once listening and exits when stdin closes.
 Story i at version v is an HTML page of 2 + v sections; its ETag is `"i-v"`, and a request
-carrying that ETag in If-None-Match gets a 304. `POST /_bump?every=10&offset=k` moves every
-story with i % every == k to its next version (a new update on top), as a newsroom would.
+carrying that ETag in If-None-Match gets a 304. `GET /_stats` also counts the TCP connections
+opened since the last `/_stats?reset=1` (distinct client address and port: one per accept).
+`POST /_bump?every=10&offset=k` moves every story with i % every == k to its next
+version (a new update on top), as a newsroom would.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class StoryOrigin:
         self.versions = [0] * stories
         self.size = size
         self.served = {200: 0, 304: 0, 404: 0}
+        self.peers: set[object] = set()  # (host, port) of each client connection: accepts
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -35,6 +38,8 @@ class StoryOrigin:
         return app
 
     async def story(self, request: web.Request) -> web.Response:
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername"))
         raw = request.match_info["i"]
         if not raw.isdigit() or int(raw) >= len(self.versions):
             self.served[404] += 1
@@ -58,7 +63,11 @@ class StoryOrigin:
         return web.json_response({"changed": changed})
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response({str(k): v for k, v in self.served.items()})
+        figures = {str(k): v for k, v in self.served.items()} | {"connections": len(self.peers)}
+        if request.query.get("reset"):
+            self.served = dict.fromkeys(self.served, 0)
+            self.peers.clear()
+        return web.json_response(figures)
 
 
 async def serve(stories: int, size: int) -> None:

@@ -1,19 +1,23 @@
-"""Benchmark 3: polling scale. One full cycle over N stories, 90% of them unchanged (304).
+"""Benchmark 3: polling scale. Full cycles over N stories, 90% of them unchanged (304).
 
 Three processes: the origin (bench.origin), the bot (this module run as `python -m
-bench.polling`), and the parent that starts both and reads the bot's figures. The bot side is
-the real thing: `bot.pipeline.poll_story` for every story, a real `Fetcher` on the client
-`bot.fetch.make_client` builds, a real `Store` on a temp SQLite file, at most `concurrency`
-polls at once (config per_host at its maximum, 64). Cycle 1 is the baseline (every page new);
-then, `cycles` times, 10% of stories gain an update and one full cycle is measured: wall
-time, CPU seconds of the bot process (its threads included: aiosqlite's), and peak RSS.
+bench.polling`), and the parent that starts both and drives the bot one command a line. The
+bot side is `storybot run`'s own machinery at its real settings: `StoryBot.create` (config
+parsed, store opened, catalog synced: the startup figure), the per-host limit at the config
+default, a platform attached and the dispatcher running (delivery on), every story polled
+through `StoryBot.poll`. Cycle 1 is the baseline (every page new); then, each cycle, 10% of
+stories gain an update and one full cycle is measured, until every alert is delivered: wall
+time, CPU seconds of the bot process (its threads included: aiosqlite's), peak RSS, and TCP
+connections the origin accepted. A reload (one story's aliases edited) is timed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import sys
 import tempfile
 import time
@@ -27,8 +31,7 @@ from bench.measure import Figure, Target, median, peak_rss_mb, read_json_line, r
 BENCH = "3 polling"
 FULL_N = 10_000
 TARGETS = {"wall": Target(60), "cpu": Target(30), "rss": Target(200)}
-UNITS = {"wall": "s", "cpu": "CPU-s", "rss": "MB"}
-LINEAR = Target(10.0)  # 10x the stories may cost at most 10x
+UNITS = {"wall": "s", "cpu": "CPU-s", "rss": "MB", "connections": "", "startup": "s", "reload": "s"}
 
 
 def run(quick: bool) -> list[Figure]:
@@ -37,24 +40,20 @@ def run(quick: bool) -> list[Figure]:
     return measure((1_000, FULL_N), cycles=3)
 
 
-def measure(
-    sizes: tuple[int, int], *, cycles: int, concurrency: int = 64, page_bytes: int = 50_000
-) -> list[Figure]:
-    small, large = (
-        poll_cycles(n, cycles=cycles, concurrency=concurrency, page_bytes=page_bytes) for n in sizes
-    )
+def measure(sizes: tuple[int, int], *, cycles: int, page_bytes: int = 50_000) -> list[Figure]:
+    small, large = (poll_cycles(n, cycles=cycles, page_bytes=page_bytes) for n in sizes)
     figures = []
     for n, result in zip(sizes, (small, large), strict=True):
         note = _sanity(n, result)
-        for key in ("wall", "cpu", "rss"):
+        for key in ("wall", "cpu", "rss", "connections", "startup", "reload"):
             figures.append(
                 Figure(
                     BENCH,
-                    f"N={n:,}: one cycle, {key}",
+                    f"N={n:,}: " + _FIGURE_NAMES.get(key, f"one cycle, {key}"),
                     result[key],
                     UNITS[key],
-                    target=TARGETS[key] if n == FULL_N else None,
-                    note=note if key == "wall" else "",
+                    target=TARGETS.get(key) if n == FULL_N else None,
+                    note=note if key == "wall" else _NOTES.get(key, "").format(**result),
                 )
             )
     scale = sizes[1] / sizes[0]
@@ -73,153 +72,266 @@ def measure(
     return figures
 
 
+_FIGURE_NAMES = {
+    "connections": "TCP connections opened in one cycle",
+    "startup": "startup (config, store, catalog sync)",
+    "reload": "config reload (one story edited)",
+}
+_NOTES = {
+    "connections": "accepts counted at the origin; per-host limit {per_host}",
+    "startup": "{startup_cpu:.2f} CPU-s",
+    "reload": "{reload_cpu:.2f} CPU-s",
+}
+
+
 def _sanity(n: int, result: dict[str, Any]) -> str:
     statuses = result["statuses"]
     changed, unchanged = statuses.get("changed", 0), statuses.get("not_modified", 0)
     note = (
-        f"per cycle: {changed} changed, {unchanged} 304s; baseline cycle {result['baseline_wall']:.1f}s; "
-        f"{result['cycles']} cycles, median"
+        f"per cycle: {changed} changed, {unchanged} 304s, {result['delivered']} alerts delivered; "
+        f"baseline cycle {result['baseline_wall']:.1f}s; {result['cycles']} cycles, median"
     )
-    if changed != n // 10 or unchanged != n - n // 10:
+    if changed != n // 10 or unchanged != n - n // 10 or result["delivered"] != result["events"]:
         note = (
-            f"WRONG: expected {n // 10} changed and {n - n // 10} not modified, got {dict(statuses)}; " + note
+            f"WRONG: expected {n // 10} changed, {n - n // 10} not modified, every event delivered once, "
+            f"got {dict(statuses)}, {result['delivered']} of {result['events']}; " + note
         )
     return note
 
 
-def poll_cycles(stories: int, *, cycles: int, concurrency: int, page_bytes: int) -> dict[str, Any]:
-    """Start an origin and a bot process; return the bot's median figures over `cycles`."""
-    origin = spawn("bench.origin", "--stories", str(stories), "--size", str(page_bytes))
-    try:
-        return bot_cycles(read_json_line(origin)["url"], stories, cycles=cycles, concurrency=concurrency)
-    finally:
-        stop(origin)
+class Origin:
+    """The origin process: its URL, its counters, and the bump that makes 10% of stories news."""
+
+    def __init__(self, stories: int, page_bytes: int):
+        self.proc = spawn("bench.origin", "--stories", str(stories), "--size", str(page_bytes))
+        self.url = str(read_json_line(self.proc)["url"])
+
+    def stats(self, reset: bool = False) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.url}/_stats{'?reset=1' if reset else ''}", timeout=30) as r:
+            return dict(json.loads(r.read()))
+
+    def bump(self, offset: int) -> None:
+        request = urllib.request.Request(f"{self.url}/_bump?every=10&offset={offset}", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+
+    def close(self) -> None:
+        stop(self.proc)
 
 
-def bot_cycles(url: str, stories: int, *, cycles: int, concurrency: int) -> dict[str, Any]:
-    """Run the bot process against a running origin at `url` (other benchmarks share one)."""
-    bot = spawn(
-        "bench.polling",
-        "--url", url,
-        "--stories", str(stories),
-        "--cycles", str(cycles),
-        "--concurrency", str(concurrency),
-    )  # fmt: skip
+class BotProcess:
+    """`python -m bench.polling` driven a command a line: `cycle`, `reload`; EOF ends it."""
+
+    def __init__(self, url: str, stories: int, per_host: int | None = None, profile: str | None = None):
+        args = ["--url", url, "--stories", str(stories)]
+        args += ["--per-host", str(per_host)] if per_host else []
+        args += ["--profile", profile] if profile else []
+        self.proc = spawn("bench.polling", *args)
+        self.started = read_json_line(self.proc)
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return read_json_line(self.proc)
+
+    def close(self) -> None:
+        stop(self.proc, timeout=60)
+
+
+def poll_cycles(
+    stories: int, *, cycles: int, page_bytes: int, per_host: int | None = None, profile: str | None = None
+) -> dict[str, Any]:
+    """Start an origin and a bot process; the bot's median figures over `cycles` measured cycles."""
+    origin = Origin(stories, page_bytes)
     try:
-        return read_json_line(bot)
+        bot = BotProcess(origin.url, stories, per_host, profile)
+        try:
+            origin.stats(reset=True)
+            baseline = bot.ask("cycle")
+            runs = []
+            for n in range(cycles):
+                origin.bump(n)
+                origin.stats(reset=True)
+                figures = bot.ask("cycle")
+                figures["connections"] = origin.stats()["connections"]
+                runs.append(figures)
+            reload = bot.ask("reload")
+        finally:
+            bot.close()
     finally:
-        stop(bot, timeout=60)
+        origin.close()
+    return {
+        "stories": stories,
+        "cycles": cycles,
+        "per_host": bot.started["per_host"],
+        "wall": median([r["wall"] for r in runs]),
+        "cpu": median([r["cpu"] for r in runs]),
+        "rss": max(r["rss"] for r in runs),
+        "connections": median([r["connections"] for r in runs]),
+        "delivered": runs[-1]["delivered"],
+        "events": runs[-1]["events"],
+        "runs": runs,
+        "statuses": runs[-1]["statuses"],
+        "baseline_wall": baseline["wall"],
+        "baseline_statuses": baseline["statuses"],
+        "startup": bot.started["startup"],
+        "startup_cpu": bot.started["startup_cpu"],
+        "reload": reload["wall"],
+        "reload_cpu": reload["cpu"],
+    }
+
+
+def bot_cycles(url: str, stories: int, *, cycles: int, per_host: int | None = None) -> dict[str, Any]:
+    """The bot process against a running origin at `url` (other benchmarks share one): a
+    baseline cycle, then `cycles` steady cycles, each after 10% of the stories gained news.
+    Returns the steady cycles' median wall and CPU seconds."""
+    bot = BotProcess(url, stories, per_host)
+    try:
+        baseline = bot.ask("cycle")
+        runs = []
+        for _ in range(cycles):
+            _bump(url)
+            runs.append(bot.ask("cycle"))
+    finally:
+        bot.close()
+    return {
+        **runs[-1],
+        "cycles": cycles,
+        "wall": median([r["wall"] for r in runs]),
+        "cpu": median([r["cpu"] for r in runs]),
+        "baseline_wall": baseline["wall"],
+    }
+
+
+_bumps = iter(range(1, 1 << 30))  # each steady cycle updates a different tenth
+
+
+def _bump(origin: str) -> None:
+    request = urllib.request.Request(f"{origin}/_bump?every=10&offset={next(_bumps)}", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
 
 
 # --- the bot process ---------------------------------------------------------------------------
 
 
-async def bot_side(
-    url: str, stories: int, cycles: int, concurrency: int, profile: str | None = None
-) -> dict[str, Any]:
-    # Imported here: the parent process needs none of the bot.
-    from bot.catalog import sync_catalog
+class Sink:
+    """A platform that takes every alert at once: delivery is on, and costs the bot its own work."""
+
+    platform = "bench"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def send_alert(
+        self, channel: str, alert: Any, thread_id: str | None, *, key: str | None = None
+    ) -> Any:
+        from bot.ports import Posted
+
+        self.sent += 1
+        return Posted(f"m{self.sent}")
+
+    async def find_sent(self, channel: str, key: str, thread_id: str | None, since: Any) -> None:
+        return None  # keeps nothing: a bench run is never interrupted and resumed
+
+
+def bench_config(url: str, stories: int, db: Path, per_host: int | None, edited: bool = False) -> Any:
     from bot.config import parse_config
-    from bot.fetch import Fetcher, make_client
-    from bot.pipeline import poll_story
-    from bot.storage import open_store
+
+    core: dict[str, Any] = {"database": str(db), "allow_private": True}
+    if per_host:
+        core["per_host"] = per_host
+    entries: list[dict[str, Any]] = [{"id": f"s{i}", "url": f"{url}/s/{i}"} for i in range(stories)]
+    if edited:
+        entries[0]["aliases"] = ["edited"]
+    routes = [{"stories": ["*"], "channels": ["bench:newsroom"]}]
+    return parse_config({"storybot": core, "stories": entries, "routes": routes}, "bench")
+
+
+async def bot_side(url: str, stories: int, per_host: int | None, profile: str | None = None) -> None:
+    """Start the bot, then answer `cycle` and `reload` lines from stdin with JSON figures."""
+    from bot.app import StoryBot
 
     with tempfile.TemporaryDirectory(prefix="storybot-bench-") as tmp:
-        began = time.perf_counter()
-        config = parse_config(
-            {
-                "storybot": {"database": str(Path(tmp) / "bench.db"), "per_host": 64, "allow_private": True},
-                "stories": [{"id": f"s{i}", "url": f"{url}/s/{i}"} for i in range(stories)],
-                "routes": [{"stories": ["*"], "channels": ["rec:newsroom"]}],
-            },
-            "bench",
-        )
-        config_seconds = time.perf_counter() - began
-        store = await open_store(config.database({}))
-        await sync_catalog(store, config)
-        client = make_client(
-            timeout=config.storybot.timeout,
-            user_agent=config.storybot.user_agent,
-            policy=config.address_policy,
-        )
-        fetcher = Fetcher(client, base_dir=config.base_dir, max_bytes=config.storybot.max_bytes, per_host=64)
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(story: Any) -> str:
-            async with gate:
-                outcome = await poll_story(story, config=config, fetcher=fetcher, store=store)
-                return outcome.status.value
-
-        async def cycle() -> tuple[dict[str, float], Counter[str]]:
-            reset_peak_rss()
-            wall, cpu = time.perf_counter(), time.process_time()
-            statuses = Counter(await asyncio.gather(*(one(s) for s in config.stories)))
-            figures = {
-                "wall": time.perf_counter() - wall,
-                "cpu": time.process_time() - cpu,
-                "rss": peak_rss_mb(),
-            }
-            return figures, statuses
-
+        db = Path(tmp) / "bench.db"
+        wall, cpu = time.perf_counter(), time.process_time()
+        config = bench_config(url, stories, db, per_host)
+        bot = await StoryBot.create(config)
+        _say({
+            "startup": time.perf_counter() - wall,
+            "startup_cpu": time.process_time() - cpu,
+            "per_host": config.storybot.per_host,
+        })  # fmt: skip
+        sink = Sink()
+        await bot.attach([sink])
+        dispatcher = asyncio.create_task(bot.dispatcher.run())
+        loop = asyncio.get_running_loop()
         try:
-            baseline, base_statuses = await cycle()
-            runs: list[dict[str, float]] = []
-            statuses: Counter[str] = Counter()
-            for n in range(cycles):
-                await asyncio.to_thread(_bump, url, n)
-                profiler = _profiler(profile if n == cycles - 1 else None)
-                figures, statuses = await cycle()
-                if profiler is not None:
-                    profiler.stop()
-                    Path(profile or "").write_text(profiler.output_text(color=False, show_all=False))
-                runs.append(figures)
+            while command := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
+                if command == "cycle":
+                    profiler = cProfile.Profile() if profile else None
+                    _say(await _cycle(bot, config, sink, profiler))
+                    if profiler is not None and profile:
+                        _write_profile(profiler, profile)
+                elif command == "reload":
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    await bot.apply_config(bench_config(url, stories, db, per_host, edited=True))
+                    _say({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
         finally:
-            await client.aclose()
-            await store.close()
+            dispatcher.cancel()
+            await asyncio.gather(dispatcher, return_exceptions=True)
+            await bot.close()
+
+
+async def _cycle(bot: Any, config: Any, sink: Sink, profiler: cProfile.Profile | None) -> dict[str, Any]:
+    """Every story polled once (as the scheduler fires them), then every alert delivered by the
+    dispatcher task `storybot run` runs (woken by each poll that queued something)."""
+    reset_peak_rss()
+    sent = sink.sent
+    wall, cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    outcomes = await asyncio.gather(*(bot.poll(s.id) for s in config.stories))
+    events = sum(len(o.event_ids) for o in outcomes if o is not None)
+    give_up = time.monotonic() + 60
+    while sink.sent - sent < events and time.monotonic() < give_up:
+        await asyncio.sleep(0.005)  # the running dispatcher sends (a second sender would duplicate)
+    if profiler is not None:
+        profiler.disable()
     return {
-        "stories": stories,
-        "cycles": cycles,
-        "wall": median([r["wall"] for r in runs]),
-        "cpu": median([r["cpu"] for r in runs]),
-        "rss": max(r["rss"] for r in runs),
-        "runs": runs,
-        "statuses": dict(statuses),
-        "baseline_wall": baseline["wall"],
-        "baseline_statuses": dict(base_statuses),
-        "config_seconds": config_seconds,
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "rss": peak_rss_mb(),
+        "statuses": dict(Counter(o.status.value for o in outcomes if o is not None)),
+        "delivered": sink.sent - sent,
+        "events": events,
     }
 
 
-def _profiler(path: str | None) -> Any:
-    """A started pyinstrument profiler when `path` is given (for finding a miss's cause)."""
-    if path is None:
-        return None
-    from pyinstrument import Profiler
-
-    profiler = Profiler(async_mode="disabled")
-    profiler.start()
-    return profiler
+def _write_profile(profiler: cProfile.Profile, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(45)
 
 
-def _bump(url: str, offset: int) -> None:
-    request = urllib.request.Request(f"{url}/_bump?every=10&offset={offset}", method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
+def _say(figures: dict[str, Any]) -> None:
+    print(json.dumps(figures), flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.polling", description="the bot side of benchmark 3"
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.polling", description="benchmark 3, bot side")
     parser.add_argument("--url", required=True)
     parser.add_argument("--stories", type=int, required=True)
-    parser.add_argument("--cycles", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--profile", metavar="FILE", help="pyinstrument report of the last cycle")
+    parser.add_argument("--per-host", type=int, help="default: the config default")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile report (by own time) of the last cycle")
     args = parser.parse_args()
-    result = asyncio.run(bot_side(args.url, args.stories, args.cycles, args.concurrency, args.profile))
-    print(json.dumps(result), flush=True)
-    sys.stdin.read()  # the parent closes stdin when it has read us
+    asyncio.run(bot_side(args.url, args.stories, args.per_host, args.profile))
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def measure(
     origin = spawn("bench.origin", "--stories", str(stories), "--size", str(page_bytes))
     try:
         url = read_json_line(origin)["url"]
-        sqlite = polling.bot_cycles(url, stories, cycles=cycles, concurrency=SQLITE_CONCURRENCY)
+        sqlite = polling.bot_cycles(url, stories, cycles=cycles, per_host=SQLITE_CONCURRENCY)
         results = {
             k: asyncio.run(
                 workers_cycles(server, url, stories, workers=k, cycles=cycles, concurrency=concurrency)

@@ -22,7 +22,8 @@ from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
-from bot.pipeline import PollOutcome, PollStatus, poll_story
+from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
+from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
 from bot.scheduler import PollScheduler
 from bot.storage import Store, StoreError, now_utc, open_store
@@ -47,6 +48,8 @@ class StoryBot:
         client: httpx.AsyncClient,
         config_path: Path | None = None,
         load: ConfigLoader = load_config,
+        *,
+        shared_store: bool = False,
     ):
         self.config = config
         self.config_path = config_path
@@ -54,6 +57,9 @@ class StoryBot:
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
+        # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
+        self.checks = CheckBatch(store)
+        self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
         self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
@@ -76,16 +82,19 @@ class StoryBot:
         """Open the store (StoreError if it cannot be), the HTTP client, and sync the catalog.
         `store`: one the caller opened (a worker's, see bot/jobs/store_access.py); the bot
         closes it with the rest."""
+        shared = store is not None
         if store is None:
             store = await open_store(config.database(environ))
         client = make_client(
             timeout=config.storybot.timeout,
             user_agent=config.storybot.user_agent,
             policy=config.address_policy,
+            per_host=config.storybot.per_host,
         )
-        bot = cls(config, store, client, config_path, load)
+        bot = cls(config, store, client, config_path, load, shared_store=shared)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
+        bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
             await sync_catalog(store, config)
         except BaseException:
@@ -123,7 +132,9 @@ class StoryBot:
         if story is None:
             return None
         try:
-            outcome = await poll_story(story, config=self.config, fetcher=self.fetcher, store=self.store)
+            outcome = await poll_story(
+                story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
+            )
         except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
             self.store_faults.failed(story_id, error)

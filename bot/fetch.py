@@ -84,13 +84,15 @@ def make_client(
     user_agent: str = "storybot/0.1",
     max_redirects: int = 5,
     policy: AddressPolicy | None = None,
+    per_host: int = 4,
 ) -> httpx.AsyncClient:
-    """The one shared client: per-operation timeouts, capped redirects, bounded pool, and
-    every connection (each redirect hop's too) checked against `policy` (default: public
-    addresses only)."""
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30)
+    """The one shared client: per-operation timeouts, capped redirects, a bounded pool that
+    keeps up to `per_host` connections per host alive (the fetcher's per-host limit, so a
+    cycle reuses them), and every connection (each redirect hop's too) checked against
+    `policy` (default: public addresses only)."""
+    limits = httpx.Limits(max_connections=256, keepalive_expiry=30)
     return httpx.AsyncClient(
-        transport=guarded_transport(policy or AddressPolicy(), limits),
+        transport=guarded_transport(policy or AddressPolicy(), limits, per_host),
         timeout=httpx.Timeout(timeout),
         follow_redirects=True,
         max_redirects=max_redirects,
@@ -175,14 +177,24 @@ class Fetcher:
         gate = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
         attempts = 0
         loop = asyncio.get_running_loop()
+        # the deadline bounds the fetch, not its wait behind the host's other fetches: with
+        # thousands of stories on one host a cycle queues far longer than one fetch may take
+        await gate.acquire()
+        held = True
         give_up_at = loop.time() + self._deadline
         try:
             async with asyncio.timeout_at(give_up_at):
                 while True:
                     attempts += 1
                     try:
-                        async with gate:
+                        if not held:
+                            await gate.acquire()
+                            held = True
+                        try:
                             result = await self._attempt(url, headers, etag, last_modified)
+                        finally:
+                            gate.release()
+                            held = False
                         return replace(result, attempts=attempts)
                     except _Retry as retry:
                         if retry.wait is not None and retry.wait > self._max_retry_after:
@@ -207,6 +219,9 @@ class Fetcher:
             return _failed(url, str(err), None, attempts=attempts)
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as err:
             return _failed(url, _describe(err, url, self._client), None, attempts=attempts)
+        finally:
+            if held:
+                gate.release()
 
     def _delay(self, attempt: int, asked: float | None) -> float:
         """The server's Retry-After when it gave one (capped), else exponential backoff + jitter."""

@@ -18,9 +18,10 @@ from bot.config import Config, StoryConfig
 from bot.diff import diff
 from bot.fetch import Fetcher
 from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
+from bot.pollcache import CheckBatch, ValidatorCache
 from bot.read import parse_story
 from bot.sanity import first_page_reason, suspect_reason
-from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, now_utc
+from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, Validators, now_utc
 from bot.summarize import summarize, summarize_edit
 
 log = logging.getLogger(__name__)
@@ -47,24 +48,50 @@ class PollOutcome:
     retry_after: float | None = None  # the origin asked us to stay away this many seconds
 
 
+@dataclass(frozen=True, slots=True)
+class PollMemo:
+    """What a process keeps between polls so a 304 stays cheap (bot.pollcache). Polls given
+    none ask the store for validators and record each check at once."""
+
+    validators: ValidatorCache
+    checks: CheckBatch | None = None
+
+
 async def poll_story(
-    story: StoryConfig, *, config: Config, fetcher: Fetcher, store: Store, now: datetime | None = None
+    story: StoryConfig,
+    *,
+    config: Config,
+    fetcher: Fetcher,
+    store: Store,
+    now: datetime | None = None,
+    memo: PollMemo | None = None,
 ) -> PollOutcome:
-    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches."""
+    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches.
+
+    The stored story is loaded only when the page came back with new bytes; a 304 or the
+    same bytes again costs a check time, batched when `memo` has a CheckBatch."""
     at = now or now_utc()
-    last = await store.last_version(story.id)
+    memo = memo or PollMemo(ValidatorCache(remember=False))
+    held = await memo.validators.get(story.id, store)
     result = await fetcher.fetch(
         story.source,
-        etag=last.etag if last else None,
-        last_modified=last.last_modified if last else None,
+        etag=held.etag if held else None,
+        last_modified=held.last_modified if held else None,
     )
-    if result.not_modified:
-        await store.record_checked(story.id, at)
-        return PollOutcome(story.id, PollStatus.NOT_MODIFIED)
+    if result.not_modified or (held is not None and result.ok and result.content_hash == held.content_hash):
+        if memo.checks is not None:
+            memo.checks.add(story.id, at)
+        else:
+            await store.record_checked(story.id, at)
+        return PollOutcome(story.id, PollStatus.NOT_MODIFIED if result.not_modified else PollStatus.UNCHANGED)
+    if memo.checks is not None:
+        memo.checks.drop(story.id)  # what is recorded below must not be followed by an older check
     if result.failed or result.text is None:
         error = result.error or "fetch failed"  # the fetcher has logged it
         await store.record_failure(story.id, at, error, result.http_status)
         return PollOutcome(story.id, PollStatus.FAILED, error=error, retry_after=result.retry_after)
+    memo.validators.forget(story.id)
+    last = await store.last_version(story.id)
     if last is not None and result.content_hash and result.content_hash == last.content_hash:
         await store.record_checked(story.id, at)
         return PollOutcome(story.id, PollStatus.UNCHANGED)
@@ -103,6 +130,7 @@ async def poll_story(
     except StaleBase as stale:
         log.info("%s; this poll is dropped, the next one diffs against the new version", stale)
         return PollOutcome(story.id, PollStatus.DISCARDED)
+    memo.validators.put(story.id, Validators(meta.content_hash, meta.etag, meta.last_modified))
     await store.record_site_lines(site, story.id, own_lines)
     if baseline:
         log.info(

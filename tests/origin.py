@@ -68,6 +68,7 @@ class Request:
     headers: dict[str, str]
     status: int | None = None
     sent: int = 0
+    peer: object = None  # the client's (address, port): one per TCP connection
 
 
 class Origin:
@@ -138,7 +139,8 @@ class Origin:
         return queued.popleft() if queued else self._current.get(path)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        seen = Request(request.method, request.path, dict(request.headers))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        seen = Request(request.method, request.path, dict(request.headers), peer=peer)
         self.requests.append(seen)
         path = request.path
         self.in_flight[path] += 1

@@ -48,8 +48,11 @@ def test_parse_and_html_benchmarks() -> None:
 
 
 def test_polling_benchmark_across_processes() -> None:
-    result = polling.poll_cycles(20, cycles=1, concurrency=8, page_bytes=5_000)
+    result = polling.poll_cycles(20, cycles=1, page_bytes=5_000)
     assert result["statuses"] == {"changed": 2, "not_modified": 18}
+    assert result["delivered"] == result["events"] >= 2  # delivery on: every event reached the platform
+    assert 1 <= result["connections"] <= 20
+    assert result["startup"] > 0 and result["reload"] > 0
     assert result["wall"] > 0 and result["cpu"] > 0 and result["rss"] > 10
 
 

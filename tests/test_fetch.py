@@ -56,6 +56,35 @@ def fetcher(client: httpx.AsyncClient, sleep: RecordedSleep, tmp_path: Path) -> 
 # --- conditional GET -----------------------------------------------------------------------
 
 
+async def test_a_cycle_over_one_host_reuses_as_many_connections_as_it_runs_at_once(origin: Origin) -> None:
+    """Keep-alive works, 304s included: 80 requests to one host open at most `per_host`
+    connections (a new TCP connection per poll was most of a 304's cost)."""
+    for i in range(40):
+        origin.set(f"/s/{i}", Response(body=PAGE))
+    async with make_client(timeout=2, policy=LOOPBACK_ONLY, per_host=4) as client:
+        fetcher = Fetcher(client, per_host=4, retries=0)
+        first = await asyncio.gather(*(fetcher.fetch(origin.url(f"/s/{i}")) for i in range(40)))
+        again = await asyncio.gather(
+            *(fetcher.fetch(origin.url(f"/s/{i}"), etag=r.etag) for i, r in enumerate(first))
+        )
+    assert all(r.ok for r in first) and all(r.not_modified for r in again)
+    assert len(origin.requests) == 80
+    assert 1 <= len({r.peer for r in origin.requests}) <= 4
+
+
+async def test_waiting_behind_the_hosts_other_fetches_is_not_counted_against_the_deadline(
+    origin: Origin,
+) -> None:
+    """Six fetches of 0.2 s each through one slot: the last waits 1 s, twice its deadline, and
+    still gets its page (a cycle over thousands of stories of one host queues that way)."""
+    origin.set("/story", Response(body=PAGE, delay=0.2))
+    async with make_client(timeout=2, policy=LOOPBACK_ONLY, per_host=1) as client:
+        fetcher = Fetcher(client, per_host=1, retries=0, deadline=0.5)
+        results = await asyncio.gather(*(fetcher.fetch(origin.url("/story")) for _ in range(6)))
+    assert [r.ok for r in results] == [True] * 6
+    assert origin.max_in_flight["/story"] == 1
+
+
 async def test_etag_then_304_on_refetch(origin: Origin, fetcher: Fetcher) -> None:
     served = origin.set("/story", Response(body=PAGE))
 

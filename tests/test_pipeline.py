@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,13 +13,16 @@ from bot.config import Config, parse_config
 from bot.deliver import Dispatcher
 from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind
-from bot.pipeline import PollOutcome, PollStatus, poll_story
+from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
+from bot.pollcache import CheckBatch, ValidatorCache
 from bot.storage import Store, open_store
 from tests.helpers import LOCAL_SOURCES, NOV9, NOV11, SEED_SUMMARY_START, kherson_store, poll_file
 from tests.origin import Origin, Response
 from tests.recording import RecordingSender
 
 CHICAGO = ZoneInfo("America/Chicago")
+T1 = datetime(2022, 11, 9, 20, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 def page(path: Path) -> Response:
@@ -214,3 +217,32 @@ async def test_a_version_stored_by_an_older_reader_is_a_silent_new_baseline(tmp_
         assert await store.events() == []
         later = await poll_file(config, store, NOV11)
         assert later.events == ()
+
+
+async def test_a_304_check_time_waits_for_the_batch(http_story, origin: Origin) -> None:  # type: ignore[no-untyped-def]
+    """The cheap path: validators come from the cache, the check time from a batch written
+    later; a failure recorded meanwhile is not undone by the older check."""
+    poller, store = http_story
+    origin.set("/kherson", page(NOV9))
+    story = poller.config.stories[0]
+    checks = CheckBatch(store, seconds=3600)
+    memo = PollMemo(ValidatorCache(), checks)
+
+    async def poll(at: datetime) -> PollOutcome:
+        return await poll_story(
+            story, config=poller.config, fetcher=poller.fetcher, store=store, now=at, memo=memo
+        )
+
+    assert (await poll(T1)).status is PollStatus.BASELINE
+    assert (await poll(T1 + HOUR)).status is PollStatus.NOT_MODIFIED
+    assert (await store.last_checks())["kherson"] == T1  # waiting in the batch
+    await checks.flush()
+    assert (await store.last_checks())["kherson"] == T1 + HOUR
+    assert origin.requests[-1].headers.get("If-None-Match")  # asked with the cached ETag
+
+    assert (await poll(T1 + 2 * HOUR)).status is PollStatus.NOT_MODIFIED
+    origin.set("/kherson", Response(status=404))
+    assert (await poll(T1 + 3 * HOUR)).status is PollStatus.FAILED
+    await checks.close()
+    assert (await store.last_checks())["kherson"] == T1 + 3 * HOUR  # not the older, dropped check
+    assert await store.failed_fetches("kherson") == 1

@@ -172,6 +172,48 @@ async def test_only_good_versions_are_diff_bases(store: Store) -> None:
     assert (await store.stories())[0].suspect is None  # a good fetch clears the mark
 
 
+async def test_validators_are_the_last_good_versions_without_its_story(store: Store) -> None:
+    await tracked(store)
+    assert await store.last_validators("kherson") is None
+    meta = FetchMeta(content_hash="h1", etag='"v1"', last_modified="Wed, 09 Nov 2022 18:10:00 GMT")
+    await store.record_version("kherson", None, T0, meta, Story(title="t", sections=(ORIGINAL,)), [], [])
+    await store.record_failure("kherson", T0 + DAY, "timeout", None)  # no diff base: changes nothing
+    held = await store.last_validators("kherson")
+    assert held is not None and (held.content_hash, held.etag, held.last_modified) == (
+        "h1",
+        '"v1"',
+        meta.last_modified,
+    )
+
+
+async def test_record_checks_writes_a_batch_of_check_times_and_clears_fault_marks(store: Store) -> None:
+    budget = StoryEntry("budget", "https://example.com/budget")
+    await tracked(store, KHERSON, budget)
+    await store.record_suspect("kherson", T0, "error page", FetchMeta())
+    await store.record_checks([("kherson", T0 + DAY), ("budget", T0 + 2 * DAY)])
+    assert await store.last_checks() == {"kherson": T0 + DAY, "budget": T0 + 2 * DAY}
+    assert all(b.suspect is None for b in await store.stories())
+    await store.record_checks([])  # an empty batch is no error
+
+
+async def test_a_sync_rewrites_only_entries_whose_config_changed(store: Store) -> None:
+    budget = StoryEntry("budget", "https://example.com/budget", "", ("shutdown",))
+    await tracked(store, KHERSON, budget, routes=(("kherson", "rec:A"), ("budget", "rec:A")))
+    await store.record_version("budget", None, T0, FetchMeta(), Story(title="Budget talks"), [], [])
+    await tracked(store, KHERSON, budget, routes=(("kherson", "rec:A"),))  # same entries again
+    assert (await store.stories())[0].title == "Budget talks"  # the learned title stays
+    renamed = StoryEntry("budget", "https://example.com/budget", "", ("standoff",))
+    await tracked(store, KHERSON, renamed, routes=(("kherson", "rec:B"),))
+    assert await store.search("standoff") == ["budget"] and await store.search("shutdown") == []
+    await tracked(store, KHERSON)
+    await tracked(store, KHERSON, renamed)  # back from inactive, though its digest is unchanged
+    assert [b.id for b in await store.stories()] == ["budget", "kherson"]
+    event = await store.record_version(
+        "kherson", None, T0, FetchMeta(), Story(title="t"), [], [update("u", "rec:B")]
+    )
+    assert len(event) == 1 and len(await store.deliveries()) == 1
+
+
 async def test_a_poll_on_a_stale_base_records_nothing(store: Store) -> None:
     await tracked(store)
     story = Story(title="t", sections=(ORIGINAL,))

@@ -31,6 +31,7 @@ from bot.storage.rows import (
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Validators,
     now_utc,
 )
 
@@ -40,7 +41,7 @@ __all__ = [
     "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FetchMeta",
     "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store",
     "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "SuspectFetches",
-    "VersionHistory", "is_postgres", "now_utc", "open_store",
+    "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 

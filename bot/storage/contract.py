@@ -22,6 +22,7 @@ from bot.storage.rows import (
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Validators,
 )
 
 
@@ -31,7 +32,8 @@ class StoryCatalog(Protocol):
     async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
         """Make the catalog match `entries` and the (story id, channel) `routes`, in one
         transaction: a story left out goes inactive (its history stays), and no reader ever
-        sees the catalog half-synced."""
+        sees the catalog half-synced. Entries whose `digest` is unchanged are not rewritten
+        (nor re-indexed), so a sync costs what changed, not what is tracked."""
         ...
 
     async def stories(self) -> list[StoryBrief]:
@@ -66,8 +68,20 @@ class VersionHistory(Protocol):
         """Every section fingerprint the story has ever shown."""
         ...
 
+    async def last_validators(self, story_id: str) -> Validators | None:
+        """The newest good version's validators and content hash, as `last_version` would give
+        them, without loading its story: the cheap start of every poll."""
+        ...
+
     async def record_checked(self, story_id: str, at: datetime) -> None:
         """A fetch that found nothing new: only the check time moves, and fault marks clear."""
+        ...
+
+    async def record_checks(self, checks: Sequence[tuple[str, datetime]]) -> None:
+        """Many `record_checked`s (story id, when) in one transaction, in order. Callers batch
+        them (bot.pollcache.CheckBatch, flushed every second), so a crash may lose at most the
+        last second's check times, never a version, a failure or an event: those are recorded
+        one transaction each, at once."""
         ...
 
     async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:

@@ -40,6 +40,7 @@ from bot.storage.rows import (
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Validators,
 )
 from bot.timeline import alert_for, story_view
 
@@ -125,18 +126,34 @@ class PostgresStore:
 
     async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
         async with self.transaction() as conn, conn.cursor() as cur:
-            await cur.execute("UPDATE stories SET active = false WHERE active")
+            await cur.execute("SELECT id, config_hash, active FROM stories FOR UPDATE")
+            stored = {r["id"]: (r["config_hash"], r["active"]) for r in await cur.fetchall()}
+            wanted = {e.id for e in entries}
             await cur.executemany(
-                """INSERT INTO stories (id, source, title, aliases, active, added_at)
-                   VALUES (%s, %s, %s, %s, true, now())
-                   ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                       active = true,
-                       title = CASE WHEN excluded.title != '' THEN excluded.title ELSE stories.title END""",
-                [(e.id, e.source, e.title, " ".join(e.aliases)) for e in entries],
+                "UPDATE stories SET active = false WHERE id = %s",
+                [(i,) for i, (_, active) in stored.items() if active and i not in wanted],
             )
-            await cur.execute("DELETE FROM routes")
             await cur.executemany(
-                "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING", list(routes)
+                """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
+                   VALUES (%s, %s, %s, %s, true, now(), %s)
+                   ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
+                       active = true, config_hash = excluded.config_hash,
+                       title = CASE WHEN excluded.title != '' THEN excluded.title ELSE stories.title END""",
+                [
+                    (e.id, e.source, e.title, " ".join(e.aliases), e.digest)
+                    for e in entries
+                    if stored.get(e.id) != (e.digest, True)
+                ],
+            )
+            await cur.execute("SELECT story_id, channel FROM routes")
+            old_routes = {(r["story_id"], r["channel"]) for r in await cur.fetchall()}
+            new_routes = set(routes)
+            await cur.executemany(
+                "DELETE FROM routes WHERE story_id = %s AND channel = %s", sorted(old_routes - new_routes)
+            )
+            await cur.executemany(
+                "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                sorted(new_routes - old_routes),
             )
 
     async def stories(self) -> list[StoryBrief]:
@@ -196,11 +213,24 @@ class PostgresStore:
         rows = await self._all("SELECT fingerprint FROM sections WHERE story_id = %s", (story_id,))
         return {r["fingerprint"] for r in rows}
 
+    async def last_validators(self, story_id: str) -> Validators | None:
+        rows = await self._all(
+            """SELECT content_hash, etag, last_modified FROM versions
+               WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
+            (story_id,),
+        )
+        return (
+            Validators(rows[0]["content_hash"], rows[0]["etag"], rows[0]["last_modified"]) if rows else None
+        )
+
     async def record_checked(self, story_id: str, at: datetime) -> None:
-        async with self.transaction() as conn:
-            await conn.execute(
+        await self.record_checks([(story_id, at)])
+
+    async def record_checks(self, checks: Sequence[tuple[str, datetime]]) -> None:
+        async with self.transaction() as conn, conn.cursor() as cur:
+            await cur.executemany(
                 "UPDATE stories SET checked_at = %s, last_error = NULL, suspect = NULL WHERE id = %s",
-                (at, story_id),
+                [(at, story_id) for story_id, at in checks],
             )
 
     async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:

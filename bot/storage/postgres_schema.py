@@ -118,4 +118,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (story_id, title)
     );
     """,
+    # 2: a hash of each story's catalog entry, so a sync rewrites only the entries that changed
+    """
+    ALTER TABLE stories ADD COLUMN config_hash text NOT NULL DEFAULT ''
+    """,
 )

@@ -6,6 +6,7 @@ database it talks to and SQL never leaks past `bot.storage`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,6 +28,13 @@ class StoryEntry:
     title: str = ""
     aliases: tuple[str, ...] = ()
 
+    @property
+    def digest(self) -> str:
+        """A hash of what the catalog keeps of the entry: a sync rewrites only entries whose
+        digest changed, so a start or reload of 10,000 unchanged stories writes nothing."""
+        text = "\x1f".join((self.source, self.title, *self.aliases))
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class StoryRecord:
@@ -45,6 +53,16 @@ class LastVersion:
 
     id: int
     story: Story
+    content_hash: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a poll needs before fetching: the conditional-GET keys and content hash of the
+    newest good version, without loading the stored story (a 304 needs none of it)."""
+
     content_hash: str | None
     etag: str | None
     last_modified: str | None

@@ -36,6 +36,7 @@ from bot.storage.rows import (
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Validators,
     now_utc,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
@@ -174,19 +175,35 @@ class SqliteStore:
     async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
         at_text = encode_time(now_utc())
         async with self.transaction() as db:
-            await db.execute("UPDATE stories SET active = 0")
+            async with db.execute("SELECT id, config_hash, active FROM stories") as cursor:
+                stored = {r["id"]: (r["config_hash"], bool(r["active"])) for r in await cursor.fetchall()}
+            wanted = {e.id for e in entries}
+            await db.executemany(
+                "UPDATE stories SET active = 0 WHERE id = ?",
+                [(i,) for i, (_, active) in stored.items() if active and i not in wanted],
+            )
             for entry in entries:
+                if stored.get(entry.id) == (entry.digest, True):
+                    continue
                 await db.execute(
-                    """INSERT INTO stories (id, source, title, aliases, active, added_at)
-                       VALUES (?, ?, ?, ?, 1, ?)
+                    """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
+                       VALUES (?, ?, ?, ?, 1, ?, ?)
                        ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                           active = 1,
+                           active = 1, config_hash = excluded.config_hash,
                            title = CASE WHEN excluded.title != '' THEN excluded.title ELSE title END""",
-                    (entry.id, entry.source, entry.title, " ".join(entry.aliases), at_text),
+                    (entry.id, entry.source, entry.title, " ".join(entry.aliases), at_text, entry.digest),
                 )
                 await _index_story(db, entry.id)
-            await db.execute("DELETE FROM routes")
-            await db.executemany("INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)", routes)
+            async with db.execute("SELECT story_id, channel FROM routes") as cursor:
+                old_routes = {(r[0], r[1]) for r in await cursor.fetchall()}
+            new_routes = set(routes)
+            await db.executemany(
+                "DELETE FROM routes WHERE story_id = ? AND channel = ?", sorted(old_routes - new_routes)
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)",
+                sorted(new_routes - old_routes),
+            )
 
     async def stories(self) -> list[StoryBrief]:
         rows = await self._all(
@@ -234,11 +251,24 @@ class SqliteStore:
         rows = await self._all("SELECT fingerprint FROM sections WHERE story_id = ?", (story_id,))
         return {r["fingerprint"] for r in rows}
 
+    async def last_validators(self, story_id: str) -> Validators | None:
+        async with self._read_lock:
+            row = await _row(
+                self._read,
+                """SELECT content_hash, etag, last_modified FROM versions
+                   WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1""",
+                (story_id,),
+            )
+        return Validators(row[0], row[1], row[2]) if row else None
+
     async def record_checked(self, story_id: str, at: datetime) -> None:
+        await self.record_checks([(story_id, at)])
+
+    async def record_checks(self, checks: Sequence[tuple[str, datetime]]) -> None:
         async with self.transaction() as db:
-            await db.execute(
+            await db.executemany(
                 "UPDATE stories SET checked_at = ?, last_error = NULL, suspect = NULL WHERE id = ?",
-                (encode_time(at), story_id),
+                [(encode_time(at), story_id) for story_id, at in checks],
             )
 
     async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:

@@ -153,6 +153,10 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT story_id, json_extract(parsed, '$.title') FROM versions
         WHERE ok AND coalesce(json_extract(parsed, '$.title'), '') != '';
     """,
+    # 8: a hash of each story's catalog entry, so a sync rewrites only the entries that changed
+    """
+    ALTER TABLE stories ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 
