@@ -97,25 +97,20 @@ class Dispatcher:
         Deliveries claimed but never recorded come first: the run that claimed them died
         mid-send (one process serves a channel at a time: this one, or under a worker's
         channel lock, the worker holding it), so each is looked up before it is sent again.
-        Passes in one process take turns: a second pass begun mid-send (an admin's poll)
-        would take the first one's claims for stranded ones."""
+        Only then are the due ones read: a stranded delivery holds back its channel's later
+        alerts until it is settled, and settled here, they go in this same pass. Passes in one
+        process take turns: a second pass begun mid-send (an admin's poll) would take the first
+        one's claims for stranded ones."""
         async with self._one_pass:
             return await self._pass(channels)
 
     async def _pass(self, channels: Collection[str] | None) -> DeliveryReport:
         now, platforms = self.clock(), tuple(self.senders)
-        stranded = await self.store.claimed_unrecorded(platforms, older_than=now)
-        due = stranded + await self.store.due_deliveries(now, platforms=platforms)
-        if channels is not None:
-            due = [d for d in due if d.channel in channels]
-        by_channel: dict[str, list[PendingDelivery]] = {}
-        for delivery in due:
-            by_channel.setdefault(delivery.channel, []).append(delivery)
         alerts: dict[int, Alert] = {}
-        reports = await asyncio.gather(*(self._serve_channel(items, alerts) for items in by_channel.values()))
-        total = DeliveryReport()
-        for report in reports:
-            total.add(report)
+        stranded = await self.store.claimed_unrecorded(platforms, older_than=now)
+        total = await self._serve(stranded, channels, alerts)
+        due = await self.store.due_deliveries(now, platforms=platforms)
+        total.add(await self._serve(due, channels, alerts))
         return total
 
     async def run(self) -> None:
@@ -137,6 +132,20 @@ class Dispatcher:
         """Wait for sends already under way to finish and be recorded (before closing the store)."""
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _serve(
+        self, due: list[PendingDelivery], channels: Collection[str] | None, alerts: dict[int, Alert]
+    ) -> DeliveryReport:
+        """Send `due` (of `channels` only, when given): channels at once, each in order."""
+        by_channel: dict[str, list[PendingDelivery]] = {}
+        for delivery in due:
+            if channels is None or delivery.channel in channels:
+                by_channel.setdefault(delivery.channel, []).append(delivery)
+        reports = await asyncio.gather(*(self._serve_channel(items, alerts) for items in by_channel.values()))
+        total = DeliveryReport()
+        for report in reports:
+            total.add(report)
+        return total
 
     async def _serve_channel(self, items: list[PendingDelivery], alerts: dict[int, Alert]) -> DeliveryReport:
         report = DeliveryReport()

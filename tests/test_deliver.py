@@ -10,8 +10,9 @@ from pathlib import Path
 import aiosqlite
 
 from bot.deliver import Dispatcher, delivery_key
+from bot.models import AlertKind
 from bot.ports import DeliveryError, Posted
-from bot.storage import Store, open_store
+from bot.storage import EventRecord, FetchMeta, Store, open_store
 from tests.helpers import kherson_store
 from tests.recording import RecordingSender
 
@@ -234,6 +235,24 @@ async def test_a_claimed_send_the_platform_lacks_is_sent_once_with_the_same_key(
     key = await interrupted(store, sender)
     report = await Dispatcher(store, {"rec": sender}).deliver_pending()
     assert (report.sent, report.found, sender.lookups, list(sender.keys)) == (1, 0, [key], [key])
+    await store.close()
+
+
+async def test_a_settled_stranded_send_lets_its_channels_later_alerts_go_in_the_same_pass(
+    tmp_path: Path,
+) -> None:
+    """A worker's delivery job runs one pass: the alerts queued behind a killed send go in it."""
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    sender = RecordingSender()
+    key = await interrupted(store, sender)
+    sender.keys[key] = Posted("A-earlier")
+    last = await store.last_version("kherson")
+    assert last is not None
+    later = EventRecord(AlertKind.NEW_UPDATE, "later", "s", channels=("rec:A",))
+    await store.record_version("kherson", last.id, datetime.now(UTC), FetchMeta(), last.story, [], [later])
+    report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    assert (report.sent, report.found) == (2, 1)
+    assert [alert.headline for _, alert, _ in sender.posted] == ["later"]
     await store.close()
 
 

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -54,10 +54,13 @@ def toml(value: object) -> str:
 
 
 @asynccontextmanager
-async def worker(config: Path, name: str) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`storybot worker` in its own process, stopped (SIGTERM) at the end if still running."""
+async def worker(
+    config: Path, name: str, env: Mapping[str, str] | None = None
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`storybot worker` in its own process (with `env` added to ours), stopped (SIGTERM) at
+    the end if still running."""
     log = (config.parent / f"{name}.log").open("wb")
-    env = {**os.environ, "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "-c", str(config), "worker", "--name", name, "--concurrency", "3"],
         stdout=log,

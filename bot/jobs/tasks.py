@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from procrastinate import App, JobContext
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
 from bot.backoff import failure_delay
 from bot.jobs.due import due_stories
@@ -131,11 +133,22 @@ async def deliver(context: JobContext, channel: str) -> dict[str, int]:
 async def recover_stalled(context: JobContext, timestamp: int) -> int:
     """Periodic: retry the running jobs of workers whose heartbeat stopped (killed, frozen,
     cut off). Their locks pass to the retried job, so a story or channel is never served twice
-    at once. Returns how many were retried."""
+    at once; a job whose work already waits in the queue (its queueing lock) is ended instead,
+    since a second waiting copy is refused. Returns how many were recovered."""
     runtime = runtime_of(context)
     manager = context.app.job_manager
-    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=runtime.stalled_after)
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=runtime.stalled_after))
     for job in stalled:
-        log.warning("job %s (%s) lost its worker; retrying it", job.id, job.call_string)
-        await manager.retry_job(job)
-    return len(list(stalled))
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation as err:
+            if err.constraint_name != QUEUEING_LOCK_CONSTRAINT:
+                raise
+            # The same work already waits under the job's queueing lock (a delivery pass over
+            # the channel, a poll of the story), held back by this job's lock: end this one,
+            # and the waiting job runs it, stranded claims included.
+            log.warning("job %s (%s) lost its worker; the one waiting takes over", job.id, job.call_string)
+            await manager.finish_job(job, Status.FAILED, delete_job=False)
+        else:
+            log.warning("job %s (%s) lost its worker; retrying it", job.id, job.call_string)
+    return len(stalled)

@@ -18,8 +18,8 @@ It speaks the parts of Slack storybot uses, the way Slack speaks them:
 Tests inject failures per channel (`fail_channel`), 429 bursts (`rate_limit`) and 5xx bursts
 (`server_errors`), take scopes away (`scopes`), pause auth.test or the Nth post (`hold_login`,
 `hold_post`) so a crash test can kill the app at that moment, then read `messages`,
-`responses`, `acks`. Nothing sleeps: waiting is on
-`wait_for(predicate)`, woken by every recorded event.
+`responses`, `acks`. Nothing sleeps unless told to (`slow_posts`, so a kill lands mid-post):
+waiting is on `wait_for(predicate)`, woken by every recorded event.
 
 Run it alone for a manual check: `python -m tests.fakes.slack --port 0` prints its URLs.
 """
@@ -127,6 +127,7 @@ class FakeSlack:
         self._retry_after = 0
         self._server_errors = 0
         self._server_status = 503
+        self._post_delay = 0.0
         self._last_ts = 0
         self._post_holds = Holds()
         self._login_holds = Holds()
@@ -184,6 +185,11 @@ class FakeSlack:
     def server_errors(self, count: int, status: int = 503) -> None:
         """The next `count` chat.postMessage calls answer an HTML 5xx page."""
         self._server_errors, self._server_status = count, status
+
+    def slow_posts(self, seconds: float) -> None:
+        """Each chat.postMessage from now on takes `seconds` before Slack keeps it (a kill can
+        land mid-post: Slack still keeps it, as a server does whose client hung up)."""
+        self._post_delay = seconds
 
     def hold_post(self, nth: int, stage: Stage) -> Hold:
         """Pause the `nth` chat.postMessage from now on (see tests/fakes/holds.py)."""
@@ -413,6 +419,8 @@ class FakeSlack:
         hold = self._post_holds.arrive()
         if await pause(hold, "received"):
             return 503, "<html><body>Slack is having trouble</body></html>", {}
+        if self._post_delay:
+            await asyncio.sleep(self._post_delay)
         message = Message(channel, self.new_ts(), args.get("text"), args.get("blocks"), thread_ts, args)
         message.metadata = metadata
         self.messages[channel].append(message)
