@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.measure import Figure, Target, median
 from bench.polling import BotProcess, Origin
 
-BENCH = "7 vs urlwatch"
+BENCH = "8 vs urlwatch"
 SIZES = (1_000, 2_000, 5_000)
 TARGET_N = 5_000
 TARGET = Target(5.0, at_least=True)
