@@ -546,8 +546,8 @@ class SqliteStore:
     # --- plumbing ------------------------------------------------------------------------
 
     async def _all(self, sql: str, args: Iterable[object] = ()) -> list[aiosqlite.Row]:
-        async with self._read_lock, self._read.execute(sql, tuple(args)) as cursor:
-            return list(await cursor.fetchall())
+        async with self._read_lock:
+            return list(await self._read.execute_fetchall(sql, tuple(args)))
 
 
 async def _connect(path: Path, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:
@@ -562,8 +562,10 @@ async def _connect(path: Path, opened: list[aiosqlite.Connection]) -> aiosqlite.
 
 
 async def _row(db: aiosqlite.Connection, sql: str, args: Iterable[object] = ()) -> aiosqlite.Row | None:
-    async with db.execute(sql, tuple(args)) as cursor:
-        return await cursor.fetchone()
+    """The first row of a one-row lookup, in one hand-off to the SQLite thread (execute,
+    fetch and close as three would each wait their turn on a busy machine)."""
+    rows = await db.execute_fetchall(sql, tuple(args))
+    return next(iter(rows), None)
 
 
 async def _one(db: aiosqlite.Connection, sql: str, args: Iterable[object] = ()) -> aiosqlite.Row:
@@ -599,12 +601,11 @@ async def _current_sections(db: aiosqlite.Connection, story_id: str) -> list[Sec
     if row is None:
         return []
     prints = [s.fingerprint for s in story_from_json(row["parsed"]).sections]
-    async with db.execute(
+    rows = await db.execute_fetchall(
         f"""SELECT fingerprint, label, published_at, first_seen_at, summary FROM sections
             WHERE story_id = ? AND fingerprint IN ({_marks(prints)})""",
         (story_id, *prints),
-    ) as cursor:
-        rows = await cursor.fetchall()
+    )
     return [
         SectionSeen(
             r["fingerprint"], r["label"], decode_time(r["published_at"]),
