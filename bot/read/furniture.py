@@ -149,6 +149,16 @@ def is_bio(paragraph: str, authors: tuple[str, ...] = ()) -> bool:
     return any(paragraph.startswith(name) and _BIO_VERB.match(paragraph, len(name)) for name in authors)
 
 
+def is_body_clutter(paragraph: str, *, after_paragraph: bool, authors: tuple[str, ...] = ()) -> bool:
+    """Clutter known by its shape once the body has begun: a prompt to the reader, the
+    author's bio, or a title-case line after a paragraph (a related headline, a widget, a
+    credit, a repeated byline). A title-case line first under a marker or in a live entry is
+    that update's own headline and stays."""
+    if is_prompt(paragraph) or is_bio(paragraph, authors):
+        return True
+    return after_paragraph and is_title_line(paragraph)
+
+
 def is_rail_heading(line: str) -> bool:
     """A heading over links to other stories: "Related", "More on Transit", "READ MORE:"."""
     return len(line) <= _LONGEST_LINE and _RAIL.fullmatch(line) is not None

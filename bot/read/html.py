@@ -18,7 +18,7 @@ from lxml import etree
 from bot.models import Section, SectionKind, Story
 from bot.read.dom import Article, Block, read_article
 from bot.read.extract import html_to_text
-from bot.read.furniture import is_bio, is_caption, is_furniture, is_prompt, is_title_line, strip_trailing
+from bot.read.furniture import is_body_clutter, is_caption, is_furniture, strip_trailing
 from bot.read.markers import match_byline
 from bot.read.meta import LiveEntry, PageMeta, read_meta
 from bot.read.parse import NO_TEXT, PageHead, fold, parse_text
@@ -131,9 +131,7 @@ def _story_paragraphs(paragraphs: tuple[str, ...], dropped: list[str]) -> tuple[
             is_furniture(text)
             or is_caption(text, text)
             or match_byline(text)
-            or is_prompt(text)
-            or is_bio(text)
-            or (kept and is_title_line(text))
+            or is_body_clutter(text, after_paragraph=bool(kept))
         ):
             dropped.append(text)
         elif text := strip_trailing(text):

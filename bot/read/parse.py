@@ -25,10 +25,9 @@ from types import MappingProxyType
 
 from bot.models import Section, SectionKind, Story
 from bot.read.furniture import (
-    is_bio,
+    is_body_clutter,
     is_caption,
     is_furniture,
-    is_prompt,
     is_rail_heading,
     is_standing_note,
     is_title_line,
@@ -164,7 +163,9 @@ def _read_blocks(
     def flush() -> None:
         nonlocal host, target
         if para and target is not None and (joined := strip_trailing(" ".join(para))):
-            if _is_body_furniture(joined, target, head):
+            if is_body_clutter(
+                joined, after_paragraph=bool(target.paragraphs), authors=_authors(head.byline)
+            ):
                 dropped.append(joined)
             elif _is_standing_note(target, joined, blocks):
                 dropped.extend((target.header, joined))
@@ -232,16 +233,6 @@ def _read_blocks(
             flush()
     flush()
     return blocks
-
-
-def _is_body_furniture(paragraph: str, block: _Block, head: _Head) -> bool:
-    """Clutter known by its shape once the body has begun: a prompt to the reader, the
-    author's bio, or a title-case line after a paragraph (a related headline, a widget, a
-    credit, a repeated byline). A title-case line straight under a marker is the update's
-    own headline and stays."""
-    if is_prompt(paragraph) or is_bio(paragraph, _authors(head.byline)):
-        return True
-    return bool(block.paragraphs) and is_title_line(paragraph)
 
 
 @lru_cache(maxsize=256)
