@@ -241,6 +241,9 @@ class Sink:
     async def find_sent(self, channel: str, key: str, thread_id: str | None, since: Any) -> None:
         return None  # keeps nothing: a bench run is never interrupted and resumed
 
+    async def edit_alert(self, channel: str, message_id: str, alert: Any, *, thread_id: Any = None) -> None:
+        self.sent += 1
+
 
 def bench_config(url: str, stories: int, db: Path, per_host: int | None, edited: bool = False) -> Any:
     from bot.config import parse_config

@@ -10,6 +10,12 @@ store first and carries a key derived from the delivery. A claimed delivery that
 recorded is looked up on its platform (`find_sent`) before it is sent again: found, it is
 recorded as sent; not there, it is sent. Which platforms can answer is theirs to say (see
 bot/ports.py); where one cannot, the resend is logged as one that may repeat.
+
+A correction of an alert already posted is two deliveries in that channel, in this order:
+an EDIT of the earlier message, which needs no key (editing it again to the same content
+changes nothing, so a claimed edit with no record is simply made again), and a NOTE in the
+story's thread, a post like any other: keyed, claimed, looked up after a crash. An edit whose
+message is gone fails alone; the note still goes.
 """
 
 from __future__ import annotations
@@ -19,12 +25,12 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.models import Alert
 from bot.ports import AlertSender, DeliveryError, Posted
-from bot.storage import PendingDelivery, Store, now_utc
+from bot.storage import DeliveryAction, PendingDelivery, Store, now_utc
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +168,15 @@ class Dispatcher:
 
     async def _deliver_one(self, delivery: PendingDelivery, alerts: dict[int, Alert]) -> DeliveryReport:
         sender = self.senders[delivery.platform]
+        if delivery.action is DeliveryAction.EDIT:
+            return await self._edit_one(sender, delivery)
         if delivery.event_id not in alerts:
             alerts[delivery.event_id] = await self.store.alert(delivery.event_id)
         alert = alerts[delivery.event_id]
-        thread_id = await self.store.thread_for(delivery.story_id, delivery.channel)
+        story_thread = thread_id = await self.store.thread_for(delivery.story_id, delivery.channel)
+        if delivery.action is DeliveryAction.NOTE:
+            alert = replace(alert, note=True)
+            thread_id = story_thread or await self._reply_to(delivery)
         key = delivery_key(delivery, alert)
         if delivery.claimed_at is not None:
             earlier = await self._earlier_send(sender, delivery, key, thread_id)
@@ -178,7 +189,7 @@ class Dispatcher:
                     earlier.message_id,
                 )
                 await self.store.mark_sent(
-                    delivery.id, earlier.message_id, earlier.thread_id or thread_id, self.clock()
+                    delivery.id, earlier.message_id, earlier.thread_id or story_thread, self.clock()
                 )
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
@@ -191,8 +202,39 @@ class Dispatcher:
             log.exception("sending to %s raised", delivery.channel)
             return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
         await self.store.mark_sent(
-            delivery.id, posted.message_id, posted.thread_id or thread_id, self.clock()
+            delivery.id, posted.message_id, posted.thread_id or story_thread, self.clock()
         )
+        return DeliveryReport(sent=1)
+
+    async def _reply_to(self, delivery: PendingDelivery) -> str | None:
+        """Where a note goes when the story has no thread: in reply to the alert it corrects."""
+        assert delivery.target_event_id is not None
+        earlier = await self.store.sent_message(delivery.target_event_id, delivery.channel)
+        return earlier.message_id if earlier else None
+
+    async def _edit_one(self, sender: AlertSender, delivery: PendingDelivery) -> DeliveryReport:
+        """Edit the alert `delivery` corrects where it was posted in this channel. A message
+        that is gone (or was never posted) fails this edit alone."""
+        assert delivery.target_event_id is not None
+        earlier = await self.store.sent_message(delivery.target_event_id, delivery.channel)
+        if earlier is None:
+            await self.store.mark_failed(delivery.id, "the alert it corrects was never posted here")
+            return DeliveryReport(failed=1)
+        if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
+            return DeliveryReport()  # another process claimed it first
+        try:
+            alert = await self.store.corrected_alert(delivery.event_id)
+            await sender.edit_alert(
+                delivery.channel_id, earlier.message_id, alert, thread_id=earlier.thread_id
+            )
+        except DeliveryError as err:
+            if err.permanent:
+                log.info("cannot edit the alert in %s (%s); its note still goes", delivery.channel, err)
+            return await self._failed(delivery, err)
+        except Exception as err:  # an adapter bug must not stop other channels
+            log.exception("editing an alert in %s raised", delivery.channel)
+            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
+        await self.store.mark_sent(delivery.id, earlier.message_id, None, self.clock())
         return DeliveryReport(sent=1)
 
     async def _earlier_send(

@@ -144,6 +144,14 @@ class Alert:
     timestamp: datetime | None
     seen_at: datetime
     timeline: tuple[TimelineEntry, ...] = ()
+    label: str = ""  # the section's own name: "Update", "Correction", "Editor's note", "Original"
+    # Set on an alert already posted and now edited in place: when it was corrected, and what
+    # the correction said. Renderers mark it "corrected <time>".
+    corrected_at: datetime | None = None
+    correction: str = ""
+    # A short note, posted in the story's thread, saying what a correction changed in an
+    # alert already posted (which is edited in place beside it).
+    note: bool = False
 
 
 @dataclass(frozen=True, slots=True)

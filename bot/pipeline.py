@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from bot.boilerplate import MIN_STORIES, line_keys, site_of, strip_lines
 from bot.config import Config, StoryConfig
+from bot.corrections import Corrects, link_corrections
 from bot.diff import diff
 from bot.fetch import Fetcher
 from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
@@ -122,7 +123,8 @@ async def poll_story(
     events: list[Event] = []
     if last is not None and not baseline:
         events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
-    records = tuple(_record(e, parsed, story, config) for e in events)
+    events, links = link_corrections(events, parsed, known)
+    records = tuple(_record(e, parsed, story, config, links) for e in events)
     try:
         event_ids = await store.record_version(
             story.id, last.id if last else None, at, meta, parsed, _sections(parsed, known), records
@@ -160,8 +162,10 @@ async def _newsworthy(events: list[Event], story_id: str, store: Store, known: s
     return events
 
 
-def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> EventRecord:
-    """An event with its summary and the channels routed to it."""
+def _record(
+    event: Event, story: Story, cfg: StoryConfig, config: Config, links: dict[str, Corrects]
+) -> EventRecord:
+    """An event with its summary, the channels routed to it, and what it corrects."""
     match event:
         case NewUpdate(section):
             record = EventRecord(
@@ -170,6 +174,7 @@ def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> Eve
                 summary=summarize(section),
                 published_at=section.timestamp,
                 fingerprint=section.fingerprint,
+                label=section.label,
             )
         case SectionEdited(old, new, change):
             record = EventRecord(
@@ -179,6 +184,7 @@ def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> Eve
                 published_at=new.timestamp,
                 fingerprint=new.fingerprint,
                 change=change,
+                label=new.label,
             )
         case HeadlineChanged(old, new):
             record = EventRecord(
@@ -187,7 +193,10 @@ def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> Eve
                 summary=f"Now: {new}\nWas: {old}",
             )
     channels = config.channels_for(cfg, f"{story.title} {record.summary}")
-    return replace(record, channels=channels)
+    link = links.get(record.fingerprint or "")
+    if link is None:
+        return replace(record, channels=channels)
+    return replace(record, channels=channels, corrects=link.alerted, revised=link.revised)
 
 
 def _sections(story: Story, known: set[str]) -> list[SectionRecord]:

@@ -64,6 +64,28 @@ ALERT_LEADS = {
 }
 
 
+# Section labels that name an alert themselves: a Correction is a Correction on every platform.
+OWN_NAMES = frozenset({"Correction", "Editor's note"})
+
+
+def alert_label(alert: Alert) -> str:
+    """What the alert is called on every platform: 'New update', 'Correction', 'Revised', ...
+    An edit, or a note about one, is a 'Correction' when the section is one, else 'Revised'."""
+    if alert.note or alert.kind is AlertKind.SECTION_EDITED:
+        return "Correction" if alert.label == "Correction" else "Revised"
+    if alert.kind is AlertKind.NEW_UPDATE and alert.label in OWN_NAMES:
+        return alert.label
+    return ALERT_LEADS[alert.kind]
+
+
+def alert_time(alert: Alert) -> datetime:
+    """The time an alert shows: when an edit was made (storybot saw it; publishers rarely stamp
+    edits), not when the section was first published; else the publisher's time, or first sight."""
+    if alert.note or alert.kind is AlertKind.SECTION_EDITED:
+        return alert.seen_at
+    return alert.timestamp or alert.seen_at
+
+
 def alert_lead(alert: Alert) -> str:
     """'New update: <story title>'."""
-    return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
+    return f"{alert_label(alert)}: {alert.story_title}"

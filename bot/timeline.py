@@ -6,6 +6,7 @@ Pure presentation rules, kept out of SQL so every storage backend shows a story 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from bot.models import Alert, StoryView, TimelineEntry
 from bot.redact import display_url
@@ -58,4 +59,18 @@ def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSe
         timestamp=event.published_at,
         seen_at=event.seen_at,
         timeline=timeline(sections),
+        label=event.label,
+    )
+
+
+def corrected_alert(target: Alert, correction: EventRow, revised_summary: str | None) -> Alert:
+    """The earlier alert `target` as it reads once `correction` is applied: the revised
+    section's summary (the target's own when the section's text did not change, as when a
+    Correction section is added under it), marked with when it was corrected and what the
+    correction said."""
+    return replace(
+        target,
+        summary=revised_summary or target.summary,
+        corrected_at=correction.seen_at,
+        correction=correction.summary,
     )

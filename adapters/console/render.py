@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.models import Alert, Reply, ReplyKind
-from bot.textfmt import alert_lead, format_time, render_view, timeline_lines
+from bot.models import Alert, AlertKind, Reply, ReplyKind
+from bot.textfmt import alert_lead, alert_time, format_time, render_view, timeline_lines
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -27,16 +27,30 @@ def _text(text: str, style: str = "") -> Text:
 
 
 def alert_to_panel(alert: Alert) -> Panel:
-    when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
+    if alert.note:
+        return note_to_panel(alert)
+    if alert.kind is AlertKind.SECTION_EDITED:
+        when = f"revised {format_time(alert_time(alert))}"
+    else:
+        when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
         _text(f"{alert.headline}  ·  {when}", style="bold"),
         _text(alert.summary),
     ]
+    if alert.corrected_at is not None:
+        corrected = f"Corrected {format_time(alert.corrected_at)}: {alert.correction}"
+        parts.append(_text(corrected, style="yellow"))
     if alert.timeline:
         parts.append(_text("\n".join(["Timeline:", *timeline_lines(alert.timeline)]), style="dim"))
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
     return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
+
+
+def note_to_panel(alert: Alert) -> Panel:
+    """What a correction changed, under the alert it corrected (which is edited in place)."""
+    body = _text(f"{alert.summary}\n(revised {format_time(alert.seen_at)}; the earlier alert is corrected)")
+    return Panel(body, title=_text(alert_lead(alert)), title_align="left", border_style="yellow")
 
 
 def reply_to_panel(reply: Reply) -> Panel:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS
+from bot.textfmt import alert_label, alert_time
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -106,13 +106,18 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     """One alert as one embed: what happened, the new text's summary, when, and the source.
     The footer ends with the delivery `key`, when given: Discord keeps no hidden field on a
     message, and the footer is where a later read of the channel finds which alert it is."""
-    moment = alert.timestamp or alert.seen_at
+    if alert.note:
+        return note_to_embed(alert, key)
+    moment = alert_time(alert)
     title = alert.story_title or alert.headline or alert.story_id
     lines = [safe(alert.summary) if alert.summary else ""]
     if alert.kind is AlertKind.HEADLINE_CHANGED and alert.headline:
         lines.insert(0, f"**{safe(alert.headline)}**")
     description = "\n\n".join(line for line in lines if line)
-    stamp = f"\n\n{both(moment)}"
+    revised = "revised " if alert.kind is AlertKind.SECTION_EDITED else ""
+    stamp = f"\n\n{revised}{both(moment)}"
+    if alert.corrected_at is not None:
+        stamp += f"\n**Corrected** {both(alert.corrected_at)}: {safe_clip(alert.correction, 1000)}"
     embed = discord.Embed(
         title=plain_clip(title, TITLE_MAX),
         url=_safe_url(alert.story_url),
@@ -120,10 +125,26 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
         colour=COLOUR,
         timestamp=moment,
     )
-    embed.set_author(name=ALERT_LEADS[alert.kind])
+    embed.set_author(name=alert_label(alert))
     earlier = sorted((e for e in alert.timeline if entry_time(e) < moment), key=entry_time, reverse=True)[:3]
     for entry in earlier:
         _add_entry_field(embed, entry)
+    embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
+    return fit(embed)
+
+
+def note_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
+    """The short note a correction posts (in the story's thread, or as a reply to the alert it
+    corrected): what changed, and when it was revised."""
+    stamp = f"\n\nrevised {both(alert.seen_at)} · the alert above is corrected"
+    embed = discord.Embed(
+        title=plain_clip(alert.story_title or alert.story_id, TITLE_MAX),
+        url=_safe_url(alert.story_url),
+        description=clip(safe(alert.summary), DESCRIPTION_MAX - len(stamp)) + stamp,
+        colour=COLOUR,
+        timestamp=alert.seen_at,
+    )
+    embed.set_author(name=alert_label(alert))
     embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
     return fit(embed)
 

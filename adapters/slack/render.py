@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS
+from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.textfmt import alert_label, alert_time
 
 MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
@@ -156,9 +156,14 @@ def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 
 
 def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
-    """An alert as a Slack message: linked headline, summary, time, compact timeline."""
-    label = ALERT_LEADS[alert.kind]
-    when = alert.timestamp or alert.seen_at
+    """An alert as a Slack message: linked headline, summary, time, compact timeline; once
+    corrected, marked so with the time and what the correction said."""
+    if alert.note:
+        return note_to_blocks(alert)
+    label = alert_label(alert)
+    when = date_token(alert_time(alert))
+    if alert.kind is AlertKind.SECTION_EDITED:
+        when = f"revised {when}"
     title = fit(alert.story_title or alert.story_id, 300)
     blocks: list[Block] = [section(f"*{link(alert.story_url, title)}*")]
     body = fit(alert.summary, MAX_TEXT - 400)
@@ -166,12 +171,25 @@ def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
         body = f"*{fit(alert.headline, 300)}*\n{body}" if body else f"*{fit(alert.headline, 300)}*"
     if body:
         blocks.append(section(body))
-    blocks.append(context(f"{label} · {date_token(when)} · `{fit(alert.story_id, 64)}`"))
+    if alert.corrected_at is not None:
+        blocks.append(section(f"*Corrected {date_token(alert.corrected_at)}:* {fit(alert.correction, 1200)}"))
+    blocks.append(context(f"{label} · {when} · `{fit(alert.story_id, 64)}`"))
     if alert.timeline:
         blocks.append(context("*Timeline*"))
         blocks.extend(sections_of_lines(timeline_lines(alert.timeline, TIMELINE_IN_ALERT)))
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
     return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+def note_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """The short note a correction posts in the story's thread: what changed, and when."""
+    label = alert_label(alert)
+    blocks = [
+        section(f"*{label}:* {fit(alert.summary, MAX_TEXT - 200)}"),
+        context(f"{label} · revised {date_token(alert.seen_at)} · the alert above is corrected"),
+    ]
+    fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary}"
+    return fit(fallback, MAX_FALLBACK), blocks
 
 
 # --- replies ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from bot.storage.contract import (
 )
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.rows import (
+    DeliveryAction,
     DeliveryRow,
     DeliveryStatus,
     EventRecord,
@@ -29,6 +30,7 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryRecord,
     Validators,
@@ -38,10 +40,11 @@ from bot.storage.rows import (
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
-    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FetchMeta",
-    "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store",
-    "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "SuspectFetches",
-    "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
+    "DeliveryAction", "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord",
+    "EventRow", "FetchMeta", "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen",
+    "SentMessage", "SiteLines", "StaleBase", "Store", "StoreError", "StoryCatalog", "StoryEntry",
+    "StoryRecord", "StoryViews", "SuspectFetches", "Validators", "VersionHistory", "is_postgres",
+    "now_utc", "open_store",
 ]  # fmt: skip
 
 

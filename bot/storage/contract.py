@@ -20,6 +20,7 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryRecord,
     Validators,
@@ -102,7 +103,13 @@ class VersionHistory(Protocol):
         (event, channel), all in one transaction. `base_id` is the id of the version the poll
         diffed against (None: there was none); if it is no longer the story's latest good
         version, raises StaleBase and records nothing, so two pollers never record one update
-        twice. Returns the new event ids in the order given."""
+        twice. Returns the new event ids in the order given.
+
+        An event that `corrects` a fingerprint an earlier event showed targets that earlier
+        alert (the first of a chain: a second correction targets the same alert). In each
+        channel where the target has a post that did not fail, the event is an EDIT of it
+        followed by a NOTE, not a post; elsewhere (a section never alerted, a channel routed
+        since) it is a POST, as any event."""
         ...
 
     async def prune(self, failures_before: datetime) -> int:
@@ -153,6 +160,12 @@ class EventLog(Protocol):
         """The event ready to post, with its story's current timeline. KeyError if unknown."""
         ...
 
+    async def corrected_alert(self, event_id: int) -> Alert:
+        """The alert event `event_id` corrects, as it reads once corrected: the target's alert
+        with the revised section's summary, `corrected_at` the correcting event's time and
+        `correction` what it said. KeyError if the event is unknown or corrects nothing."""
+        ...
+
 
 class DeliveryQueue(Protocol):
     """Where each alert goes. A delivery is (event, channel) unique: queued for a channel once.
@@ -186,6 +199,11 @@ class DeliveryQueue(Protocol):
 
     async def thread_for(self, story_id: str, channel: str) -> str | None:
         """The thread the story's alerts opened in `channel`, the newest if several."""
+        ...
+
+    async def sent_message(self, event_id: int, channel: str) -> SentMessage | None:
+        """Where the event's alert was posted in `channel` (its POST delivery, once sent), or
+        None: not posted there (yet), or its post failed."""
         ...
 
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:

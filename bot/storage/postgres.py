@@ -27,8 +27,9 @@ from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
 from bot.redact import display_url
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import due_in_order
+from bot.storage.queueing import actions_for, due_in_order
 from bot.storage.rows import (
+    DeliveryAction,
     DeliveryRow,
     DeliveryStatus,
     EventRecord,
@@ -38,11 +39,12 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryRecord,
     Validators,
 )
-from bot.timeline import alert_for, story_view
+from bot.timeline import alert_for, corrected_alert, story_view
 
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
 POOL_MAX = 10
@@ -301,21 +303,26 @@ class PostgresStore:
                 )
             event_ids: list[int] = []
             for event in events:
+                target, posted = await _correction_target(cur, story_id, event.corrects)
                 await cur.execute(
                     """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
-                           published_at, published_zone, order_at, seen_at, change)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                           published_at, published_zone, order_at, seen_at, change, label,
+                           target_event_id, revised_fingerprint)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
                     (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
                      event.published_at, zone_of(event.published_at), event.published_at or at, at,
-                     event.change),
+                     event.change, event.label, target, event.revised),
                 )  # fmt: skip
                 inserted = await cur.fetchone()
                 assert inserted is not None
                 event_ids.append(inserted["id"])
                 await cur.executemany(
-                    """INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)
-                       ON CONFLICT DO NOTHING""",
-                    [(inserted["id"], channel, at) for channel in event.channels],
+                    """INSERT INTO deliveries (event_id, channel, action, next_attempt_at)
+                       VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+                    [
+                        (inserted["id"], channel, action.value, at)
+                        for channel, action in actions_for(event.channels, posted)
+                    ],
                 )
             return event_ids
 
@@ -406,13 +413,21 @@ class PostgresStore:
 
     async def alert(self, event_id: int) -> Alert:
         async with self.transaction(snapshot=True) as conn:
+            return await _alert(conn, event_id)
+
+    async def corrected_alert(self, event_id: int) -> Alert:
+        async with self.transaction(snapshot=True) as conn:
             cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
             row = await cursor.fetchone()
-            if row is None:
+            if row is None or row["target_event_id"] is None:
                 raise KeyError(event_id)
-            record = await _story_record(conn, row["story_id"])
-            assert record is not None
-            return alert_for(_event(row), record, await _current_sections(conn, row["story_id"]))
+            cursor = await conn.execute(
+                "SELECT summary FROM sections WHERE story_id = %s AND fingerprint = %s",
+                (row["story_id"], row["revised_fingerprint"]),
+            )
+            revised = await cursor.fetchone()
+            target = await _alert(conn, row["target_event_id"])
+            return corrected_alert(target, _event(row), revised["summary"] if revised else None)
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -421,7 +436,7 @@ class PostgresStore:
     ) -> list[PendingDelivery]:
         rows = await self._all(
             """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status, d.claimed_at,
-                      d.next_attempt_at <= %s AS due
+                      d.action, e.target_event_id, d.next_attempt_at <= %s AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status IN ('pending', 'claimed') AND d.platform = ANY(%s)
                ORDER BY e.order_at, e.id, d.id""",
@@ -450,7 +465,8 @@ class PostgresStore:
         self, platforms: Sequence[str], older_than: datetime
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at
+            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at, d.action,
+                      e.target_event_id
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'claimed' AND d.claimed_at < %s AND d.platform = ANY(%s)
                ORDER BY e.order_at, e.id, d.id""",
@@ -466,6 +482,14 @@ class PostgresStore:
             (story_id, channel),
         )
         return rows[0]["thread_id"] if rows else None
+
+    async def sent_message(self, event_id: int, channel: str) -> SentMessage | None:
+        rows = await self._all(
+            """SELECT message_id, thread_id FROM deliveries
+               WHERE event_id = %s AND channel = %s AND action = 'post' AND status = 'sent'""",
+            (event_id, channel),
+        )
+        return SentMessage(rows[0]["message_id"], rows[0]["thread_id"]) if rows else None
 
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
         async with self.transaction() as conn:
@@ -507,6 +531,7 @@ class PostgresStore:
                 thread_id=r["thread_id"],
                 sent_at=_aware(r["sent_at"]),
                 claimed_at=_aware(r["claimed_at"]),
+                action=DeliveryAction(r["action"]),
             )
             for r in rows
         ]
@@ -553,6 +578,39 @@ def _aware(ts: datetime | None) -> datetime | None:
     return ts.astimezone(UTC) if ts is not None else None
 
 
+async def _alert(conn: Conn, event_id: int) -> Alert:
+    cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
+    row = await cursor.fetchone()
+    if row is None:
+        raise KeyError(event_id)
+    record = await _story_record(conn, row["story_id"])
+    assert record is not None
+    return alert_for(_event(row), record, await _current_sections(conn, row["story_id"]))
+
+
+async def _correction_target(
+    cur: psycopg.AsyncCursor[DictRow], story_id: str, corrects: str | None
+) -> tuple[int | None, set[str]]:
+    """The alert an event correcting the fingerprint `corrects` targets (the first of its
+    chain), and the channels where that alert's post did not fail."""
+    if corrects is None:
+        return None, set()
+    await cur.execute(
+        """SELECT coalesce(target_event_id, id) AS target FROM events
+           WHERE story_id = %s AND fingerprint = %s ORDER BY id DESC LIMIT 1""",
+        (story_id, corrects),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None, set()
+    await cur.execute(
+        """SELECT channel FROM deliveries
+           WHERE event_id = %s AND action = 'post' AND status != 'failed'""",
+        (row["target"],),
+    )
+    return row["target"], {r["channel"] for r in await cur.fetchall()}
+
+
 async def _story_record(conn: Conn, story_id: str) -> StoryRecord | None:
     cursor = await conn.execute("SELECT id, source, title, subtitle FROM stories WHERE id = %s", (story_id,))
     row = await cursor.fetchone()
@@ -579,8 +637,9 @@ async def _current_sections(conn: Conn, story_id: str) -> list[SectionSeen]:
 
 def _pending(r: DictRow) -> PendingDelivery:
     return PendingDelivery(
-        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"])
-    )
+        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"]),
+        DeliveryAction(r["action"]), r["target_event_id"],
+    )  # fmt: skip
 
 
 def _event(r: DictRow) -> EventRow:
@@ -595,4 +654,7 @@ def _event(r: DictRow) -> EventRow:
         seen_at=r["seen_at"],
         fingerprint=r["fingerprint"],
         change=r["change"],
+        label=r["label"],
+        target_event_id=r["target_event_id"],
+        revised_fingerprint=r["revised_fingerprint"],
     )

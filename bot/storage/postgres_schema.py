@@ -122,4 +122,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN config_hash text NOT NULL DEFAULT ''
     """,
+    # 3: a correction edits the alert it corrects: events name that alert and their section's
+    # label; a delivery is a post, an edit of an earlier post, or a note (one of each per channel)
+    """
+    ALTER TABLE events ADD COLUMN label text NOT NULL DEFAULT '',
+        ADD COLUMN target_event_id bigint REFERENCES events(id),
+        ADD COLUMN revised_fingerprint text;
+    CREATE INDEX events_by_fingerprint ON events (story_id, fingerprint);
+    ALTER TABLE deliveries ADD COLUMN action text NOT NULL DEFAULT 'post'
+        CHECK (action IN ('post', 'edit', 'note'));
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_event_id_channel_key;
+    ALTER TABLE deliveries ADD CONSTRAINT deliveries_event_channel_action_key
+        UNIQUE (event_id, channel, action);
+    """,
 )

@@ -23,8 +23,9 @@ from bot.codec import decode_time, encode_time, story_from_json, story_to_json, 
 from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
-from bot.storage.queueing import due_in_order
+from bot.storage.queueing import actions_for, due_in_order
 from bot.storage.rows import (
+    DeliveryAction,
     DeliveryRow,
     DeliveryStatus,
     EventRecord,
@@ -34,21 +35,23 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryRecord,
     Validators,
     now_utc,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
-from bot.timeline import alert_for, story_view
+from bot.timeline import alert_for, corrected_alert, story_view
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
 
 
 def _pending(row: aiosqlite.Row) -> PendingDelivery:
     return PendingDelivery(
-        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"])
-    )
+        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"]),
+        DeliveryAction(row["action"]), row["target_event_id"],
+    )  # fmt: skip
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -328,20 +331,26 @@ class SqliteStore:
             await _index_story(db, story_id, story)
             event_ids: list[int] = []
             for event in events:
+                target, posted = await _correction_target(db, story_id, event.corrects)
                 cursor = await db.execute(
                     """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
-                           published_at, order_key, seen_at, change)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           published_at, order_key, seen_at, change, label, target_event_id,
+                           revised_fingerprint)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
                      encode_time(event.published_at), utc_key(event.published_at or at), at_text,
-                     event.change),
+                     event.change, event.label, target, event.revised),
                 )  # fmt: skip
                 event_id = cursor.lastrowid
                 assert event_id is not None
                 event_ids.append(event_id)
                 await db.executemany(
-                    "INSERT OR IGNORE INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
-                    [(event_id, channel, utc_key(at)) for channel in event.channels],
+                    """INSERT OR IGNORE INTO deliveries (event_id, channel, action, next_attempt_at)
+                       VALUES (?, ?, ?, ?)""",
+                    [
+                        (event_id, channel, action.value, utc_key(at))
+                        for channel, action in actions_for(event.channels, posted)
+                    ],
                 )
             return event_ids
 
@@ -432,12 +441,20 @@ class SqliteStore:
 
     async def alert(self, event_id: int) -> Alert:
         async with self.snapshot() as db:
+            return await _alert(db, event_id)
+
+    async def corrected_alert(self, event_id: int) -> Alert:
+        async with self.snapshot() as db:
             row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
-            if row is None:
+            if row is None or row["target_event_id"] is None:
                 raise KeyError(event_id)
-            record = await _story_record(db, row["story_id"])
-            assert record is not None
-            return alert_for(_event(row), record, await _current_sections(db, row["story_id"]))
+            revised = await _row(
+                db,
+                "SELECT summary FROM sections WHERE story_id = ? AND fingerprint = ?",
+                (row["story_id"], row["revised_fingerprint"]),
+            )
+            target = await _alert(db, row["target_event_id"])
+            return corrected_alert(target, _event(row), revised["summary"] if revised else None)
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -446,7 +463,7 @@ class SqliteStore:
     ) -> list[PendingDelivery]:
         rows = await self._all(
             f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status, d.claimed_at,
-                       d.next_attempt_at <= ? AS due
+                       d.action, e.target_event_id, d.next_attempt_at <= ? AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status IN ('pending', 'claimed') AND {_PLATFORM} IN ({_marks(platforms)})
                ORDER BY e.order_key, e.id, d.id""",
@@ -482,7 +499,8 @@ class SqliteStore:
         self, platforms: Sequence[str], older_than: datetime
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at, d.action,
+                      e.target_event_id
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'claimed' AND d.claimed_at < ? AND {_PLATFORM} IN ({_marks(platforms)})
                ORDER BY e.order_key, e.id, d.id""",
@@ -498,6 +516,14 @@ class SqliteStore:
             (story_id, channel),
         )
         return rows[0]["thread_id"] if rows else None
+
+    async def sent_message(self, event_id: int, channel: str) -> SentMessage | None:
+        rows = await self._all(
+            """SELECT message_id, thread_id FROM deliveries
+               WHERE event_id = ? AND channel = ? AND action = 'post' AND status = 'sent'""",
+            (event_id, channel),
+        )
+        return SentMessage(rows[0]["message_id"], rows[0]["thread_id"]) if rows else None
 
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
         async with self.transaction() as db:
@@ -539,6 +565,7 @@ class SqliteStore:
                 thread_id=r["thread_id"],
                 sent_at=decode_time(r["sent_at"]),
                 claimed_at=_utc(r["claimed_at"]),
+                action=DeliveryAction(r["action"]),
             )
             for r in rows
         ]
@@ -587,6 +614,37 @@ async def _last_version(db: aiosqlite.Connection, story_id: str, lock: asyncio.L
     return LastVersion(
         row["id"], story_from_json(row["parsed"]), row["content_hash"], row["etag"], row["last_modified"]
     )
+
+
+async def _alert(db: aiosqlite.Connection, event_id: int) -> Alert:
+    row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
+    if row is None:
+        raise KeyError(event_id)
+    record = await _story_record(db, row["story_id"])
+    assert record is not None
+    return alert_for(_event(row), record, await _current_sections(db, row["story_id"]))
+
+
+async def _correction_target(
+    db: aiosqlite.Connection, story_id: str, corrects: str | None
+) -> tuple[int | None, set[str]]:
+    """The alert an event correcting the fingerprint `corrects` targets (the first of its
+    chain), and the channels where that alert's post did not fail."""
+    if corrects is None:
+        return None, set()
+    row = await _row(
+        db,
+        """SELECT coalesce(target_event_id, id) FROM events WHERE story_id = ? AND fingerprint = ?
+           ORDER BY id DESC LIMIT 1""",
+        (story_id, corrects),
+    )
+    if row is None:
+        return None, set()
+    rows = await db.execute_fetchall(
+        "SELECT channel FROM deliveries WHERE event_id = ? AND action = 'post' AND status != 'failed'",
+        (row[0],),
+    )
+    return row[0], {r[0] for r in rows}
 
 
 async def _story_record(db: aiosqlite.Connection, story_id: str) -> StoryRecord | None:
@@ -645,4 +703,7 @@ def _event(r: aiosqlite.Row) -> EventRow:
         seen_at=decode_time(r["seen_at"]) or now_utc(),
         fingerprint=r["fingerprint"],
         change=r["change"],
+        label=r["label"],
+        target_event_id=r["target_event_id"],
+        revised_fingerprint=r["revised_fingerprint"],
     )

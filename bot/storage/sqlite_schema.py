@@ -157,6 +157,38 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
     """,
+    # 9: a correction edits the alert it corrects: events name that alert and their section's
+    # label; a delivery is a post, an edit of an earlier post, or a note (one of each per channel)
+    """
+    ALTER TABLE events ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    ALTER TABLE events ADD COLUMN target_event_id INTEGER REFERENCES events(id);
+    ALTER TABLE events ADD COLUMN revised_fingerprint TEXT;
+    CREATE INDEX events_by_fingerprint ON events(story_id, fingerprint);
+    CREATE TABLE deliveries_by_action (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        channel TEXT NOT NULL,
+        action TEXT NOT NULL DEFAULT 'post' CHECK (action IN ('post', 'edit', 'note')),
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'claimed', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        message_id TEXT,
+        thread_id TEXT,
+        sent_at TEXT,
+        claimed_at TEXT,
+        UNIQUE (event_id, channel, action)
+    );
+    INSERT INTO deliveries_by_action (id, event_id, channel, status, attempts, next_attempt_at,
+            last_error, message_id, thread_id, sent_at, claimed_at)
+        SELECT id, event_id, channel, status, attempts, next_attempt_at, last_error, message_id,
+            thread_id, sent_at, claimed_at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_by_action RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+    CREATE INDEX deliveries_by_channel ON deliveries(channel, id);
+    """,
 )
 
 

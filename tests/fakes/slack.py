@@ -64,8 +64,9 @@ class Message:
     blocks: list[dict[str, Any]] | None
     thread_ts: str | None
     args: dict[str, Any]
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update calls, in order
     metadata: dict[str, Any] | None = None
+    edited: dict[str, str] | None = None  # set by chat.update, as Slack shows it
 
     def shown(self, with_metadata: bool) -> dict[str, Any]:
         """The message as Slack's API shows it; metadata only when asked for."""
@@ -82,6 +83,8 @@ class Message:
             shown["blocks"] = self.blocks
         if self.thread_ts is not None:
             shown["thread_ts"] = self.thread_ts
+        if self.edited is not None:
+            shown["edited"] = self.edited
         if with_metadata and self.metadata is not None:
             shown["metadata"] = self.metadata
         return shown
@@ -177,6 +180,10 @@ class FakeSlack:
     def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
         """Every post to `channel` answers `{"ok": false, "error": error}`."""
         self._channel_errors[channel] = error
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A person deleted the message: chat.update on it answers message_not_found."""
+        self.messages[channel] = [m for m in self.messages[channel] if m.ts != ts]
 
     def rate_limit(self, count: int, retry_after: int = 0) -> None:
         """The next `count` chat.postMessage calls answer 429 with `Retry-After`."""
@@ -485,9 +492,16 @@ class FakeSlack:
         error = _check_message(args)
         if error:
             return 200, {"ok": False, "error": error}, {}
+        # Slack replaces what was given, keeps the message's place, thread and metadata, and
+        # marks it edited
         target.updates.append(args)
+        target.text = args.get("text")
+        if "blocks" in args:
+            target.blocks = args.get("blocks")
+        target.edited = {"user": BOT["user_id"], "ts": self.new_ts()}
         await self._record("update", args)
-        return 200, {"ok": True, "channel": channel, "ts": target.ts, "text": args.get("text")}, {}
+        answer = {"ok": True, "channel": channel, "ts": target.ts, "text": target.text}
+        return 200, {**answer, "message": target.shown(False)}, {}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
