@@ -45,4 +45,4 @@ def link_corrections(
         elif above in known:
             links[event.section.fingerprint] = Corrects(above, above)
     kept = [e for e in events if not (isinstance(e, SectionEdited) and e.new.fingerprint in folded)]
-    return kept, links
+    return kept, {fingerprint: link for fingerprint, link in links.items() if fingerprint not in folded}

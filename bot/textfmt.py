@@ -79,9 +79,10 @@ def alert_label(alert: Alert) -> str:
 
 
 def alert_time(alert: Alert) -> datetime:
-    """The time an alert shows: when an edit was made (storybot saw it; publishers rarely stamp
-    edits), not when the section was first published; else the publisher's time, or first sight."""
-    if alert.note or alert.kind is AlertKind.SECTION_EDITED:
+    """The time an alert (or a note) shows: for an edit, when it was made (when storybot saw
+    it: publishers rarely stamp edits), not when the section was first published; else the
+    publisher's time (a Correction's own stamp), or first sight."""
+    if alert.kind is AlertKind.SECTION_EDITED:
         return alert.seen_at
     return alert.timestamp or alert.seen_at
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from bot.models import Alert, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, StoryView, TimelineEntry
 from bot.redact import display_url
 from bot.storage.rows import EventRow, SectionSeen, StoryRecord
 
@@ -66,11 +66,12 @@ def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSe
 def corrected_alert(target: Alert, correction: EventRow, revised_summary: str | None) -> Alert:
     """The earlier alert `target` as it reads once `correction` is applied: the revised
     section's summary (the target's own when the section's text did not change, as when a
-    Correction section is added under it), marked with when it was corrected and what the
-    correction said."""
+    Correction section is added under it), marked with when it was corrected (a Correction's
+    own stamp, else when storybot saw the edit) and what the correction said."""
+    stamped = correction.kind is AlertKind.NEW_UPDATE and correction.published_at is not None
     return replace(
         target,
         summary=revised_summary or target.summary,
-        corrected_at=correction.seen_at,
+        corrected_at=correction.published_at if stamped else correction.seen_at,
         correction=correction.summary,
     )

@@ -49,7 +49,9 @@ def alert_to_panel(alert: Alert) -> Panel:
 
 def note_to_panel(alert: Alert) -> Panel:
     """What a correction changed, under the alert it corrected (which is edited in place)."""
-    body = _text(f"{alert.summary}\n(revised {format_time(alert.seen_at)}; the earlier alert is corrected)")
+    body = _text(
+        f"{alert.summary}\n(revised {format_time(alert_time(alert))}; the earlier alert is corrected)"
+    )
     return Panel(body, title=_text(alert_lead(alert)), title_align="left", border_style="yellow")
 
 

@@ -136,13 +136,13 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
 def note_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     """The short note a correction posts (in the story's thread, or as a reply to the alert it
     corrected): what changed, and when it was revised."""
-    stamp = f"\n\nrevised {both(alert.seen_at)} · the alert above is corrected"
+    stamp = f"\n\nrevised {both(alert_time(alert))} · the alert above is corrected"
     embed = discord.Embed(
         title=plain_clip(alert.story_title or alert.story_id, TITLE_MAX),
         url=_safe_url(alert.story_url),
         description=clip(safe(alert.summary), DESCRIPTION_MAX - len(stamp)) + stamp,
         colour=COLOUR,
-        timestamp=alert.seen_at,
+        timestamp=alert_time(alert),
     )
     embed.set_author(name=alert_label(alert))
     embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))

@@ -186,7 +186,7 @@ def note_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     label = alert_label(alert)
     blocks = [
         section(f"*{label}:* {fit(alert.summary, MAX_TEXT - 200)}"),
-        context(f"{label} · revised {date_token(alert.seen_at)} · the alert above is corrected"),
+        context(f"{label} · revised {date_token(alert_time(alert))} · the alert above is corrected"),
     ]
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary}"
     return fit(fallback, MAX_FALLBACK), blocks
