@@ -21,13 +21,15 @@ from adapters.registry import platform_module
 from bot.app import StoryBot
 from bot.config import Config
 from bot.corrections import Corrects, link_corrections
+from bot.deliver import Dispatcher
 from bot.diff import diff
 from bot.models import NewUpdate, Section, SectionEdited, SectionKind, Story
-from bot.ports import Platform
+from bot.ports import DeliveryError, Platform
 from bot.storage import DeliveryAction, DeliveryStatus, now_utc
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord
 from tests.fakes.slack import FakeSlack
-from tests.helpers import NOV9, NOV11, kherson_config
+from tests.helpers import NOV9, NOV11, kherson_config, kherson_store, poll_file
+from tests.recording import RecordingSender
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -359,3 +361,24 @@ async def test_the_console_prints_the_corrected_alert_and_its_note(tmp_path: Pat
     assert "Correction: Russia: Withdrawal From Kherson Is Complete" in printed  # the note's title
     assert "Corrected Nov 12, 2022 9:00 AM CST: An earlier version" in printed  # the Correction's stamp
     assert "(revised Nov 12, 2022 9:00 AM CST; the earlier alert is corrected)" in printed  # the note
+
+
+async def test_an_edit_of_an_alert_whose_post_failed_fails_alone_and_the_note_still_goes(
+    tmp_path: Path,
+) -> None:
+    store, config = await kherson_store(tmp_path, ["rec:A"])
+    try:
+        await poll_file(config, store, EDITED)  # queued while the update's post is still pending
+        sender = RecordingSender(failures={"A": [DeliveryError("channel_not_found", permanent=True)]})
+        report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+        rows = [(r.action.value, r.status.value, r.last_error) for r in await store.deliveries()]
+    finally:
+        await store.close()
+    assert (report.sent, report.failed) == (1, 2) and sender.edits == []
+    assert rows == [
+        ("post", "failed", "channel_not_found"),
+        ("edit", "failed", "the alert it corrects was never posted here"),
+        ("note", "sent", None),
+    ]
+    ((channel, note, reply_to),) = sender.posted
+    assert (channel, note.note, reply_to) == ("A", True, None)
