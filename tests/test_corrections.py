@@ -26,6 +26,7 @@ from bot.diff import diff
 from bot.models import NewUpdate, Section, SectionEdited, SectionKind, Story
 from bot.ports import DeliveryError, Platform
 from bot.storage import DeliveryAction, DeliveryStatus, now_utc
+from tests.crash.harness import Rig as CrashRig
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.helpers import NOV9, NOV11, kherson_config, kherson_store, poll_file
@@ -112,17 +113,9 @@ class Seen:
     edits: int
 
 
-@dataclass
-class Rig:
-    platform: str
-    fake: Any
-    channels: list[str]
-    table: dict[str, Any]
-    env: dict[str, str]
-
-    @property
-    def routes(self) -> list[str]:
-        return [f"{self.platform}:{c}" for c in self.channels]
+class Rig(CrashRig):
+    """A platform's fake and the channels routed to it (tests/crash/harness.py), read back as
+    what each channel shows."""
 
     def messages(self, channel: str) -> list[Seen]:
         if self.platform == "slack":

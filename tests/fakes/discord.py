@@ -816,14 +816,22 @@ class FakeDiscord:
             "message_reference": {"type": 0, "message_id": wanted, "channel_id": str(channel_id)},
         }
 
-    async def _post_message(self, request: web.Request) -> web.Response:
-        channel_id = int(request.match_info["channel"])
+    def _refusal(self, channel_id: int) -> web.Response | None:
+        """What Discord answers before reading a message request: no such channel, no access,
+        or an injected server failure."""
         if not self._channel_exists(channel_id):
             return _error(404, 10003, "Unknown Channel")
         if channel_id in self.denied:
             return _error(403, *self.denied[channel_id])
         if self._failures:
             return _error(self._failures.pop(0), 0, "Service Unavailable")
+        return None
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        channel_id = int(request.match_info["channel"])
+        refused = self._refusal(channel_id)
+        if refused is not None:
+            return refused
         throttle = self._take_throttle(channel_id)
         if throttle is not None:
             return self._too_many(throttle.retry_after, is_global=throttle.is_global)
@@ -873,12 +881,9 @@ class FakeDiscord:
         """Edit a message: the fields given replace the old ones, `edited_timestamp` is set,
         the id, place and nonce stay. 10008 Unknown Message when it is gone."""
         channel_id, message_id = int(request.match_info["channel"]), request.match_info["message"]
-        if not self._channel_exists(channel_id):
-            return _error(404, 10003, "Unknown Channel")
-        if channel_id in self.denied:
-            return _error(403, *self.denied[channel_id])
-        if self._failures:
-            return _error(self._failures.pop(0), 0, "Service Unavailable")
+        refused = self._refusal(channel_id)
+        if refused is not None:
+            return refused
         message = next((m for m in self.messages[channel_id] if m["id"] == message_id), None)
         if message is None:
             return _error(404, 10008, "Unknown Message")
