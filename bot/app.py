@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,6 +27,8 @@ from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
+from bot.preview import RETRIES as PREVIEW_RETRIES
+from bot.preview import Preview, fetch_preview
 from bot.scheduler import PollScheduler
 from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 
@@ -65,7 +68,11 @@ class StoryBot:
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
         self.commands = Commands(
-            store, lambda: self.config, poll=self._poll_for_command, on_change=self.refresh_held
+            store,
+            lambda: self.config,
+            poll=self._poll_for_command,
+            preview=self.preview_page,
+            on_change=self.refresh_held,
         )
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
@@ -122,7 +129,7 @@ class StoryBot:
         await self.dispatcher.drain()
         await self._exit.aclose()
 
-    def _fetcher(self, config: Config) -> Fetcher:
+    def _fetcher(self, config: Config, **options: Any) -> Fetcher:
         return Fetcher(
             self.client,
             base_dir=config.base_dir,
@@ -130,7 +137,13 @@ class StoryBot:
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
             deadline=config.storybot.fetch_deadline,
+            **options,
         )
+
+    async def preview_page(self, url: str) -> Preview:
+        """What `/story track` shows before tracking: read through the app's own client, so the
+        address policy, body cap and deadline are the poller's; one retry (a person waits)."""
+        return await fetch_preview(url, fetcher=self._fetcher(self.config, retries=PREVIEW_RETRIES))
 
     # --- the pipeline ------------------------------------------------------------------
 
