@@ -21,6 +21,7 @@ import unicodedata
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import ParamSpec, TypeVar
 
@@ -212,10 +213,11 @@ class Commands:
         briefs = tuple(await self._work(names.ordered))
         lines = [f"Tracking {len(briefs)} stor{'y' if len(briefs) == 1 else 'ies'}:"] if briefs else []
         config = self.config()
+        briefs = tuple(replace(b, origin=origin_label(config, b.id)) for b in briefs)
         lines += [
             f"- {b.title} ({b.id})"
             + (f", updated {format_time(b.updated)}" if b.updated else "")
-            + f" [{origin_label(config, b.id)}]"
+            + f" [{b.origin}]"
             for b in briefs
         ]
         if with_help:

@@ -155,6 +155,7 @@ class StoryBrief:
     aliases: tuple[str, ...] = ()
     updated: datetime | None = None
     suspect: str | None = None  # why the last fetch was not taken as the story, if it was not
+    origin: str = ""  # who added it, for lists: "config.toml", "chat", "feed <id>"; "" unsaid
 
 
 @dataclass(frozen=True, slots=True)

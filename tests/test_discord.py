@@ -153,7 +153,7 @@ async def test_story_is_synced_to_the_configured_guild_at_start(
     assert story["name"] == "story"
     options = {o["name"]: o for o in story["options"]}
     assert options["query"]["autocomplete"] is True and options["query"]["required"] is True
-    assert options["query"]["max_length"] == 200
+    assert options["query"]["max_length"] == 2100  # room for `track <url> as <name>`
     assert set(options) == {"query", "timeline", "public"}
     assert None not in fake.commands  # nothing global when guilds are listed
 
