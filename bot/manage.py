@@ -61,9 +61,7 @@ class Manage:
         self.clock = clock
 
     async def handle(self, verb: str, rest: str, caller: Caller) -> Reply:
-        if verb in CHANGES and not (caller.operator or self.config().may_manage(
-            caller.platform, caller.user_id, caller.roles
-        )):  # fmt: skip
+        if verb in CHANGES and not self._permitted(caller):
             return _error(
                 f"`/story {verb}` is for the admins and managers config.toml lists "
                 "([storybot] admins, managers, manager_roles). Ask one of them."
@@ -97,9 +95,8 @@ class Manage:
         wanted = slug(name) if name else ""
         if name and not wanted:
             return _error(f"“{name[:60]}” makes no usable name: use letters or digits.")
-        if wanted and config.story(wanted) is not None:
-            taken = config.story(wanted)
-            assert taken is not None
+        taken = config.story(wanted) if wanted else None
+        if taken is not None:
             where = "config.toml declares" if taken.origin == "config" else "there is already"
             return _error(f"Cannot track as `{wanted}`: {where} a story `{wanted}`. Choose another name.")
         if self.preview is None:
@@ -122,7 +119,7 @@ class Manage:
         title = found.story.title or story_id
         return Reply(
             ReplyKind.ADMIN,
-            f"Now tracking “{title}” as `{story_id}` (added from chat).\n"
+            f"Now tracking “{title}” as `{story_id}` (added by {caller.ref}).\n"
             f"What storybot reads on the page:\n{render_brief(found)}\n{BASELINE}\n"
             f"To get its alerts in a channel: `/story subscribe {story_id}` there.",
         )
@@ -222,6 +219,9 @@ class Manage:
         return Reply(ReplyKind.LIST, "\n".join([head, *lines]))
 
     # --- helpers ----------------------------------------------------------------------
+
+    def _permitted(self, caller: Caller) -> bool:
+        return caller.operator or self.config().may_manage(caller.platform, caller.user_id, caller.roles)
 
     async def _story(self, name: str) -> StoryConfig | None:
         name = name.strip()

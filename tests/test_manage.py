@@ -19,6 +19,7 @@ from adapters.console import ConsoleAdapter
 from bot.__main__ import main
 from bot.app import HELD_CHECK_SECONDS, StoryBot
 from bot.config import parse_config
+from bot.manage import slug
 from bot.models import Reply, ReplyKind
 from bot.pipeline import PollOutcome
 from bot.storage import DeliveryStatus, Mute, Subscription, now_utc
@@ -334,3 +335,43 @@ def test_the_cli_checks_the_channel(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as exit_:
         main(["-c", str(write_config(tmp_path)), "subscribe", "--channel", "#general", "budget"])
     assert exit_.value.code == 2 and "platform:channel_id" in capsys.readouterr().err
+
+
+# --- names and durations -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "story_id"),
+    [
+        ("Kherson retreat", "kherson-retreat"),
+        ("Ünïcode — Café déjà vu", "unicode-cafe-deja-vu"),
+        ("  Budget: talks, day 3!  ", "budget-talks-day-3"),
+        ("!!!", ""),
+        ("word " * 30, "-".join(["word"] * 9)),  # cut at a word, under 48 characters
+    ],
+)
+def test_names_become_story_ids(text: str, story_id: str) -> None:
+    assert slug(text) == story_id
+
+
+@pytest.mark.parametrize(
+    ("words", "span"),
+    [
+        ("for 30m", timedelta(minutes=30)),
+        ("for 90 minutes", timedelta(minutes=90)),
+        ("for 2h", timedelta(hours=2)),
+        ("for 3 days", timedelta(days=3)),
+        ("for 1w", timedelta(weeks=1)),
+    ],
+)
+async def test_mute_durations(desk: Desk, words: str, span: timedelta) -> None:
+    before = now_utc()
+    assert (await desk.ask(f"/story mute budget {words}")).kind is ReplyKind.ADMIN
+    (mute,) = (await desk.bot.store.held()).mutes
+    assert mute.until is not None and before + span <= mute.until <= now_utc() + span
+
+
+@pytest.mark.parametrize("words", ["for 0m", "for 400d", "for a while", "for 2 fortnights"])
+async def test_bad_mute_durations_are_refused(desk: Desk, words: str) -> None:
+    reply = await desk.ask(f"/story mute budget {words}")
+    assert reply.kind is ReplyKind.ERROR and (await desk.bot.store.held()).mutes == ()
