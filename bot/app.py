@@ -59,6 +59,7 @@ class StoryBot:
         self.file_config = config  # what config.toml says
         self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
         self._held: HeldState | None = None
+        self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.config_path = config_path
         self.load = load
         self.store = store
@@ -251,18 +252,20 @@ class StoryBot:
             or config.address_policy != self.file_config.address_policy
         ):
             log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
-        self.file_config = config
-        await self._run_on(effective_config(config, self._held or HeldState()))
+        async with self._deriving:
+            self.file_config = config
+            await self._run_on(effective_config(config, self._held or HeldState()))
 
     async def refresh_held(self) -> bool:
         """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
         another process) and, if they changed, run on the merged config. True if they changed."""
-        held = await self.store.held()
-        if held == self._held:
-            return False
-        self._held = held
-        await self._run_on(effective_config(self.file_config, held))
-        return True
+        async with self._deriving:
+            held = await self.store.held()
+            if held == self._held:
+                return False
+            self._held = held
+            await self._run_on(effective_config(self.file_config, held))
+            return True
 
     async def _run_on(self, config: Config) -> None:
         """Make `config` (already merged) the one every part runs on."""

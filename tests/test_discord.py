@@ -144,6 +144,10 @@ async def test_autocomplete_offers_kherson_for_khe(fake: FakeDiscord, bot: Disco
     assert timeline["data"]["choices"][0]["value"] == "timeline kherson"
     verbs = await fake.autocomplete("li")
     assert {"name": "List the tracked stories", "value": "list"} in verbs["data"]["choices"]
+    subscriptions = await fake.autocomplete("subs")
+    assert {"name": "What this channel gets alerts of", "value": "subscriptions"} in subscriptions["data"][
+        "choices"
+    ]
 
 
 async def test_story_is_synced_to_the_configured_guild_at_start(

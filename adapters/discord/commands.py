@@ -24,7 +24,11 @@ from bot.models import Reply
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-VERBS = {"list": "List the tracked stories", "help": "How to use /story"}
+VERBS = {
+    "list": "List the tracked stories",
+    "help": "How to use /story",
+    "subscriptions": "What this channel gets alerts of",
+}
 NO_PINGS = discord.AllowedMentions.none()
 
 
