@@ -123,8 +123,8 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     async def poll() -> int:
         async with await StoryBot.create(config) as bot:
-            ids = [args.story] if args.story else [s.id for s in config.stories]
-            unknown = [i for i in ids if config.story(i) is None]
+            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's too
+            unknown = [i for i in ids if bot.config.story(i) is None]
             if unknown:
                 print(f"unknown story: {', '.join(unknown)}", file=sys.stderr)
                 return 2

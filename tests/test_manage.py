@@ -319,6 +319,9 @@ async def test_the_cli_tracks_subscribes_mutes_and_untracks(
     assert await cli("-c", config, "track", origin.url("/kherson"), "--as", "retreat") == 0
     assert "Now tracking" in capsys.readouterr().out
     assert await cli("-c", config, "subscribe", "--channel", "slack:C1", "retreat") == 0
+    capsys.readouterr()
+    assert await cli("-c", config, "poll") == 0  # chat's stories are polled with config.toml's
+    assert {line.split(":")[0] for line in capsys.readouterr().out.splitlines()} >= {"budget", "retreat"}
     assert await cli("-c", config, "mute", "--channel", "slack:C1", "retreat", "--for", "2h") == 0
     capsys.readouterr()
     assert await cli("-c", config, "subscriptions", "--channel", "slack:C1") == 0
