@@ -71,7 +71,8 @@ def progress(event: EventRow, sections: Sequence[SectionSeen]) -> str:
     start = next((s for s in ordered if s.label == "Original"), ordered[0])
     since = short_date(start.published_at or start.first_seen_at, event.published_at or event.seen_at)
     if event.kind is AlertKind.NEW_UPDATE:
-        place = next((n for n, s in enumerate(updates, 1) if s.fingerprint == event.fingerprint), len(updates))
+        places = [n for n, s in enumerate(updates, 1) if s.fingerprint == event.fingerprint]
+        place = places[0] if places else len(updates)
         return f"{ordinal(place)} update since {since}"
     return f"{len(updates)} update{'' if len(updates) == 1 else 's'} since {since}"
 

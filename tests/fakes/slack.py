@@ -264,7 +264,12 @@ class FakeSlack:
         private answer (a response_url post) or a message in a channel (an alert)."""
         if isinstance(clicked, Message):
             blocks, channel = clicked.blocks or [], clicked.channel
-            container = {"type": "message", "message_ts": clicked.ts, "channel_id": channel, "is_ephemeral": False}
+            container = {
+                "type": "message",
+                "message_ts": clicked.ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
         else:
             blocks, channel = clicked.body.get("blocks") or [], "C1"
             container = {
