@@ -184,11 +184,12 @@ def clean(answer: Any, limit: int) -> str | None:
     if not isinstance(answer, str):
         return None
     text = _CONTROL.sub(" ", _THINKING.sub(" ", answer))
-    text = " ".join(text.split())
-    text = _LABEL.sub("", text).strip(_QUOTES + " ")
+    text = _LABEL.sub("", " ".join(text.split()))
+    if text.startswith(_JUNK_STARTS) or "```" in text or "<|" in text:
+        return None  # code, JSON, markup or a chat template's tokens: not prose
+    text = text.strip(_QUOTES + " ")
     if not text or len(text) > MAX_RAW_CHARS or sum(c.isalpha() for c in text) < 10:
         return None
-    folded = text.casefold()
-    if folded.startswith(_REFUSALS) or text.startswith(_JUNK_STARTS) or "<|" in text:
+    if text.casefold().startswith(_REFUSALS):
         return None
     return first_sentences(text, limit) or None

@@ -8,6 +8,7 @@ from typing import Any
 from bot.catalog import sync_catalog
 from bot.config import Config, parse_config
 from bot.fetch import Fetcher, make_client
+from bot.model_summaries import ModelSummarizer
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollOutcome, poll_story
 from bot.storage import Store, open_store
@@ -36,8 +37,11 @@ def kherson_config(tmp_path: Path, channels: list[str], **extra: Any) -> Config:
     return parse_config(data, "test", tmp_path)
 
 
-async def poll_file(config: Config, store: Store, content: Path | str) -> PollOutcome:
-    """Write `content` as the story's file and poll it once."""
+async def poll_file(
+    config: Config, store: Store, content: Path | str, summarizer: ModelSummarizer | None = None
+) -> PollOutcome:
+    """Write `content` as the story's file and poll it once (new updates summarised by
+    `summarizer`'s model, when given)."""
     path = config.resolve_path("kherson.txt")
     path.write_text(
         content.read_text(encoding="utf-8") if isinstance(content, Path) else content, encoding="utf-8"
@@ -46,7 +50,7 @@ async def poll_file(config: Config, store: Store, content: Path | str) -> PollOu
         fetcher = Fetcher(client, base_dir=config.base_dir)
         story = config.story("kherson")
         assert story is not None
-        return await poll_story(story, config=config, fetcher=fetcher, store=store)
+        return await poll_story(story, config=config, fetcher=fetcher, store=store, summarizer=summarizer)
 
 
 async def kherson_store(tmp_path: Path, channels: list[str]) -> tuple[Store, Config]:
