@@ -53,13 +53,14 @@ async def poll_file(
         return await poll_story(story, config=config, fetcher=fetcher, store=store, summarizer=summarizer)
 
 
-async def kherson_store(tmp_path: Path, channels: list[str]) -> tuple[Store, Config]:
+async def kherson_store(tmp_path: Path, channels: list[str], *, lead: str = "") -> tuple[Store, Config]:
     """A store where Kherson was baselined on Nov 9, then polled on Nov 11: one NewUpdate,
-    one pending delivery per channel."""
+    one pending delivery per channel. `lead`: text the Nov 11 update opens with."""
     config = kherson_config(tmp_path, channels)
     store = await open_store(config.database({}))
     await sync_catalog(store, config)
     await poll_file(config, store, NOV9)
-    outcome = await poll_file(config, store, NOV11)
+    update = NOV11.read_text(encoding="utf-8").replace("Russia now says", f"{lead} Russia now says", 1)
+    outcome = await poll_file(config, store, update if lead else NOV11)
     assert len(outcome.event_ids) == 1, outcome
     return store, config

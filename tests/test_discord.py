@@ -30,7 +30,7 @@ from bot.ports import DeliveryError
 from bot.storage import Store, now_utc
 from bot.storage import open_store as open_store_at
 from tests.fakes.discord import CHANNEL_IDS, GUILD_ID, FakeDiscord, embed_problems
-from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_config, kherson_store, poll_file
+from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_config, kherson_store
 
 C1, C2 = CHANNEL_IDS
 MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
@@ -54,8 +54,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-async def open_store(tmp_path: Path, channels: list[int | str]) -> tuple[Store, Config]:
-    return await kherson_store(tmp_path, [f"discord:{c}" for c in channels])
+async def open_store(tmp_path: Path, channels: list[int | str], lead: str = "") -> tuple[Store, Config]:
+    return await kherson_store(tmp_path, [f"discord:{c}" for c in channels], lead=lead)
 
 
 @pytest.fixture
@@ -293,13 +293,9 @@ async def test_seed_update_reaches_every_routed_channel_exactly_once(
 async def test_alert_escapes_story_markdown_shows_one_timeline_line_and_a_timeline_button(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
-    config = kherson_config(tmp_path, [f"discord:{C1}"])
     marked = "*bold* _italic_ ~~struck~~ `code` @everyone"
-    updated = NOV11.read_text(encoding="utf-8").replace("Russia now says", f"{marked} Russia now says", 1)
-    async with await open_store_at(config.database({})) as store:
-        await sync_catalog(store, config)
-        await poll_file(config, store, NOV9)
-        await poll_file(config, store, updated)
+    store, config = await open_store(tmp_path, [C1], lead=marked)
+    async with store:
         adapter = await started(fake, store, config)
         try:
             report = await Dispatcher(store, {"discord": adapter}).deliver_pending()
@@ -583,7 +579,6 @@ async def test_storybot_with_discord_delivers_the_alert_and_answers(
     the seed story polled twice, the update delivered, /story answered."""
     from adapters.registry import build_platforms
     from bot.app import StoryBot
-    from tests.helpers import NOV9, NOV11, kherson_config
 
     config = kherson_config(tmp_path, [f"discord:{C1}"], discord=table(fake))
     async with await StoryBot.create(config) as app:

@@ -212,21 +212,10 @@ async def test_hostile_story_text_reaches_slack_inert(slack: FakeSlack, tmp_path
 FORMATTED = "*bold* _italic_ ~struck~ `code`"
 
 
-async def alert_with_formatting(tmp_path: Path) -> tuple[Store, Config]:
-    """Kherson whose Nov 11 update opens with mrkdwn formatting, delivered to slack:C1."""
-    config = kherson_config(tmp_path, ["slack:C1"])
-    updated = NOV11.read_text(encoding="utf-8").replace("Russia now says", f"{FORMATTED} Russia now says", 1)
-    store = await open_store(config.database({}))
-    await sync_catalog(store, config)
-    await poll_file(config, store, NOV9)
-    await poll_file(config, store, updated)
-    return store, config
-
-
 async def test_story_formatting_arrives_inert_and_the_alert_has_one_timeline_line(
     slack: FakeSlack, tmp_path: Path
 ) -> None:
-    store, config = await alert_with_formatting(tmp_path)
+    store, config = await kherson_store(tmp_path, ["slack:C1"], lead=FORMATTED)
     async with store:
         adapter = make_adapter(slack, Commands(store, lambda: config))
         report = await Dispatcher(store, {"slack": adapter}).deliver_pending()
