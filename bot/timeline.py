@@ -72,7 +72,9 @@ def progress(event: EventRow, sections: Sequence[SectionSeen]) -> str:
     since = short_date(start.published_at or start.first_seen_at, event.published_at or event.seen_at)
     if event.kind is AlertKind.NEW_UPDATE:
         places = [n for n, s in enumerate(updates, 1) if s.fingerprint == event.fingerprint]
-        place = places[0] if places else len(updates)
+        moment = (event.published_at or event.seen_at).timestamp()
+        earlier = sum((s.published_at or s.first_seen_at).timestamp() < moment for s in updates)
+        place = places[0] if places else earlier + 1  # its section gone from the page: by time
         return f"{ordinal(place)} update since {since}"
     return f"{len(updates)} update{'' if len(updates) == 1 else 's'} since {since}"
 

@@ -55,6 +55,10 @@ def test_a_new_update_is_counted_in_its_place_since_the_original() -> None:
     assert progress(event(AlertKind.NEW_UPDATE, "u3", 3), SECTIONS) == "3rd update since Nov 9"
 
 
+def test_an_update_no_longer_on_the_page_is_placed_by_its_time() -> None:
+    assert progress(event(AlertKind.NEW_UPDATE, "gone", 1.5), SECTIONS) == "2nd update since Nov 9"
+
+
 def test_other_events_count_every_update() -> None:
     assert progress(event(AlertKind.HEADLINE_CHANGED, None, 4), SECTIONS) == "3 updates since Nov 9"
     assert (
