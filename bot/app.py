@@ -23,6 +23,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
+from bot.model_summaries import ModelSummarizer, endpoint_from
 from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
@@ -55,6 +56,7 @@ class StoryBot:
         load: ConfigLoader = load_config,
         *,
         shared_store: bool = False,
+        summarizer: ModelSummarizer | None = None,
     ):
         self.file_config = config  # what config.toml says
         self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
@@ -65,6 +67,7 @@ class StoryBot:
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
+        self.summarizer = summarizer  # model summaries of new updates ([summaries]); None: extractive
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
@@ -105,7 +108,9 @@ class StoryBot:
             policy=config.address_policy,
             per_host=config.storybot.per_host,
         )
-        bot = cls(config, store, client, config_path, load, shared_store=shared)
+        endpoint = endpoint_from(config.summaries, environ)
+        summarizer = ModelSummarizer(client, endpoint) if endpoint else None
+        bot = cls(config, store, client, config_path, load, shared_store=shared, summarizer=summarizer)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
@@ -155,7 +160,12 @@ class StoryBot:
             return None
         try:
             outcome = await poll_story(
-                story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
+                story,
+                config=self.config,
+                fetcher=self.fetcher,
+                store=self.store,
+                memo=self.memo,
+                summarizer=self.summarizer,
             )
         except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
@@ -250,8 +260,11 @@ class StoryBot:
             or (config.storybot.database, config.storybot.database_env)
             != (self.file_config.storybot.database, self.file_config.storybot.database_env)
             or config.address_policy != self.file_config.address_policy
+            or config.summaries != self.file_config.summaries
         ):
-            log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
+            log.warning(
+                "platform, database, allow_private/allow_hosts and [summaries] settings apply on restart only"
+            )
         async with self._deriving:
             self.file_config = config
             await self._run_on(effective_config(config, self._held or HeldState()))
