@@ -28,7 +28,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.base import ChatAdapter
-from adapters.discord.commands import NO_PINGS, story_command
+from adapters.discord.commands import NO_PINGS, TimelineButton, story_command, timeline_view
 from adapters.discord.render import alert_to_embed, footer_has_key, plain_clip
 from adapters.discord.settings import DiscordSettings
 from bot.commands import Commands
@@ -86,6 +86,9 @@ class StoryClient(discord.Client):
         super().__init__(intents=intents(), allowed_mentions=NO_PINGS, **options)
         self.settings = settings
         self.sync_on_login = sync
+        self.commands = commands  # what TimelineButton clicks are answered with
+        self.defer_after = defer_after
+        self.add_dynamic_items(TimelineButton)
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(story_command(commands, ephemeral=settings.ephemeral, defer_after=defer_after))
         self.tree.error(self._command_error)
@@ -240,15 +243,16 @@ class DiscordAdapter(ChatAdapter):
         """Post to the channel; with threads on, later alerts of a story go to the thread
         opened on its first one (a thread started from a message has that message's id)."""
         embed = alert_to_embed(alert, key)
+        button = None if alert.note else alert.story_id  # a note has no "Full timeline" button
         if alert.note and thread_id and not self.settings.threads:
             try:  # no threads: a note replies to the alert it corrects (posted even if that is gone)
-                message = await self._post(channel, embed, key, reply_to=thread_id)
+                message = await self._post(channel, embed, key, None, reply_to=thread_id)
             except Exception as err:
                 raise delivery_error(err, channel) from err
             return Posted(str(message.id))
         if self.settings.threads and thread_id:
             try:
-                message = await self._post(thread_id, embed, key)
+                message = await self._post(thread_id, embed, key, button)
                 return Posted(str(message.id), thread_id)
             except (discord.NotFound, discord.Forbidden) as err:
                 log.warning(
@@ -260,7 +264,7 @@ class DiscordAdapter(ChatAdapter):
             except Exception as err:
                 raise delivery_error(err, channel) from err
         try:
-            message = await self._post(channel, embed, key)
+            message = await self._post(channel, embed, key, button)
         except Exception as err:
             raise delivery_error(err, channel) from err
         if not self.settings.threads:
@@ -268,7 +272,13 @@ class DiscordAdapter(ChatAdapter):
         return Posted(str(message.id), await self._open_thread(channel, message.id, alert))
 
     async def _post(
-        self, channel: str, embed: discord.Embed, key: str | None, *, reply_to: str | None = None
+        self,
+        channel: str,
+        embed: discord.Embed,
+        key: str | None,
+        story_id: str | None,
+        *,
+        reply_to: str | None = None,
     ) -> discord.Message:
         if not channel.isdigit():
             raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
@@ -279,16 +289,20 @@ class DiscordAdapter(ChatAdapter):
                 message_id=int(reply_to), channel_id=int(channel), fail_if_not_exists=False
             )
         # a nonce makes discord.py send enforce_nonce: true; without a key it picks a random one
-        if reference is None:
-            return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key)
-        return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key, reference=reference)
+        extra: dict[str, Any] = {}
+        if story_id is not None:  # an alert has a "Full timeline" button; a note does not
+            extra["view"] = timeline_view(story_id)
+        if reference is not None:
+            extra["reference"] = reference
+        return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key, **extra)
 
     async def edit_alert(
         self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
     ) -> None:
-        """PATCH the message with the corrected embed. A later alert of a story with threads on
-        lives in the thread (a channel of its own); the first one, the thread's anchor, has the
-        thread's id and lives in the channel. 10008 Unknown Message (deleted) is permanent."""
+        """PATCH the message with the corrected embed (its button stays). A later alert of a
+        story with threads on lives in the thread (a channel of its own); the first one, the
+        thread's anchor, has the thread's id and lives in the channel. 10008 Unknown Message
+        (deleted) is permanent."""
         where = thread_id if thread_id and thread_id != message_id else channel
         if not where.isdigit() or not message_id.isdigit():
             raise DeliveryError(f"{where!r}/{message_id!r} is not a Discord message", permanent=True)

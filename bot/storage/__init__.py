@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.storage.contract import (
     DeliveryQueue,
     EventLog,
+    HeldRoutes,
     SiteLines,
     Store,
     StoryCatalog,
@@ -26,13 +27,17 @@ from bot.storage.rows import (
     EventRecord,
     EventRow,
     FetchMeta,
+    HeldState,
+    HeldStory,
     LastVersion,
+    Mute,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     SentMessage,
     StoryEntry,
     StoryRecord,
+    Subscription,
     Validators,
     now_utc,
 )
@@ -41,10 +46,10 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
     "DeliveryAction", "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord",
-    "EventRow", "FetchMeta", "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen",
-    "SentMessage", "SiteLines", "StaleBase", "Store", "StoreError", "StoryCatalog", "StoryEntry",
-    "StoryRecord", "StoryViews", "SuspectFetches", "Validators", "VersionHistory", "is_postgres",
-    "now_utc", "open_store",
+    "EventRow", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute",
+    "PendingDelivery", "SectionRecord", "SectionSeen", "SentMessage", "SiteLines", "StaleBase", "Store",
+    "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "Subscription",
+    "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 
