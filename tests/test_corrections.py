@@ -375,3 +375,43 @@ async def test_an_edit_of_an_alert_whose_post_failed_fails_alone_and_the_note_st
     ]
     ((channel, note, reply_to),) = sender.posted
     assert (channel, note.note, reply_to) == ("A", True, None)
+
+
+NOV12_UPDATE = (
+    "UPDATE Nov 12, 2022 8:00 AM CST\n\n"
+    "Ukrainian troops entered the center of Kherson on Saturday, and crowds gathered in the main square "
+    "to greet them. Officials said demining teams would need weeks to clear the city."
+)
+WITH_NOV12 = NOV11.read_text(encoding="utf-8").replace(
+    "UPDATE Nov 11, 2022 7:36 AM CST", NOV12_UPDATE + "\n\nUPDATE Nov 11, 2022 7:36 AM CST", 1
+)
+NOV12_FIXED = WITH_NOV12.replace("would need weeks", "would need at least two months")
+
+
+def threaded_posts(rig: Rig, channel: str, anchor: str) -> list[Seen]:
+    """The messages in the thread opened on `anchor` (Slack: replies to it; Discord: the
+    thread channel, whose id is the anchor's)."""
+    if rig.platform == "slack":
+        return [m for m in rig.messages(channel) if m.reply_to == anchor]
+    return rig.messages(anchor)
+
+
+async def test_with_threads_a_later_alert_in_the_thread_is_edited_there_and_noted_there(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.table = {**rig.table, "threads": True}
+    config, bot, first = await alerted(rig, tmp_path)
+    try:
+        await poll(bot, config, WITH_NOV12)
+        assert (await bot.deliver()).sent == len(rig.channels)  # the Nov 12 update, in each thread
+        await poll(bot, config, NOV12_FIXED)
+        report = await bot.deliver()
+        assert (report.sent, report.failed) == (2 * len(rig.channels), 0)
+    finally:
+        await bot.close()
+    for channel in rig.channels:
+        anchor = rig.messages(channel)[0]
+        assert anchor.id == first[channel] and anchor.edits == 0  # the Nov 11 alert is not touched
+        later, note = threaded_posts(rig, channel, anchor.id)
+        assert later.edits == 1 and "at least two months" in rig.edit_bodies(later.id)[0]
+        assert "Corrected" in later.text and "Revised" in note.text and note.edits == 0
