@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
-import signal
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.logging import RichHandler
+from bot import logsetup
 
-from adapters.base import ChatAdapter
-from adapters.console import ConsoleAdapter
-from adapters.registry import add_platform_cli, build_platforms, validate_platforms
-from bot.app import StoryBot
-from bot.commands import Commands
-from bot.config import Config, ConfigError, load_config
-from bot.demo import run_demo
-from bot.jobs.worker import run_worker
-from bot.ports import StartError
-from bot.preview import FetchFailed, fetch_preview, json_text, render_text
-from bot.redact import RedactUrls
-from bot.sources import source_problems
-from bot.storage import StoreError
-from bot.textfmt import format_time
+if TYPE_CHECKING:
+    from adapters.base import ChatAdapter
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+    from bot.commands import Commands
+    from bot.config import Config
+
+# Only what every command needs is imported above: each command imports its own modules (the
+# platform SDKs, the demo, trafilatura, procrastinate...), so `--help` and `check` start fast.
 
 log = logging.getLogger("storybot")
 DEFAULT_CONFIGS = ("config.toml", "config.example.toml")
@@ -39,10 +30,14 @@ DEFAULT_CONFIGS = ("config.toml", "config.example.toml")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _logging(args.verbose)
+    logsetup.configure(args.verbose, args.log_format)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 0
+    from bot.config import ConfigError
+    from bot.ports import StartError
+    from bot.storage.errors import StoreError
+
     try:
         config = None if getattr(args, "configless", False) else load_checked(_config_path(args))
         return int(args.handler(args, config) or 0)
@@ -62,12 +57,17 @@ def main(argv: list[str] | None = None) -> int:
 def load_checked(path: Path | None) -> Config:
     """What `storybot check` validates, and what a running bot's reload validates: the core
     tables and the platform tables. ConfigError lists every problem."""
+    from adapters.registry import validate_platforms
+    from bot.config import ConfigError, load_config
+
     if path is None:
         raise ConfigError("config.toml", ["file not found (copy config.example.toml to config.toml)"])
     return load_config(path, checks=[validate_platforms])
 
 
 def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
+    import asyncio
+
     return int(asyncio.run(coro()) or 0)
 
 
@@ -75,6 +75,9 @@ def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    from bot.config import ConfigError
+    from bot.sources import source_problems
+
     refused = source_problems(config)
     if refused:
         print(ConfigError(str(_config_path(args) or "config"), refused), file=sys.stderr)
@@ -85,8 +88,19 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """Until SIGTERM or SIGINT (then: stop polling, finish the sends under way, exit 0).
+    SIGHUP reloads config.toml now, as a change to the file would."""
+    import asyncio
+
+    from adapters.registry import build_platforms
+    from bot.app import StoryBot
+
     async def run() -> None:
+        stop = asyncio.Event()
+        running: list[StoryBot] = []
+        _on_signals(stop, lambda: running[0].request_reload() if running else None)
         async with await StoryBot.create(config, _config_path(args), load=load_checked) as bot:
+            running.append(bot)
             platforms = build_platforms(config, bot.commands, os.environ)
             await bot.attach(platforms)
             log.info(
@@ -94,17 +108,35 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 ", ".join(p.platform for p in platforms),
                 len(config.stories),
             )
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             await bot.run(stop, poll=not args.listen_only)
+        log.info("storybot stopped")
 
     return _run(run)
 
 
+def _on_signals(stop: Any, reload: Callable[[], object]) -> None:
+    """SIGTERM and SIGINT set `stop` (a graceful stop, no traceback); SIGHUP calls `reload`."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _stopping, stop, sig)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+
+
+def _stopping(stop: Any, sig: int) -> None:
+    import signal
+
+    if not stop.is_set():
+        log.info("%s: stopping (sends under way are finished first)", signal.Signals(sig).name)
+    stop.set()
+
+
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     """Run queued polls and deliveries until SIGTERM/SIGINT (then finish the jobs under way)."""
+    from adapters.registry import build_platforms
+    from bot.jobs.worker import run_worker
 
     def senders(commands: Commands) -> list[ChatAdapter]:
         return build_platforms(config, commands, os.environ, listen=False)
@@ -119,6 +151,9 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import StoryBot
+    from bot.textfmt import format_time
+
     async def poll() -> int:
         async with await StoryBot.create(config) as bot:
             ids = [args.story] if args.story else [s.id for s in config.stories]
@@ -143,6 +178,9 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+
     async def ask() -> None:
         async with await StoryBot.create(config) as bot:
             await ConsoleAdapter(bot.commands).ask(" ".join(args.text))
@@ -151,6 +189,9 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+
     async def chat() -> None:
         async with await StoryBot.create(config) as bot:
             await ConsoleAdapter(bot.commands).chat()
@@ -159,6 +200,14 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
+    import tempfile
+
+    from rich.console import Console
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+    from bot.demo import run_demo
+
     console = Console(highlight=False)
 
     async def demo() -> None:
@@ -183,6 +232,10 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
 
 def cmd_preview(args: argparse.Namespace, config: Config | None) -> int:
     """Print what storybot reads on a page. 0: it has sections; 1: it has none; 2: fetch failed."""
+    import asyncio
+
+    from bot.preview import FetchFailed, fetch_preview, json_text, render_text
+
     try:
         with _quiet("bot.fetch", unless=args.verbose):  # its failure is printed once, below
             found = asyncio.run(fetch_preview(args.source, allow_private=args.allow_private))
@@ -230,6 +283,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-c", "--config", help="config file (default: config.toml, else config.example.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--log-format",
+        choices=logsetup.FORMATS,
+        default="auto",
+        help="auto (default): columns in a terminal, one plain line per record otherwise; "
+        "plain; json: one JSON object per line",
+    )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(title="commands")
     run = sub.add_parser("run", help="poll on schedule and post alerts (console when no tokens)")
     run.add_argument(
@@ -277,8 +338,23 @@ def _parser() -> argparse.ArgumentParser:
         help="also fetch from loopback and private addresses (a page on this machine or your network)",
     )
     preview.set_defaults(handler=cmd_preview, configless=True)
+    from adapters.registry import add_platform_cli  # the light part of each platform: no SDK
+
     add_platform_cli(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked (importlib.metadata costs a --help 40 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("storybot")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown"
+        parser.exit(message=f"storybot {found}\n")
 
 
 def _positive(text: str) -> int:
@@ -286,17 +362,6 @@ def _positive(text: str) -> int:
     if not 1 <= value <= 256:
         raise argparse.ArgumentTypeError("must be from 1 to 256")
     return value
-
-
-def _logging(verbose: bool) -> None:
-    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler]
-    )
-    noisy_loggers = ("httpx", "apscheduler", "aiosqlite", "psycopg", "slack_bolt", "slack_sdk", "discord")
-    for noisy in (*noisy_loggers, "trafilatura", "procrastinate"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
-    handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ class StoryBot:
         self._config_mtime = _mtime(config_path)
         self._config_refused: str | None = None  # the last refusal logged, so it is logged once
         self.store_faults = FaultLog(log)
+        self._reloads: set[asyncio.Task[bool]] = set()
+        self._reload_lock = asyncio.Lock()
 
     @classmethod
     async def create(
@@ -203,18 +205,23 @@ class StoryBot:
                 task.cancel()
             await asyncio.gather(*deliveries, return_exceptions=True)
 
-    async def check_config(self) -> bool:
-        """Reload config.toml if it changed, validated as `storybot check` validates it, off the
-        event loop (a large file takes a while). An invalid edit is logged once, with every
-        problem; the last good config keeps running."""
+    async def check_config(self, *, force: bool = False) -> bool:
+        """Reload config.toml if it changed (or, `force`, whether or not it did: SIGHUP),
+        validated as `storybot check` validates it, off the event loop (a large file takes a
+        while). An invalid edit is logged once, with every problem (a forced reload logs it
+        again); the last good config keeps running."""
+        async with self._reload_lock:  # the timer's check and a SIGHUP's, one at a time
+            return await self._reload(force)
+
+    async def _reload(self, force: bool) -> bool:
         mtime = _mtime(self.config_path)
-        if self.config_path is None or mtime == self._config_mtime:
+        if self.config_path is None or (mtime == self._config_mtime and not force):
             return False
         self._config_mtime = mtime
         try:
             config = await asyncio.to_thread(self.load, self.config_path)
         except ConfigError as err:
-            if str(err) != self._config_refused:
+            if str(err) != self._config_refused or force:
                 log.error("config change ignored, still running the last good config:\n%s", err)
             self._config_refused = str(err)
             return False
@@ -222,6 +229,13 @@ class StoryBot:
         await self.apply_config(config)
         log.info("config reloaded: %d stories", len(config.stories))
         return True
+
+    def request_reload(self) -> None:
+        """Reload config.toml now (SIGHUP), on the path a change of the file takes."""
+        log.info("reloading %s (SIGHUP)", self.config_path)
+        task = asyncio.get_running_loop().create_task(self.check_config(force=True), name="reload")
+        self._reloads.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(self._reloads.discard)
 
     async def apply_config(self, config: Config) -> None:
         if (
