@@ -206,11 +206,11 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
 
     from adapters.console import ConsoleAdapter
     from bot.app import StoryBot
-    from bot.demo import run_demo
+    from bot.demo import DemoFailed, run_demo
 
     console = Console(highlight=False)
 
-    async def demo() -> None:
+    async def demo() -> int:
         with tempfile.TemporaryDirectory(prefix="storybot-demo-") as workdir:
             adapters: list[ConsoleAdapter] = []
 
@@ -221,13 +221,34 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
             def say(text: str) -> None:
                 console.print(f"[bold blue]demo[/bold blue] {text}", markup=True, highlight=False)
 
-            bot = await run_demo(Path(workdir), platforms, say)
+            try:
+                bot = await run_demo(Path(workdir), platforms, say)
+            except DemoFailed as err:
+                print(f"storybot: demo failed: {err}", file=sys.stderr)
+                return 1
             # the bot is closed; answer from a fresh one over the same database
             async with await StoryBot.create(bot.config) as again:
                 say("A user asks: /story kherson")
                 await ConsoleAdapter(again.commands, console=console).ask("/story kherson")
+        return 0
 
     return _run(demo)
+
+
+def cmd_init(args: argparse.Namespace, config: Config | None) -> int:
+    """Write a commented config.toml (and the seed story it tracks); never overwrite."""
+    from bot.starter import InitRefused, write_starter
+
+    target = Path(args.path or args.config or "config.toml")
+    try:
+        written = write_starter(target)
+    except InitRefused as err:
+        print(f"storybot: {err}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: edit {target}, then `storybot -c {target} check` and `storybot -c {target} run`")
+    return 0
 
 
 def cmd_preview(args: argparse.Namespace, config: Config | None) -> int:
@@ -320,6 +341,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="replay the seed story end to end, offline").set_defaults(
         handler=cmd_demo, configless=True
     )
+    init = sub.add_parser(
+        "init",
+        help="write a commented config.toml to start from (never overwrites)",
+        description="Write a commented config.toml to start from, with the seed story it tracks "
+        "in seeds/ beside it. An existing file is never overwritten (exit 1).",
+    )
+    init.add_argument("path", nargs="?", help="where to write it (default: -c, else config.toml)")
+    init.set_defaults(handler=cmd_init, configless=True)
     preview = sub.add_parser(
         "preview",
         help="print what storybot reads on a page; stores and alerts nothing, needs no config",

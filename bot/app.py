@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
+from bot.metrics import NO_METRICS, Metrics
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
@@ -31,6 +32,7 @@ from bot.storage import Store, StoreError, now_utc, open_store
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+HEALTH_TIMEOUT = 2.0
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -50,8 +52,10 @@ class StoryBot:
         load: ConfigLoader = load_config,
         *,
         shared_store: bool = False,
+        metrics: Metrics = NO_METRICS,
     ):
         self.config = config
+        self.metrics = metrics
         self.config_path = config_path
         self.load = load
         self.store = store
@@ -62,7 +66,7 @@ class StoryBot:
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
         self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
         self.platforms: list[Platform] = []
-        self.dispatcher = Dispatcher(store, {})
+        self.dispatcher = Dispatcher(store, {}, metrics=metrics)
         self.scheduler = PollScheduler(self.poll)
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
@@ -93,7 +97,7 @@ class StoryBot:
             policy=config.address_policy,
             per_host=config.storybot.per_host,
         )
-        bot = cls(config, store, client, config_path, load, shared_store=shared)
+        bot = cls(config, store, client, config_path, load, shared_store=shared, metrics=_metrics(config))
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
@@ -135,7 +139,12 @@ class StoryBot:
             return None
         try:
             outcome = await poll_story(
-                story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
+                story,
+                config=self.config,
+                fetcher=self.fetcher,
+                store=self.store,
+                memo=self.memo,
+                metrics=self.metrics,
             )
         except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
@@ -198,12 +207,38 @@ class StoryBot:
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
-            await stop.wait()
+            async with self._observed():
+                await stop.wait()
         finally:
             self.scheduler.shutdown()
             for task in deliveries:
                 task.cancel()
             await asyncio.gather(*deliveries, return_exceptions=True)
+
+    def _observed(self) -> AbstractAsyncContextManager[object]:
+        """/metrics and /healthz while running, when `[storybot] metrics` names an address
+        (read at start: a reload does not move it)."""
+        address = self.config.storybot.metrics
+        if address is None:
+            return nullcontext()
+        from bot.observe import PrometheusMetrics, serving
+
+        assert isinstance(self.metrics, PrometheusMetrics)
+        return serving(address, self.metrics, self.health, self.store.pending_count)
+
+    async def health(self) -> list[str]:
+        """What is wrong with the running bot (`/healthz`): the store must answer within
+        seconds and the scheduler must be running. Empty when healthy."""
+        problems = []
+        if not self.scheduler.scheduler.running:
+            problems.append("scheduler not running")
+        try:
+            await asyncio.wait_for(self.store.schema_version(), HEALTH_TIMEOUT)
+        except TimeoutError:
+            problems.append(f"store did not answer within {HEALTH_TIMEOUT:g}s")
+        except Exception as err:  # a store that is down fails any way it likes
+            problems.append(f"store unreachable: {type(err).__name__}: {err}")
+        return problems
 
     async def check_config(self, *, force: bool = False) -> bool:
         """Reload config.toml if it changed (or, `force`, whether or not it did: SIGHUP),
@@ -251,6 +286,16 @@ class StoryBot:
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)
+        self.metrics.forget({s.id for s in config.stories})
+
+
+def _metrics(config: Config) -> Metrics:
+    """Prometheus metrics when `[storybot] metrics` is set (prometheus-client loads only then)."""
+    if config.storybot.metrics is None:
+        return NO_METRICS
+    from bot.observe import PrometheusMetrics
+
+    return PrometheusMetrics()
 
 
 def _mtime(path: Path | None) -> float | None:

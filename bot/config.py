@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bot.envnames import EnvName
+from bot.metrics import listen_address
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
 
@@ -135,6 +136,15 @@ class BotConfig(_Strict):
     stalled_after: Annotated[float, Field(ge=2, le=3600)] = 30
     # when workers look for due stories; a 6th field is seconds ("* * * * * */20")
     tick_cron: str = "* * * * *"
+    # `storybot run` serves Prometheus /metrics and /healthz here ("127.0.0.1:9464"); off when unset
+    metrics: str | None = None
+
+    @field_validator("metrics")
+    @classmethod
+    def _listen(cls, address: str | None) -> str | None:
+        if address is not None:
+            listen_address(address)
+        return address
 
     @field_validator("queue_database")
     @classmethod

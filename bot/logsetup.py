@@ -93,7 +93,7 @@ def configure(verbose: bool = False, fmt: LogFormat = "auto", stream: IO[str] | 
         )
         handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
 
