@@ -383,7 +383,8 @@ class _Version(argparse.Action):
             found = version("storybot")
         except PackageNotFoundError:  # run from a source tree that was never installed
             found = "unknown"
-        parser.exit(message=f"storybot {found}\n")
+        print(f"storybot {found}")
+        parser.exit()
 
 
 def _positive(text: str) -> int:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
 HEALTH_TIMEOUT = 2.0
+STOP_GRACE = 10.0  # seconds a stopping poll may take beyond its fetch deadline (storing what it found)
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -56,6 +57,7 @@ class StoryBot:
     ):
         self.config = config
         self.metrics = metrics
+        self.metrics_url: str | None = None  # where /metrics is served while running, when it is
         self.config_path = config_path
         self.load = load
         self.store = store
@@ -207,15 +209,16 @@ class StoryBot:
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
-            async with self._observed():
+            async with self._observed() as url:
+                self.metrics_url = url
                 await stop.wait()
         finally:
-            self.scheduler.shutdown()
+            await self.scheduler.stop(grace=self.config.storybot.fetch_deadline + STOP_GRACE)
             for task in deliveries:
                 task.cancel()
             await asyncio.gather(*deliveries, return_exceptions=True)
 
-    def _observed(self) -> AbstractAsyncContextManager[object]:
+    def _observed(self) -> AbstractAsyncContextManager[str | None]:
         """/metrics and /healthz while running, when `[storybot] metrics` names an address
         (read at start: a reload does not move it)."""
         address = self.config.storybot.metrics
