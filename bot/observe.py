@@ -39,9 +39,7 @@ class PrometheusMetrics(Metrics):
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.polls = Counter(
-            "storybot_polls", "Polls by outcome", ["outcome"], registry=self.registry
-        )
+        self.polls = Counter("storybot_polls", "Polls by outcome", ["outcome"], registry=self.registry)
         self.fetch_seconds = Histogram(
             "storybot_fetch_seconds",
             "Time a story fetch took, retries included",

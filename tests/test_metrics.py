@@ -92,18 +92,21 @@ async def test_metrics_count_polls_fetches_and_alerts_and_healthz_answers(tmp_pa
 async def test_healthz_is_503_until_the_scheduler_runs_and_when_the_store_is_gone(tmp_path: Path) -> None:
     config = kherson_config(tmp_path, [])
     metrics = PrometheusMetrics()
-    async with await StoryBot.create(config) as bot, httpx.AsyncClient(timeout=5) as http:
-        async with serving("127.0.0.1:0", metrics, bot.health, bot.store.pending_count) as url:
-            assert url.startswith("http://127.0.0.1:")
-            idle = await http.get(f"{url}/healthz")
-            assert idle.status_code == 503 and "scheduler not running" in idle.text
-            bot.scheduler.start()
-            assert (await http.get(f"{url}/healthz")).status_code == 200
-            await bot.store.close()  # the database goes away under a running bot
-            gone = await http.get(f"{url}/healthz")
-            assert gone.status_code == 503 and "store" in gone.text
-            # a scrape still answers, without the queue depth it cannot read
-            assert (await http.get(f"{url}/metrics")).status_code == 200
+    async with (
+        await StoryBot.create(config) as bot,
+        httpx.AsyncClient(timeout=5) as http,
+        serving("127.0.0.1:0", metrics, bot.health, bot.store.pending_count) as url,
+    ):
+        assert url.startswith("http://127.0.0.1:")
+        idle = await http.get(f"{url}/healthz")
+        assert idle.status_code == 503 and "scheduler not running" in idle.text
+        bot.scheduler.start()
+        assert (await http.get(f"{url}/healthz")).status_code == 200
+        await bot.store.close()  # the database goes away under a running bot
+        gone = await http.get(f"{url}/healthz")
+        assert gone.status_code == 503 and "store" in gone.text
+        # a scrape still answers, without the queue depth it cannot read
+        assert (await http.get(f"{url}/metrics")).status_code == 200
 
 
 async def test_metrics_are_off_unless_configured(tmp_path: Path) -> None:

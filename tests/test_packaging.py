@@ -55,7 +55,8 @@ def clean_env(bin_dir: Path) -> dict[str, str]:
 
 def test_the_wheel_runs_the_demo_from_its_own_files(installed: Path, tmp_path: Path) -> None:
     env = clean_env(installed)
-    where = run(installed / "python", "-c", "import bot.demo; print(bot.demo.__file__)", cwd=tmp_path, env=env)
+    probe = "import bot.demo; print(bot.demo.__file__)"
+    where = run(installed / "python", "-c", probe, cwd=tmp_path, env=env)
     assert Path(where.stdout.strip()).is_relative_to(installed.parent), where  # not this source tree
     demo = run(installed / "storybot", "demo", cwd=tmp_path, env=env)
     assert demo.returncode == 0, demo.stderr

@@ -80,7 +80,8 @@ class Running:
             except queue.Empty:
                 break
             if line is None:
-                pytest.fail(f"storybot exited ({self.proc.wait()}) before {text!r}:\n" + "\n".join(self.lines))
+                code = self.proc.wait()
+                pytest.fail(f"storybot exited ({code}) before {text!r}:\n" + "\n".join(self.lines))
             self.lines.append(line)
             if text in line:
                 return line
@@ -145,7 +146,9 @@ def test_piped_run_writes_one_plain_line_per_record_and_stops_on_sigterm(
     assert not any("Traceback" in line for line in run.lines)
 
 
-def test_sighup_reloads_the_config_even_when_its_mtime_did_not_move(config: Path, start: type[Running]) -> None:
+def test_sighup_reloads_the_config_even_when_its_mtime_did_not_move(
+    config: Path, start: type[Running]
+) -> None:
     run = start()
     run.wait_for("storybot running")
     before = config.stat()
@@ -156,7 +159,8 @@ def test_sighup_reloads_the_config_even_when_its_mtime_did_not_move(config: Path
     assert "config reloaded: 2 stories" in run.wait_for("config reloaded")
     assert any("polling second every" in line for line in run.lines)
     assert run.stop(signal.SIGINT) == 0
-    assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in run.lines), "\n".join(run.lines)
+    tracebacks = [line for line in run.lines if "Traceback" in line or "KeyboardInterrupt" in line]
+    assert tracebacks == []
 
 
 def test_json_log_format_is_one_object_per_line(config: Path, start: type[Running]) -> None:
