@@ -4,8 +4,8 @@ object per line with `--log-format json`.
 
 A record never spans lines outside a terminal: journald and Docker split on newlines, so a
 multi-line message (a config error listing its problems, a traceback) is kept on one line
-with its newlines written as `\\n`. Every message and every extra field goes through
-bot.redact first, so a URL's credentials never reach a log.
+with its newlines written as `\\n`. Every message, extra field and traceback goes
+through bot.redact first, so neither a URL's credentials nor a token reach a log.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from bot.redact import RedactUrls, redact_text
+from bot.redact import RedactUrls, redact_log
 
 LogFormat = Literal["auto", "plain", "json"]
 FORMATS: tuple[LogFormat, ...] = ("auto", "plain", "json")
@@ -38,7 +38,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
         if key in _STANDARD or key.startswith("_"):
             continue
         if not isinstance(value, bool | int | float | type(None)):
-            value = redact_text(str(value))
+            value = redact_log(str(value))
         fields[key] = value
     return fields
 
@@ -53,7 +53,7 @@ class PlainFormatter(logging.Formatter):
             text += " " + extra
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
-        return _one_line(redact_text(text))
+        return _one_line(redact_log(text))
 
 
 class JsonFormatter(logging.Formatter):
@@ -65,12 +65,12 @@ class JsonFormatter(logging.Formatter):
             "ts": _timestamp(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact_text(record.getMessage()),
+            "message": redact_log(record.getMessage()),
         }
         for key, value in record_fields(record).items():
             entry.setdefault(key, value)
         if record.exc_info:
-            entry["exc"] = redact_text(self.formatException(record.exc_info))
+            entry["exc"] = redact_log(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

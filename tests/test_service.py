@@ -189,6 +189,8 @@ def test_json_and_plain_lines_carry_extra_fields_redacted() -> None:
             "args": ("https://user:hunter2@example.com/a?token=s3cret&page=2",),
             "story": "kherson",
             "source": "https://example.com/feed?api_key=abc123",
+            "headers": "{'Authorization': 'Bearer xoxb-1111-2222-secretpart'}",
+            "gateway": "token MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.abcdefghijklmnopqrstuvwxyz0123",
         }
     )
     data = json.loads(JsonFormatter().format(record))
@@ -197,7 +199,9 @@ def test_json_and_plain_lines_carry_extra_fields_redacted() -> None:
     assert data["source"] == "https://example.com/feed"
     plain = PlainFormatter().format(record)
     assert "\n" not in plain and "story=kherson" in plain and "fetch failed:" in plain
-    for secret in ("hunter2", "s3cret", "abc123"):
+    assert data["headers"] == "{'Authorization': 'Bearer [redacted]'}"
+    assert data["gateway"] == "token [redacted]"
+    for secret in ("hunter2", "s3cret", "abc123", "secretpart", "GaBcDe"):
         assert secret not in plain and secret not in json.dumps(data)
 
 
