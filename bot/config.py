@@ -17,7 +17,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -156,6 +155,8 @@ class BotConfig(_Strict):
     @field_validator("tick_cron")
     @classmethod
     def _cron(cls, cron: str) -> str:
+        from croniter import croniter  # only a config that sets tick_cron pays for it
+
         if not croniter.is_valid(cron):
             raise ValueError('must be a cron expression such as "* * * * *" (every minute)')
         return cron
