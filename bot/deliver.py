@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Alert
 from bot.ports import AlertSender, DeliveryError, Posted
 from bot.storage import DeliveryAction, PendingDelivery, Store, now_utc
@@ -79,8 +80,10 @@ class Dispatcher:
         max_backoff: float = 3600.0,
         idle: float = 30.0,
         clock: Callable[[], datetime] = now_utc,
+        metrics: Metrics = NO_METRICS,
     ):
         self.store = store
+        self.metrics = metrics
         self.senders = dict(senders)
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -191,6 +194,7 @@ class Dispatcher:
                 await self.store.mark_sent(
                     delivery.id, earlier.message_id, earlier.thread_id or story_thread, self.clock()
                 )
+                self.metrics.alert_sent(delivery.platform)
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
             return DeliveryReport()  # another process claimed it first: it is theirs to send
@@ -204,6 +208,7 @@ class Dispatcher:
         await self.store.mark_sent(
             delivery.id, posted.message_id, posted.thread_id or story_thread, self.clock()
         )
+        self.metrics.alert_sent(delivery.platform)
         return DeliveryReport(sent=1)
 
     async def _reply_to(self, delivery: PendingDelivery) -> str | None:
@@ -235,6 +240,7 @@ class Dispatcher:
             log.exception("editing an alert in %s raised", delivery.channel)
             return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
         await self.store.mark_sent(delivery.id, earlier.message_id, None, self.clock())
+        self.metrics.alert_sent(delivery.platform)  # a delivery made, as its failure would count
         return DeliveryReport(sent=1)
 
     async def _earlier_send(
@@ -266,6 +272,7 @@ class Dispatcher:
         if err.permanent or (not rate_limited and attempts >= self.max_attempts):
             log.warning("delivery to %s failed for good: %s", delivery.channel, err.reason)
             await self.store.mark_failed(delivery.id, err.reason)
+            self.metrics.alert_failed(delivery.platform)
             return DeliveryReport(failed=1)
         if rate_limited:
             delay = float(err.retry_after or 0)
