@@ -31,6 +31,7 @@ from bot.storage import Store, StoreError, now_utc, open_store
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+PAUSED_REFRESH_SECONDS = 30.0  # how soon a pause or resume made by another process is followed
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -60,7 +61,8 @@ class StoryBot:
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
-        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
+        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command, resume=self.resume)
+        self.paused: set[str] = set()  # stories paused for failing: polled no more until resumed
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
         self.scheduler = PollScheduler(self.poll)
@@ -97,6 +99,7 @@ class StoryBot:
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
             await sync_catalog(store, config)
+            await bot.refresh_paused()
         except BaseException:
             await bot.close()
             raise
@@ -131,6 +134,8 @@ class StoryBot:
         story = self.config.story(story_id)
         if story is None:
             return None
+        if story_id in self.paused:
+            return PollOutcome(story_id, PollStatus.PAUSED)
         try:
             outcome = await poll_story(
                 story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
@@ -140,11 +145,26 @@ class StoryBot:
             self.store_faults.failed(story_id, error)
             return PollOutcome(story_id, PollStatus.FAILED, error=error)
         self.store_faults.recovered(story_id)
+        if outcome.paused:
+            self.paused.add(story_id)
         if outcome.story is not None:
             self.commands.note_title(story_id, outcome.story.title)
         if outcome.event_ids:
             self.dispatcher.notify()
         return outcome
+
+    async def refresh_paused(self) -> set[str]:
+        """Read which stories are paused (another process may have paused or resumed one)."""
+        self.paused = {h.id for h in await self.store.story_health() if h.paused}
+        return self.paused
+
+    async def resume(self, story_id: str) -> bool:
+        """Un-pause a story and poll it soon; False when it was not paused."""
+        resumed = await self.store.resume_story(story_id)
+        self.paused.discard(story_id)
+        if resumed and self.polls:
+            self.scheduler.poll_soon(story_id)
+        return resumed
 
     async def prune(self) -> int:
         """Drop history nobody reads (bot.storage.contract.VersionHistory.prune)."""
@@ -193,6 +213,14 @@ class StoryBot:
         self.scheduler.scheduler.add_job(
             self.prune, "interval", hours=PRUNE_HOURS, id="prune", max_instances=1, coalesce=True
         )
+        self.scheduler.scheduler.add_job(
+            self.refresh_paused,
+            "interval",
+            seconds=PAUSED_REFRESH_SECONDS,
+            id="paused",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
@@ -233,7 +261,8 @@ class StoryBot:
             log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
         self.config = config
         self.fetcher = self._fetcher(config)
-        await sync_catalog(self.store, config)
+        await sync_catalog(self.store, config)  # an edited story entry is un-paused
+        await self.refresh_paused()
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)

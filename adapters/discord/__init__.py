@@ -11,7 +11,13 @@ from typing import Any
 
 from adapters.discord.cli import add_cli
 from adapters.discord.client import DiscordAdapter, DiscordStartError
-from adapters.discord.settings import DiscordSettings, parse_settings, settings_from
+from adapters.discord.settings import (
+    DiscordSettings,
+    channel_problem,
+    missing_secrets,
+    parse_settings,
+    settings_from,
+)
 from bot.commands import Commands
 
 PLATFORM = "discord"
@@ -20,6 +26,12 @@ PLATFORM = "discord"
 def validate(table: dict[str, Any]) -> list[str]:
     """Problems in the `[discord]` table, each `discord.<key>: what is wrong`."""
     return parse_settings(table)[1]
+
+
+def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The token variable, when it is not set (then Discord does not start)."""
+    settings, _ = parse_settings(table)
+    return missing_secrets(settings, env) if settings is not None else []
 
 
 def build(
@@ -41,6 +53,8 @@ __all__ = [
     "DiscordStartError",
     "add_cli",
     "build",
+    "channel_problem",
     "settings_from",
+    "unset_secrets",
     "validate",
 ]

@@ -29,10 +29,10 @@ from discord.http import Route
 
 from adapters.base import ChatAdapter
 from adapters.discord.commands import NO_PINGS, story_command
-from adapters.discord.render import alert_to_embed, footer_has_key, plain_clip
+from adapters.discord.render import alert_to_embed, footer_has_key, notice_to_embed, plain_clip
 from adapters.discord.settings import DiscordSettings
 from bot.commands import Commands
-from bot.models import Alert
+from bot.models import Alert, Notice
 from bot.ports import DeliveryError, Posted, StartError
 
 log = logging.getLogger(__name__)
@@ -235,10 +235,16 @@ class DiscordAdapter(ChatAdapter):
             self._endpoints = None
 
     async def send_alert(
-        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+        self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
         """Post to the channel; with threads on, later alerts of a story go to the thread
-        opened on its first one (a thread started from a message has that message's id)."""
+        opened on its first one (a thread started from a message has that message's id). An
+        admin notice goes to the channel itself, and opens no thread."""
+        if isinstance(alert, Notice):
+            try:
+                return Posted(str((await self._post(channel, notice_to_embed(alert, key), key)).id))
+            except Exception as err:
+                raise delivery_error(err, channel) from err
         embed = alert_to_embed(alert, key)
         if self.settings.threads and thread_id:
             try:

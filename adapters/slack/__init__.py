@@ -17,7 +17,13 @@ from typing import Any
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.client import SlackStartError, make_client, socket_url, who_am_i
-from adapters.slack.settings import SlackSettings, missing_secrets, parse_settings, read_secrets
+from adapters.slack.settings import (
+    SlackSettings,
+    channel_problem,
+    missing_secrets,
+    parse_settings,
+    read_secrets,
+)
 from bot.commands import Commands
 from bot.config import Config, ConfigError
 
@@ -28,6 +34,12 @@ log = logging.getLogger(__name__)
 def validate(table: dict[str, Any]) -> list[str]:
     """Problems in the `[slack]` table, each 'slack.<key>: what is wrong'."""
     return parse_settings(table)[1]
+
+
+def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The environment variables the table's mode needs that are not set (none: Slack starts)."""
+    settings, _ = parse_settings(table)
+    return missing_secrets(settings, env) if settings is not None else []
 
 
 def settings_of(table: Mapping[str, Any]) -> SlackSettings:
@@ -94,4 +106,13 @@ async def _check(settings: SlackSettings, bot_token: str, app_token: str | None)
     return who
 
 
-__all__ = ["PLATFORM", "SlackAdapter", "SlackStartError", "add_cli", "build", "validate"]
+__all__ = [
+    "PLATFORM",
+    "SlackAdapter",
+    "SlackStartError",
+    "add_cli",
+    "build",
+    "channel_problem",
+    "unset_secrets",
+    "validate",
+]

@@ -14,6 +14,7 @@ from bot.storage.contract import (
     SiteLines,
     Store,
     StoryCatalog,
+    StoryHealthLog,
     StoryViews,
     SuspectFetches,
     VersionHistory,
@@ -24,12 +25,14 @@ from bot.storage.rows import (
     DeliveryStatus,
     EventRecord,
     EventRow,
+    FailedDelivery,
     FetchMeta,
     LastVersion,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     StoryEntry,
+    StoryHealth,
     StoryRecord,
     Validators,
     now_utc,
@@ -38,10 +41,10 @@ from bot.storage.rows import (
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
-    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FetchMeta",
-    "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store",
-    "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "SuspectFetches",
-    "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
+    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FailedDelivery",
+    "FetchMeta", "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase",
+    "Store", "StoreError", "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord",
+    "StoryViews", "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 
