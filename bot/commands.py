@@ -74,7 +74,7 @@ class Commands:
         self.store = store
         self.config = config
         self.poll = poll
-        self.resume_story = resume or store.resume_story
+        self._resume = resume  # the app's, which also polls the story again; else the store's
         self.refresh_every = refresh_every  # catches what other processes (workers) changed
         self.names = NameIndex()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-names")
@@ -218,7 +218,7 @@ class Commands:
         if verb == "resume":
             if story_id is None:
                 return Reply(ReplyKind.ERROR, "Name a tracked story to resume, e.g. `/story resume kherson`.")
-            if not await self.resume_story(story_id):
+            if not await (self._resume or self.store.resume_story)(story_id):
                 return Reply(ReplyKind.ADMIN, f"{story_id} is not paused.")
             return Reply(ReplyKind.ADMIN, f"Resumed {story_id}: polled again, its failure count cleared.")
         if story_id is None or self.poll is None:
