@@ -202,25 +202,14 @@ class StoryBot:
         self.polls = poll
         if poll:
             self.scheduler.apply(self.config)
-        self.scheduler.scheduler.add_job(
-            self.check_config,
-            "interval",
-            seconds=CONFIG_CHECK_SECONDS,
-            id="config",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.scheduler.add_job(
-            self.prune, "interval", hours=PRUNE_HOURS, id="prune", max_instances=1, coalesce=True
-        )
-        self.scheduler.scheduler.add_job(
-            self.refresh_paused,
-            "interval",
-            seconds=PAUSED_REFRESH_SECONDS,
-            id="paused",
-            max_instances=1,
-            coalesce=True,
-        )
+        for job, seconds in (
+            (self.check_config, CONFIG_CHECK_SECONDS),
+            (self.prune, PRUNE_HOURS * 3600),
+            (self.refresh_paused, PAUSED_REFRESH_SECONDS),
+        ):
+            self.scheduler.scheduler.add_job(
+                job, "interval", seconds=seconds, id=job.__name__, max_instances=1, coalesce=True
+            )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:

@@ -61,6 +61,15 @@ async def open_bot(config: Config, slack: FakeSlack) -> StoryBot:
     return bot
 
 
+async def paused_bot(config: Config, origin: Origin, slack: FakeSlack) -> StoryBot:
+    """A bot whose story failed `PAUSE_AFTER` polls in a row (the origin answers 500): paused."""
+    origin.set("/story", Response(status=500, body="down"))
+    bot = await open_bot(config, slack)
+    for _ in range(PAUSE_AFTER):
+        await bot.poll("budget")
+    return bot
+
+
 def admin_posts(slack: FakeSlack) -> list[str]:
     return [m.text or "" for m in slack.messages.get("CADMIN", [])]
 
@@ -100,11 +109,8 @@ async def test_a_failing_story_is_paused_and_the_admins_are_told_once_across_res
 async def test_status_shows_the_pause_and_resume_polls_again(
     tmp_path: Path, origin: Origin, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    origin.set("/story", Response(status=500, body="down"))
     config = health_config(tmp_path, origin, slack)
-    async with await open_bot(config, slack) as bot:
-        for _ in range(PAUSE_AFTER):
-            await bot.poll("budget")
+    async with await paused_bot(config, origin, slack) as bot:
         status = (await bot.commands.handle("status", ADMIN)).text
         assert "budget: last good fetch never; PAUSED" in status
         assert f"failing: {PAUSE_AFTER} in a row, last error:" in status and "HTTP 500" in status
@@ -131,11 +137,8 @@ async def test_status_shows_the_pause_and_resume_polls_again(
 async def test_editing_a_paused_story_in_config_resumes_it(
     tmp_path: Path, origin: Origin, slack: FakeSlack
 ) -> None:
-    origin.set("/story", Response(status=500, body="down"))
     config = health_config(tmp_path, origin, slack)
-    async with await open_bot(config, slack) as bot:
-        for _ in range(PAUSE_AFTER):
-            await bot.poll("budget")
+    async with await paused_bot(config, origin, slack) as bot:
         assert bot.paused == {"budget"}
         edited = config.model_copy(
             update={"stories": (config.stories[0].model_copy(update={"url": origin.url("/story?v=2")}),)}

@@ -47,9 +47,10 @@ async def _next_poll_in(bot: StoryBot, story_id: str) -> float:
     return round((job.next_run_time - before).total_seconds())
 
 
-async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, origin: Origin) -> None:
+def failing_story(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
+    """Story "s", polled every 60 s from an origin answering 500."""
     origin.set("/story", Response(status=500, body="down"))
-    config = parse_config(
+    return parse_config(
         {
             "storybot": {"database": str(tmp_path / "s.db"), "fetch_deadline": 1, **LOCAL_SOURCES},
             "stories": [{"id": "s", "url": origin.url("/story"), "interval": 60}],
@@ -57,6 +58,10 @@ async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, o
         "t",
         tmp_path,
     )
+
+
+async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, origin: Origin) -> None:
+    config = failing_story(tmp_path, origin)
     async with await StoryBot.create(config) as bot:
         bot.scheduler.apply(config)  # jobs wait, unstarted: the test runs them
         delays = [await _next_poll_in(bot, "s") for _ in range(8)]
@@ -69,15 +74,7 @@ async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, o
 
 async def test_the_failure_count_survives_a_restart(tmp_path: Path, origin: Origin) -> None:
     """The count lives in the store: a restarted bot (or another worker) goes on doubling."""
-    origin.set("/story", Response(status=500, body="down"))
-    config = parse_config(
-        {
-            "storybot": {"database": str(tmp_path / "s.db"), "fetch_deadline": 1, **LOCAL_SOURCES},
-            "stories": [{"id": "s", "url": origin.url("/story"), "interval": 60}],
-        },
-        "t",
-        tmp_path,
-    )
+    config = failing_story(tmp_path, origin)
     async with await StoryBot.create(config) as bot:
         bot.scheduler.apply(config)
         before = [await _next_poll_in(bot, "s") for _ in range(3)]
