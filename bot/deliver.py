@@ -188,7 +188,7 @@ class Dispatcher:
                     earlier.message_id,
                 )
                 await self.store.mark_sent(
-                    delivery.id, earlier.message_id, earlier.thread_id or thread_id, self.clock()
+                    delivery.id, earlier.message_id, _thread(alert, earlier, thread_id), self.clock()
                 )
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
@@ -201,7 +201,7 @@ class Dispatcher:
             log.exception("sending to %s raised", delivery.channel)
             return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
         await self.store.mark_sent(
-            delivery.id, posted.message_id, posted.thread_id or thread_id, self.clock()
+            delivery.id, posted.message_id, _thread(alert, posted, thread_id), self.clock()
         )
         return DeliveryReport(sent=1)
 
@@ -244,3 +244,9 @@ class Dispatcher:
             delivery.id, err.reason, self.clock() + timedelta(seconds=delay), count=not rate_limited
         )
         return DeliveryReport(retrying=1)
+
+
+def _thread(alert: Alert | Notice, posted: Posted, thread_id: str | None) -> str | None:
+    """The thread to record for a post: a notice opens none, so a story's later alerts in an
+    admin channel never take it for their thread."""
+    return None if isinstance(alert, Notice) else posted.thread_id or thread_id
