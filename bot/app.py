@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,16 +24,20 @@ from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
 from bot.model_summaries import ModelSummarizer, endpoint_from
+from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
+from bot.preview import RETRIES as PREVIEW_RETRIES
+from bot.preview import Preview, fetch_preview
 from bot.scheduler import PollScheduler
-from bot.storage import Store, StoreError, now_utc, open_store
+from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
 PAUSED_REFRESH_SECONDS = 30.0  # how soon a pause or resume made by another process is followed
+HELD_CHECK_SECONDS = 10.0  # how soon what another process added to the store is followed
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -54,7 +59,10 @@ class StoryBot:
         shared_store: bool = False,
         summarizer: ModelSummarizer | None = None,
     ):
-        self.config = config
+        self.file_config = config  # what config.toml says
+        self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
+        self._held: HeldState | None = None
+        self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.config_path = config_path
         self.load = load
         self.store = store
@@ -64,7 +72,14 @@ class StoryBot:
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
-        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command, resume=self.resume)
+        self.commands = Commands(
+            store,
+            lambda: self.config,
+            poll=self._poll_for_command,
+            preview=self.preview_page,
+            on_change=self.refresh_held,
+            resume=self.resume,
+        )
         self.paused: set[str] = set()  # stories paused for failing: polled no more until resumed
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
@@ -103,7 +118,9 @@ class StoryBot:
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            await sync_catalog(store, config)
+            bot._held = await store.held()
+            bot.config = effective_config(config, bot._held)
+            await sync_catalog(store, bot.config)
             await bot.refresh_paused()
         except BaseException:
             await bot.close()
@@ -122,7 +139,7 @@ class StoryBot:
         await self.dispatcher.drain()
         await self._exit.aclose()
 
-    def _fetcher(self, config: Config) -> Fetcher:
+    def _fetcher(self, config: Config, **options: Any) -> Fetcher:
         return Fetcher(
             self.client,
             base_dir=config.base_dir,
@@ -130,7 +147,13 @@ class StoryBot:
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
             deadline=config.storybot.fetch_deadline,
+            **options,
         )
+
+    async def preview_page(self, url: str) -> Preview:
+        """What `/story track` shows before tracking: read through the app's own client, so the
+        address policy, body cap and deadline are the poller's; one retry (a person waits)."""
+        return await fetch_preview(url, fetcher=self._fetcher(self.config, retries=PREVIEW_RETRIES))
 
     # --- the pipeline ------------------------------------------------------------------
 
@@ -212,13 +235,15 @@ class StoryBot:
         self.polls = poll
         if poll:
             self.scheduler.apply(self.config)
-        for job, seconds in (
-            (self.check_config, CONFIG_CHECK_SECONDS),
-            (self.prune, PRUNE_HOURS * 3600),
-            (self.refresh_paused, PAUSED_REFRESH_SECONDS),
-        ):
+        housekeeping = (
+            (self.check_config, CONFIG_CHECK_SECONDS, "config"),
+            (self.refresh_held, HELD_CHECK_SECONDS, "held"),
+            (self.refresh_paused, PAUSED_REFRESH_SECONDS, "paused"),
+            (self.prune, PRUNE_HOURS * 3600, "prune"),
+        )
+        for job, seconds, name in housekeeping:
             self.scheduler.scheduler.add_job(
-                job, "interval", seconds=seconds, id=job.__name__, max_instances=1, coalesce=True
+                job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
             )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
@@ -251,16 +276,34 @@ class StoryBot:
         return True
 
     async def apply_config(self, config: Config) -> None:
+        """Run on a new config.toml, with what the store holds merged in (bot.overlay)."""
         if (
-            config.platforms != self.config.platforms
+            config.platforms != self.file_config.platforms
             or (config.storybot.database, config.storybot.database_env)
-            != (self.config.storybot.database, self.config.storybot.database_env)
-            or config.address_policy != self.config.address_policy
-            or config.summaries != self.config.summaries
+            != (self.file_config.storybot.database, self.file_config.storybot.database_env)
+            or config.address_policy != self.file_config.address_policy
+            or config.summaries != self.file_config.summaries
         ):
             log.warning(
                 "platform, database, allow_private/allow_hosts and [summaries] settings apply on restart only"
             )
+        async with self._deriving:
+            self.file_config = config
+            await self._run_on(effective_config(config, self._held or HeldState()))
+
+    async def refresh_held(self) -> bool:
+        """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
+        another process) and, if they changed, run on the merged config. True if they changed."""
+        async with self._deriving:
+            held = await self.store.held()
+            if held == self._held:
+                return False
+            self._held = held
+            await self._run_on(effective_config(self.file_config, held))
+            return True
+
+    async def _run_on(self, config: Config) -> None:
+        """Make `config` (already merged) the one every part runs on."""
         self.config = config
         self.fetcher = self._fetcher(config)
         await sync_catalog(self.store, config)  # an edited story entry is un-paused

@@ -97,6 +97,7 @@ async def tick(context: JobContext, timestamp: int) -> dict[str, int]:
     """Periodic: defer what is due. It polls and sends nothing itself."""
     bot = runtime_of(context).bot
     now = datetime.fromtimestamp(timestamp, UTC)
+    await bot.refresh_held()  # stories and subscriptions chat or feeds added since the last tick
     polls = await defer_due_polls(context.app, bot, now)
     channels = await defer_due_deliveries(context.app, bot.store, bot.dispatcher.senders, now)
     if len(polls) + len(channels) >= ANALYZE_AFTER:
@@ -111,6 +112,8 @@ async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
     store's failures in a row (`failures` rides along in the job for the record only), which
     the tick cannot undercut: the queueing lock holds it. A paused story is not polled again."""
     bot = runtime_of(context).bot
+    if bot.config.story(story_id) is None:
+        await bot.refresh_held()  # another worker's tick saw it first
     outcome = await bot.poll(story_id)
     if outcome is None:
         return "not tracked"

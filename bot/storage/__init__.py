@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.storage.contract import (
     DeliveryQueue,
     EventLog,
+    HeldRoutes,
     SiteLines,
     Store,
     StoryCatalog,
@@ -27,13 +28,17 @@ from bot.storage.rows import (
     EventRow,
     FailedDelivery,
     FetchMeta,
+    HeldState,
+    HeldStory,
     LastVersion,
+    Mute,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     StoryEntry,
     StoryHealth,
     StoryRecord,
+    Subscription,
     Validators,
     now_utc,
 )
@@ -42,9 +47,10 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
     "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FailedDelivery",
-    "FetchMeta", "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase",
-    "Store", "StoreError", "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord",
-    "StoryViews", "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
+    "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute", "PendingDelivery",
+    "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store", "StoreError", "StoryCatalog",
+    "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord", "StoryViews", "Subscription",
+    "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 
