@@ -6,10 +6,14 @@ import argparse
 import importlib
 from collections.abc import Mapping
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from adapters.base import ChatAdapter
-from bot.commands import Commands
-from bot.config import CHANNEL, Config
+if TYPE_CHECKING:
+    from adapters.base import ChatAdapter
+    from bot.commands import Commands
+    from bot.config import (
+        Config,  # the platform SDKs load only when a platform is built (fast --help and check)
+    )
 
 PLATFORMS = {
     "console": "adapters.console",
@@ -27,6 +31,8 @@ def validate_platforms(config: Config) -> list[str]:
     and admin channels name. Whether a channel id has the platform's form is the platform's
     to say (its `channel_problem`): a channel's name where its id belongs is caught here,
     not at the first alert."""
+    from bot.config import CHANNEL
+
     problems: list[str] = []
     for name, table in config.platforms.items():
         if name not in PLATFORMS:
