@@ -9,7 +9,8 @@ A hard kill can still land between a send and its record, so each send is claime
 store first and carries a key derived from the delivery. A claimed delivery that was never
 recorded is looked up on its platform (`find_sent`) before it is sent again: found, it is
 recorded as sent; not there, it is sent. Which platforms can answer is theirs to say (see
-bot/ports.py); where one cannot, the resend is logged as one that may repeat.
+bot/ports.py); where one cannot, the resend is logged as one that may repeat. Admin notices
+(a story paused for failing: bot.models.Notice) take this same path to `admin_channels`.
 
 A correction of an alert already posted is two deliveries in that channel, in this order:
 an EDIT of the earlier message, which needs no key (editing it again to the same content
@@ -29,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.metrics import NO_METRICS, Metrics
-from bot.models import Alert
+from bot.models import Alert, Notice
 from bot.ports import AlertSender, DeliveryError, Posted
 from bot.storage import DeliveryAction, PendingDelivery, Store, now_utc
 
@@ -40,7 +41,7 @@ RECONCILE_MARGIN = timedelta(minutes=10)
 KEY_MAX = 25  # Discord's nonce limit, the tightest place a key goes
 
 
-def delivery_key(delivery: PendingDelivery, alert: Alert) -> str:
+def delivery_key(delivery: PendingDelivery, alert: Alert | Notice) -> str:
     """The key a delivery's posts carry: 'sb', the row id, and a hash of what the row is
     (event, channel, when the event was seen), so a fresh database reusing row ids never
     mistakes an old post for its own. Deterministic: every attempt carries the same key."""
@@ -115,7 +116,7 @@ class Dispatcher:
 
     async def _pass(self, channels: Collection[str] | None) -> DeliveryReport:
         now, platforms = self.clock(), tuple(self.senders)
-        alerts: dict[int, Alert] = {}
+        alerts: dict[int, Alert | Notice] = {}  # what each event posts as, read once per pass
         stranded = await self.store.claimed_unrecorded(platforms, older_than=now)
         total = await self._serve(stranded, channels, alerts)
         due = await self.store.due_deliveries(now, platforms=platforms)
@@ -143,7 +144,7 @@ class Dispatcher:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _serve(
-        self, due: list[PendingDelivery], channels: Collection[str] | None, alerts: dict[int, Alert]
+        self, due: list[PendingDelivery], channels: Collection[str] | None, alerts: dict[int, Alert | Notice]
     ) -> DeliveryReport:
         """Send `due` (of `channels` only, when given): channels at once, each in order."""
         by_channel: dict[str, list[PendingDelivery]] = {}
@@ -156,7 +157,9 @@ class Dispatcher:
             total.add(report)
         return total
 
-    async def _serve_channel(self, items: list[PendingDelivery], alerts: dict[int, Alert]) -> DeliveryReport:
+    async def _serve_channel(
+        self, items: list[PendingDelivery], alerts: dict[int, Alert | Notice]
+    ) -> DeliveryReport:
         report = DeliveryReport()
         async with self._slots:
             for delivery in items:
@@ -169,15 +172,22 @@ class Dispatcher:
                     break  # keep this channel's order: later alerts wait for this one
         return report
 
-    async def _deliver_one(self, delivery: PendingDelivery, alerts: dict[int, Alert]) -> DeliveryReport:
+    async def _deliver_one(
+        self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]
+    ) -> DeliveryReport:
         sender = self.senders[delivery.platform]
         if delivery.action is DeliveryAction.EDIT:
             return await self._edit_one(sender, delivery)
         if delivery.event_id not in alerts:
-            alerts[delivery.event_id] = await self.store.alert(delivery.event_id)
+            alerts[delivery.event_id] = await self.store.message(delivery.event_id)
         alert = alerts[delivery.event_id]
-        story_thread = thread_id = await self.store.thread_for(delivery.story_id, delivery.channel)
-        if delivery.action is DeliveryAction.NOTE:
+        # a notice to the admins stands alone; a story's alerts follow the thread it opened
+        story_thread = thread_id = (
+            None
+            if isinstance(alert, Notice)
+            else await self.store.thread_for(delivery.story_id, delivery.channel)
+        )
+        if delivery.action is DeliveryAction.NOTE and isinstance(alert, Alert):
             alert = replace(alert, note=True)
             thread_id = story_thread or await self._reply_to(delivery)
         key = delivery_key(delivery, alert)
@@ -192,7 +202,7 @@ class Dispatcher:
                     earlier.message_id,
                 )
                 await self.store.mark_sent(
-                    delivery.id, earlier.message_id, earlier.thread_id or story_thread, self.clock()
+                    delivery.id, earlier.message_id, _thread(alert, earlier, story_thread), self.clock()
                 )
                 self.metrics.alert_sent(delivery.platform)
                 return DeliveryReport(sent=1, found=1)
@@ -206,7 +216,7 @@ class Dispatcher:
             log.exception("sending to %s raised", delivery.channel)
             return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
         await self.store.mark_sent(
-            delivery.id, posted.message_id, posted.thread_id or story_thread, self.clock()
+            delivery.id, posted.message_id, _thread(alert, posted, story_thread), self.clock()
         )
         self.metrics.alert_sent(delivery.platform)
         return DeliveryReport(sent=1)
@@ -283,3 +293,9 @@ class Dispatcher:
             delivery.id, err.reason, self.clock() + timedelta(seconds=delay), count=not rate_limited
         )
         return DeliveryReport(retrying=1)
+
+
+def _thread(alert: Alert | Notice, posted: Posted, thread_id: str | None) -> str | None:
+    """The thread to record for a post: a notice opens none, so a story's later alerts in an
+    admin channel never take it for their thread."""
+    return None if isinstance(alert, Notice) else posted.thread_id or thread_id

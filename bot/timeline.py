@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.models import Alert, AlertKind, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
 from bot.redact import display_url
 from bot.storage.rows import EventRow, SectionSeen, StoryRecord
 
@@ -110,3 +110,18 @@ def corrected_alert(target: Alert, correction: EventRow, revised_summary: str | 
         corrected_at=correction.published_at if stamped else correction.seen_at,
         correction=correction.summary,
     )
+
+
+def message_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen]) -> Alert | Notice:
+    """What a stored event posts as: a Notice for the admins' kinds, else an Alert."""
+    if event.kind is AlertKind.STORY_PAUSED:
+        return Notice(
+            event_id=event.id,
+            story_id=event.story_id,
+            story_title=record.title or record.id,
+            kind=event.kind,
+            headline=event.headline,
+            reason=event.summary,
+            seen_at=event.seen_at,
+        )
+    return alert_for(event, record, sections)

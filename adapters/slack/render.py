@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import alert_label, alert_time
+from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.textfmt import ALERT_LEADS, alert_label, alert_time
 
 MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
@@ -217,6 +217,22 @@ def note_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
         context(f"{label} · revised {date_token(alert_time(alert))} · the alert above is corrected"),
     ]
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary}"
+    return fit(fallback, MAX_FALLBACK), blocks
+
+
+def notice_to_blocks(notice: Notice) -> tuple[str, list[Block]]:
+    """An admin notice: which story stopped, why, and the command that restarts it."""
+    label = ALERT_LEADS[notice.kind]
+    title = fit(f"{notice.story_title} ({notice.story_id})", 300)
+    blocks: list[Block] = [
+        section(f"*{label}: {title}*\n{fit(notice.headline, 300)}"),
+        section(f"Last error: {fit(notice.reason, MAX_TEXT - 400)}"),
+        context(
+            f"No more polls until an admin runs `{fit(notice.resume_command, 100)}` or the story's"
+            f" entry in config.toml changes · {date_token(notice.seen_at)}"
+        ),
+    ]
+    fallback = f"{label}: {notice.story_title} ({notice.story_id}): {notice.reason}"
     return fit(fallback, MAX_FALLBACK), blocks
 
 

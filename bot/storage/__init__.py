@@ -15,6 +15,7 @@ from bot.storage.contract import (
     SiteLines,
     Store,
     StoryCatalog,
+    StoryHealthLog,
     StoryViews,
     SuspectFetches,
     VersionHistory,
@@ -26,6 +27,7 @@ from bot.storage.rows import (
     DeliveryStatus,
     EventRecord,
     EventRow,
+    FailedDelivery,
     FetchMeta,
     HeldState,
     HeldStory,
@@ -36,6 +38,7 @@ from bot.storage.rows import (
     SectionSeen,
     SentMessage,
     StoryEntry,
+    StoryHealth,
     StoryRecord,
     Subscription,
     Validators,
@@ -46,9 +49,10 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
     "DeliveryAction", "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord",
-    "EventRow", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute",
-    "PendingDelivery", "SectionRecord", "SectionSeen", "SentMessage", "SiteLines", "StaleBase", "Store",
-    "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "Subscription",
+    "EventRow", "FailedDelivery", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion",
+    "Mute", "PendingDelivery", "SectionRecord", "SectionSeen", "SentMessage", "SiteLines", "StaleBase",
+    "Store", "StoreError", "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord",
+    "StoryViews", "Subscription",
     "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
