@@ -19,7 +19,7 @@ from bot.redact import display_url
 
 
 def source_problems(config: Config) -> list[str]:
-    """One line per story whose URL (as resolved now) or path the fetcher would refuse."""
+    """One line per story (or feed) whose URL (as resolved now) or path the fetcher would refuse."""
     problems: list[str] = []
     for n, story in enumerate(config.stories):
         if story.url is not None:
@@ -31,6 +31,10 @@ def source_problems(config: Config) -> list[str]:
                 confined(story_path(story.path, config.base_dir), config.files_path)
             except PathRefused as err:
                 problems.append(f"stories[{n}].path: {err}")
+    for n, feed in enumerate(config.feeds):
+        refusal = _url_refusal(feed.url, config)
+        if refusal:
+            problems.append(f"feeds[{n}].url: {refusal} ({display_url(feed.url)})")
     return problems
 
 

@@ -1,0 +1,181 @@
+"""Reading feeds (bot/feeds.py): RSS, Atom and news sitemaps into items; junk into FeedError;
+links canonical, story ids stable and unique; the window and keywords choose what is followed."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, StoryConfig, parse_config
+from bot.feeds import FeedError, FeedItem, canonical_url, followed, item_story_id, read_feed
+from bot.fetch import decode_body
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+
+
+def fixture(name: str, content_type: str = "application/xml") -> str:
+    """A fixture as the fetcher hands it over: bytes decoded by the one body decoder."""
+    return decode_body((FEEDS / name).read_bytes(), content_type)
+
+
+def test_rss_items_are_canonical_deduplicated_and_dated_in_utc() -> None:
+    items = read_feed(fixture("world.rss"), "https://news.example/feeds/world.rss")
+    assert items == [
+        FeedItem(
+            "https://news.example/world/port-strike.html?ref=w",
+            "Port strike enters third day",
+            datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+        ),
+        FeedItem(
+            "https://news.example/world/cafe-rents",  # relative link, resolved against the feed
+            "Café owners protest rents",  # ISO-8859-1 bytes read right
+            datetime(2026, 11, 29, 18, 30, tzinfo=UTC),
+        ),
+        FeedItem("https://news.example/world/undated", "Undated note", None),
+    ]
+
+
+def test_atom_entries_take_published_before_updated() -> None:
+    items = read_feed(fixture("science.atom"), "https://science.example/atom.xml")
+    assert items == [
+        FeedItem(
+            "https://science.example/2026/comet-brightens",
+            "Comet <b>brightens</b>",  # title text as given; renderers escape what they post
+            datetime(2026, 11, 30, 3, 0, tzinfo=UTC),
+        ),
+        FeedItem(
+            "https://science.example/reef-survey", "Reef survey", datetime(2026, 11, 28, 12, tzinfo=UTC)
+        ),
+    ]
+
+
+def test_google_news_sitemap_and_plain_sitemap_entries() -> None:
+    items = read_feed(fixture("news-sitemap.xml"), "https://daily.example/sitemap-news.xml")
+    assert items == [
+        FeedItem(
+            "https://daily.example/politics/budget-talks-stall",
+            "Budget talks stall",
+            datetime(2026, 11, 30, 6, 15, tzinfo=UTC),
+        ),
+        FeedItem("https://daily.example/city/bridge-reopens", None, datetime(2026, 11, 29, tzinfo=UTC)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "<html><head><title>Oops</title></head><body><p>Server error</p></body></html>",
+            "not an RSS or Atom",
+        ),
+        ("garbage, not XML at all", "not an RSS or Atom"),
+        ('{"items": []}', "not an RSS or Atom"),
+        ((FEEDS / "index-sitemap.xml").read_text(), "a sitemap index"),
+        ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>x', "not an RSS or Atom"),
+    ],
+)
+def test_junk_is_a_feed_error_in_one_line(text: str, message: str) -> None:
+    with pytest.raises(FeedError) as caught:
+        read_feed(text, "https://news.example/feed")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_feed_never_reads_a_file_or_url_its_text_names(tmp_path: Path) -> None:
+    """feedparser opens a string that looks like a path or URL itself; the reader never lets it."""
+    secret = tmp_path / "feed.xml"
+    secret.write_text((FEEDS / "science.atom").read_text(encoding="utf-8"), encoding="utf-8")
+    for text in (str(secret), "http://127.0.0.1:9/feed"):
+        with pytest.raises(FeedError):
+            read_feed(text, "https://news.example/feed")
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://News.Example/a?utm_source=x&id=2&UTM_Medium=y#top", "https://news.example/a?id=2"),
+        ("http://news.example:80", "http://news.example/"),
+        ("https://news.example:8443/a", "https://news.example:8443/a"),
+        ("https://news.example/a?b=1&a=2", "https://news.example/a?b=1&a=2"),  # order kept
+    ],
+)
+def test_canonical_url(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical
+
+
+def test_story_ids_are_stable_unique_and_valid() -> None:
+    first = item_story_id("world", "https://news.example/world/port-strike.html?utm_source=rss")
+    assert first == item_story_id("world", "https://NEWS.example/world/port-strike.html#x")
+    assert first.startswith("world-port-strike-") and len(first) == len("world-port-strike-") + 8
+    other = item_story_id("world", "https://news.example/europe/port-strike.html")
+    assert other != first and other.startswith("world-port-strike-")
+    longest = item_story_id("f" * 32, "https://news.example/" + "very-long-slug-" * 20)
+    config = parse_config({"stories": [{"id": i, "url": "https://x.example/"} for i in (first, longest)]})
+    assert [s.id for s in config.stories] == [first, longest] and len(longest) <= 64
+    assert re.fullmatch(r"world-[0-9a-f]{8}", item_story_id("world", "https://news.example/"))
+
+
+def test_the_window_and_keywords_choose_the_items() -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    fresh = FeedItem("https://n.example/a", "Port strike", now - timedelta(hours=5))
+    old = FeedItem("https://n.example/b", "Port strike ends", now - timedelta(days=4))
+    undated = FeedItem("https://n.example/strike-c", None, None)
+    other = FeedItem("https://n.example/d", "Weather", now - timedelta(hours=1))
+    items = [fresh, old, undated, other]
+    assert followed(items, now=now, window=timedelta(days=3)) == [fresh, undated, other]
+    assert followed(items, now=now, window=timedelta(days=5), keywords=["strike"]) == [fresh, old, undated]
+
+
+FEED = {"id": "world", "url": "https://news.example/world.rss"}
+
+
+def test_feeds_config_with_routes_naming_feeds() -> None:
+    config = parse_config(
+        {
+            "feeds": [{**FEED, "window": "36h", "keywords": ["Strike"], "channels": ["slack:C1"]}],
+            "routes": [
+                {"feeds": ["world"], "channels": ["discord:9"]},
+                {"stories": ["*"], "channels": ["console:all"]},
+            ],
+        }
+    )
+    (feed,) = config.feeds
+    assert feed.window_seconds == 36 * 3600 and feed.keywords == ("strike",)
+    assert config.interval_for(feed) == config.storybot.interval
+    story = StoryConfig(id="world-a-1234abcd", url="https://news.example/a", feed="world")
+    loose = StoryConfig(id="other", url="https://news.example/b")
+    assert config.channels_for(story) == ("slack:C1", "discord:9", "console:all")
+    assert config.channels_for(loose) == ("console:all",)
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "message"),
+    [
+        ({"feeds": [{**FEED, "window": "3 days"}]}, "feeds[0].window", "such as"),
+        ({"feeds": [{**FEED, "window": "10m"}]}, "feeds[0].window", "between 1h and 90d"),
+        ({"feeds": [{"id": "world", "url": "feed://x"}]}, "feeds[0].url", "http"),
+        ({"feeds": [{"id": "w" * 33, "url": "https://x.example/"}]}, "feeds[0].id", "pattern"),
+        ({"feeds": [{**FEED, "channels": ["C1"]}]}, "feeds[0].channels", "platform:channel_id"),
+        ({"feeds": [{**FEED, "interval": 1}]}, "feeds[0].interval", "greater than or equal to 5"),
+        ({"feeds": [{**FEED, "colour": "red"}]}, "feeds[0].colour", "unknown key"),
+        ({"feeds": [{"url": "https://x.example/"}]}, "feeds[0].id", "required key"),
+        ({"feeds": [FEED, FEED]}, "feeds", "duplicate id world"),
+        (
+            {"feeds": [FEED], "routes": [{"feeds": ["nope"], "channels": ["slack:C1"]}]},
+            "routes[0].feeds",
+            "nope",
+        ),
+        ({"routes": [{"channels": ["slack:C1"]}]}, "routes[0]", "'feeds' (feed ids)"),
+        (
+            {"stories": [{"id": "a", "url": "https://x.example/", "feed": "world"}]},
+            "stories[0].feed",
+            "unknown",
+        ),
+    ],
+)
+def test_bad_feed_config_names_the_key(data: dict[str, object], key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "config.toml")
+    assert any(p.startswith(key) and message in p for p in caught.value.problems), caught.value.problems
