@@ -33,6 +33,7 @@ from bot.redact import display_url
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 FEED_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # short: a feed's stories are named "<feed id>-<slug>-<hash>"
+FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
 WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
 WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
@@ -75,8 +76,9 @@ class StoryConfig(_Strict):
     title: str | None = None
     aliases: tuple[str, ...] = ()
     interval: Seconds | None = None
-    # the [[feeds]] id of a story a feed added (bot/feedwatch.py); never written in [[stories]]
-    feed: str | None = None
+    # who declared it: "config" (this file), "chat" (chat or the CLI), "feed:<id>": set by
+    # bot.overlay for stories the store holds, never written in config.toml
+    origin: str = "config"
 
     @field_validator("url")
     @classmethod
@@ -94,6 +96,11 @@ class StoryConfig(_Strict):
     @property
     def source(self) -> str:
         return self.url or self.path or ""
+
+    @property
+    def feed_id(self) -> str | None:
+        """The [[feeds]] id of a story a feed added, else None."""
+        return self.origin.removeprefix(FEED_ORIGIN) if self.origin.startswith(FEED_ORIGIN) else None
 
 
 def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
@@ -291,7 +298,7 @@ class Config(_Strict):
     def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
         """Channels routed to a story, by id or by keyword in its title or text, in config order."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
-        feed = self.feed(story.feed) if story.feed else None
+        feed = self.feed(story.feed_id) if story.feed_id else None
         found: dict[str, None] = dict.fromkeys(feed.channels if feed else ())
         for route in self.routes:
             if (
@@ -374,9 +381,9 @@ def _relations(core: dict[str, Any]) -> list[str]:
         if (story.get("url") is None) == (story.get("path") is None)
     ]
     problems += [
-        f"stories[{n}].feed: unknown key (set only on the stories a feed adds)"
+        f"stories[{n}].origin: unknown key (set by storybot for what chat and feeds add, not in the file)"
         for n, story in stories
-        if "feed" in story
+        if "origin" in story
     ]
     counts = Counter(_strings([story.get("id") for _, story in stories]))
     feed_ids = Counter(_strings([feed.get("id") for _, feed in feeds]))

@@ -144,7 +144,7 @@ def test_feeds_config_with_routes_naming_feeds() -> None:
     (feed,) = config.feeds
     assert feed.window_seconds == 36 * 3600 and feed.keywords == ("strike",)
     assert config.interval_for(feed) == config.storybot.interval
-    story = StoryConfig(id="world-a-1234abcd", url="https://news.example/a", feed="world")
+    story = StoryConfig(id="world-a-1234abcd", url="https://news.example/a", origin="feed:world")
     loose = StoryConfig(id="other", url="https://news.example/b")
     assert config.channels_for(story) == ("slack:C1", "discord:9", "console:all")
     assert config.channels_for(loose) == ("console:all",)
