@@ -1,0 +1,194 @@
+"""Following a whole feed through the running app, over a real loopback origin and SQLite file:
+its items are tracked silently, an item's later update alerts once, a new item alerts nothing,
+an old item is never tracked, a broken feed changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import StoryBot
+from bot.config import Config, parse_config
+from bot.feeds import item_story_id
+from bot.feedwatch import FeedStatus
+from bot.pipeline import PollStatus
+from tests.helpers import LOCAL_SOURCES
+from tests.origin import Origin, Response
+from tests.recording import RecordingSender
+from tests.test_app import eventually
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+STRIKE = (FEEDS / "port-strike.html").read_bytes()
+BUDGET = (FEEDS / "budget-vote.html").read_bytes()
+BUDGET_UPDATE = (FEEDS / "budget-vote-update.html").read_bytes()
+
+
+def rss(origin: Origin, *items: tuple[str, str, datetime]) -> Response:
+    """An RSS 2.0 feed listing (path, title, published) items on `origin`."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>{origin.url(path)}?utm_source=rss</link>"
+        f"<pubDate>{format_datetime(published)}</pubDate></item>"
+        for path, title, published in items
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>City</title>{entries}</channel></rss>'
+    return Response(body=body, content_type="application/rss+xml")
+
+
+def feed_config(tmp_path: Path, url: str, storybot: dict[str, object] | None = None, **feed: object) -> Config:
+    return parse_config(
+        {
+            "storybot": {"database": str(tmp_path / "s.db"), "jitter": 0, **LOCAL_SOURCES, **(storybot or {})},
+            "feeds": [{"id": "city", "url": url, "window": "3d", **feed}],
+            "routes": [{"feeds": ["city"], "channels": ["rec:news"]}],
+        },
+        "test",
+        tmp_path,
+    )
+
+
+def story_id(origin: Origin, path: str) -> str:
+    return item_story_id("city", origin.url(path))
+
+
+NOW = datetime.now(UTC)
+STRIKE_ITEM = ("/port-strike", "Dockworkers walk out", NOW - timedelta(hours=30))
+BUDGET_ITEM = ("/budget-vote", "Council delays library vote", NOW - timedelta(hours=20))
+
+
+async def deliver(bot: StoryBot) -> None:
+    await bot.deliver()
+
+
+async def poll_all(bot: StoryBot) -> dict[str, PollStatus]:
+    outcomes = {s.id: await bot.poll(s.id) for s in bot.config.stories}
+    return {story: outcome.status for story, outcome in outcomes.items() if outcome is not None}
+
+
+async def test_feed_items_are_tracked_silently_then_an_update_alerts_once(
+    tmp_path: Path, origin: Origin
+) -> None:
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM))
+    origin.set("/port-strike", body=STRIKE)
+    origin.set("/budget-vote", body=BUDGET)
+    sender = RecordingSender()
+    strike, budget = story_id(origin, "/port-strike"), story_id(origin, "/budget-vote")
+    async with await StoryBot.create(feed_config(tmp_path, origin.url("/feed.xml"))) as bot:
+        await bot.attach([sender])
+        first = await bot.read_feed("city")
+        assert first is not None and first.status is FeedStatus.READ
+        assert sorted(first.added) == sorted([strike, budget])
+        assert await poll_all(bot) == {strike: PollStatus.BASELINE, budget: PollStatus.BASELINE}
+        await deliver(bot)
+        assert sender.posted == []  # what the items said when first seen is no news
+
+        origin.set("/budget-vote", body=BUDGET_UPDATE)
+        assert await poll_all(bot) == {strike: PollStatus.NOT_MODIFIED, budget: PollStatus.CHANGED}
+        await deliver(bot)
+        assert [(channel, alert.story_id) for channel, alert, _ in sender.posted] == [("news", budget)]
+        assert "special session" in sender.posted[0][1].summary
+
+        # the feed is unchanged: a 304, nothing read, nothing added
+        again = await bot.read_feed("city")
+        assert again is not None and again.status is FeedStatus.NOT_MODIFIED
+        assert [r.status for r in origin.requests_for("/feed.xml")] == [200, 304]
+
+        # a new item is tracked silently: its first version is its baseline
+        origin.set("/later", body=STRIKE.replace(b"Eastport", b"Westport"))
+        origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM, ("/later", "Later", NOW)))
+        third = await bot.read_feed("city")
+        later = story_id(origin, "/later")
+        assert third is not None and third.added == (later,)
+        assert (await poll_all(bot))[later] is PollStatus.BASELINE
+        await deliver(bot)
+        assert len(sender.posted) == 1
+
+
+async def test_items_outside_the_window_or_keywords_are_not_tracked(tmp_path: Path, origin: Origin) -> None:
+    old = ("/old-story", "Council budget archive", NOW - timedelta(days=4))
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM, old))
+    config = feed_config(tmp_path, origin.url("/feed.xml"), keywords=["council"])
+    async with await StoryBot.create(config) as bot:
+        outcome = await bot.read_feed("city")
+        assert outcome is not None and outcome.added == (story_id(origin, "/budget-vote"),)
+        assert [s.id for s in bot.config.stories] == [story_id(origin, "/budget-vote")]
+        (held,) = (await bot.store.held()).stories
+        published = BUDGET_ITEM[2].replace(microsecond=0)
+        assert held.origin == "feed:city" and held.expires_at == published + timedelta(days=3)
+        assert held.url == origin.url("/budget-vote")  # canonical: no utm_source
+
+
+async def test_items_past_their_window_stop_being_polled(tmp_path: Path, origin: Origin) -> None:
+    nearly_old = ("/budget-vote", "Council delays library vote", NOW - timedelta(days=3) + timedelta(seconds=3))
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, nearly_old))
+    async with await StoryBot.create(feed_config(tmp_path, origin.url("/feed.xml"))) as bot:
+        await bot.read_feed("city")
+        assert len(bot.config.stories) == 2
+
+        async def expired() -> bool:
+            await bot.refresh_held()
+            return [s.id for s in bot.config.stories] == [story_id(origin, "/port-strike")]
+
+        await eventually(expired, timeout=10)
+
+
+CUT = '<?xml version="1.0"?><rss version="2.0"><channel><item><title>Cut off'
+
+
+@pytest.mark.parametrize(
+    ("broken", "status"),
+    [
+        pytest.param(Response(status=500, body="oops"), FeedStatus.FAILED, id="500"),
+        pytest.param(Response(body="<<<garbage>>> not xml", content_type="application/xml"), FeedStatus.FAILED, id="garbage"),
+        pytest.param(Response(body="<html><body><p>Down for maintenance</p></body></html>"), FeedStatus.FAILED, id="html"),
+        pytest.param(Response(body="x" * 4096, repeat=2), FeedStatus.FAILED, id="oversized"),
+        # a feed cut short is read as far as it goes: here, one item without a link, so nothing
+        pytest.param(Response(body=CUT, content_type="application/rss+xml"), FeedStatus.READ, id="cut"),
+    ],
+)
+async def test_a_broken_feed_changes_nothing(
+    tmp_path: Path, origin: Origin, broken: Response, status: FeedStatus, caplog: pytest.LogCaptureFixture
+) -> None:
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM))
+    # a deadline shorter than the first retry's wait: the 500 fails at once
+    config = feed_config(tmp_path, origin.url("/feed.xml"), {"fetch_deadline": 1, "max_bytes": 4096})
+    async with await StoryBot.create(config) as bot:
+        await bot.read_feed("city")
+        before = (await bot.store.held(), [s.id for s in bot.config.stories])
+        assert len(before[1]) == 2
+        origin.queue("/feed.xml", broken)
+        outcome = await bot.read_feed("city")
+        assert outcome is not None and outcome.status is status and outcome.added == ()
+        if status is FeedStatus.FAILED:
+            assert outcome.error
+            assert any("feed city: " in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+        assert (await bot.store.held(), [s.id for s in bot.config.stories]) == before
+
+
+async def test_the_running_app_reads_the_feed_and_polls_its_items(tmp_path: Path, origin: Origin) -> None:
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM))
+    origin.set("/port-strike", body=STRIKE)
+    origin.set("/budget-vote", body=BUDGET)
+    sender = RecordingSender()
+    stop = asyncio.Event()
+    async with await StoryBot.create(feed_config(tmp_path, origin.url("/feed.xml"), interval=3600)) as bot:
+        await bot.attach([sender])
+        runner = asyncio.create_task(bot.run(stop))
+
+        async def baselined() -> bool:
+            ids = [story_id(origin, "/port-strike"), story_id(origin, "/budget-vote")]
+            return all([await bot.store.last_version(i) is not None for i in ids])
+
+        await eventually(baselined)
+        origin.set("/budget-vote", body=BUDGET_UPDATE)
+        await bot.poll(story_id(origin, "/budget-vote"))
+
+        async def delivered() -> bool:
+            return len(sender.posted) == 1
+
+        await eventually(delivered)
+        stop.set()
+        await runner
