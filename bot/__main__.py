@@ -174,7 +174,7 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
 
             bot = await run_demo(Path(workdir), platforms, say)
             # the bot is closed; answer from a fresh one over the same database
-            async with await StoryBot.create(bot.config) as again:
+            async with await StoryBot.create(bot.file_config) as again:
                 say("A user asks: /story kherson")
                 await ConsoleAdapter(again.commands, console=console).ask("/story kherson")
 

@@ -11,26 +11,29 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 
 from bot.catalog import sync_catalog
 from bot.commands import Commands
-from bot.config import Config, ConfigError, load_config
+from bot.config import FEED_ORIGIN, Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
+from bot.feedwatch import FeedOutcome, FeedStatus, FeedValidators, poll_feed
 from bot.fetch import Fetcher, make_client
+from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
 from bot.scheduler import PollScheduler
-from bot.storage import Store, StoreError, now_utc, open_store
+from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+HELD_CHECK_SECONDS = 10.0  # how soon what another process added to the store is followed
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -51,7 +54,10 @@ class StoryBot:
         *,
         shared_store: bool = False,
     ):
-        self.config = config
+        self.file_config = config  # what config.toml says
+        self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
+        self._held: HeldState | None = None
+        self._merged_until: datetime | None = None  # when a held story merged in expires next
         self.config_path = config_path
         self.load = load
         self.store = store
@@ -60,10 +66,13 @@ class StoryBot:
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
-        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
+        self.commands = Commands(
+            store, lambda: self.config, poll=self._poll_for_command, on_change=self.refresh_held
+        )
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
-        self.scheduler = PollScheduler(self.poll)
+        self.scheduler = PollScheduler(self.poll, self.read_feed)
+        self.feed_validators = FeedValidators()
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
@@ -96,7 +105,8 @@ class StoryBot:
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            await sync_catalog(store, config)
+            bot.config = bot._merge(await store.held())
+            await sync_catalog(store, bot.config)
         except BaseException:
             await bot.close()
             raise
@@ -147,11 +157,38 @@ class StoryBot:
         return outcome
 
     async def prune(self) -> int:
-        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune)."""
+        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune), and held
+        stories expired for `retention_days` (kept until then so a feed that still lists an
+        item does not follow it again)."""
         cutoff = now_utc() - timedelta(days=self.config.storybot.retention_days)
         pruned = await self.store.prune(cutoff)
+        if await self.store.remove_expired_stories(cutoff):
+            await self.refresh_held()
         log.info("pruned %d stored version(s) no diff, event or timeline needs", pruned)
         return pruned
+
+    async def read_feed(self, feed_id: str) -> FeedOutcome | None:
+        """Read one [[feeds]] feed and follow its new items (bot.feedwatch); they are polled
+        from now on, their first poll a silent baseline. None if no such feed."""
+        feed = self.file_config.feed(feed_id)
+        if feed is None:
+            return None
+        try:
+            outcome = await poll_feed(
+                feed,
+                config=self.file_config,
+                fetcher=self.fetcher,
+                store=self.store,
+                validators=self.feed_validators,
+            )
+            if outcome.added:
+                await self.refresh_held()
+        except StoreError as err:
+            error = f"database: {err}"
+            self.store_faults.failed(FEED_ORIGIN + feed_id, error)
+            return FeedOutcome(feed_id, FeedStatus.FAILED, error=error)
+        self.store_faults.recovered(FEED_ORIGIN + feed_id)
+        return outcome
 
     async def deliver(self) -> DeliveryReport:
         return await self.dispatcher.deliver_pending()
@@ -182,17 +219,15 @@ class StoryBot:
         self.polls = poll
         if poll:
             self.scheduler.apply(self.config)
-        self.scheduler.scheduler.add_job(
-            self.check_config,
-            "interval",
-            seconds=CONFIG_CHECK_SECONDS,
-            id="config",
-            max_instances=1,
-            coalesce=True,
+        housekeeping = (
+            (self.check_config, CONFIG_CHECK_SECONDS, "config"),
+            (self.refresh_held, HELD_CHECK_SECONDS, "held"),
+            (self.prune, PRUNE_HOURS * 3600, "prune"),
         )
-        self.scheduler.scheduler.add_job(
-            self.prune, "interval", hours=PRUNE_HOURS, id="prune", max_instances=1, coalesce=True
-        )
+        for job, seconds, name in housekeeping:
+            self.scheduler.scheduler.add_job(
+                job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+            )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
@@ -224,13 +259,38 @@ class StoryBot:
         return True
 
     async def apply_config(self, config: Config) -> None:
+        """Run on a new config.toml, with what the store holds merged in (bot.overlay)."""
         if (
-            config.platforms != self.config.platforms
+            config.platforms != self.file_config.platforms
             or (config.storybot.database, config.storybot.database_env)
-            != (self.config.storybot.database, self.config.storybot.database_env)
-            or config.address_policy != self.config.address_policy
+            != (self.file_config.storybot.database, self.file_config.storybot.database_env)
+            or config.address_policy != self.file_config.address_policy
         ):
             log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
+        self.file_config = config
+        await self._run_on(self._merge(self._held or HeldState()))
+
+    async def refresh_held(self) -> bool:
+        """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
+        another process) and, if they changed or one of them has expired since, run on the
+        merged config. True if it changed."""
+        held = await self.store.held()
+        if held == self._held and (self._merged_until is None or now_utc() < self._merged_until):
+            return False
+        await self._run_on(self._merge(held))
+        return True
+
+    def _merge(self, held: HeldState) -> Config:
+        """config.toml plus `held`, as of now; remembers when the next held story expires, so
+        `refresh_held` merges again then even if the store has not changed."""
+        at = now_utc()
+        self._held = held
+        ends = [s.expires_at for s in held.stories if s.expires_at is not None and s.expires_at > at]
+        self._merged_until = min(ends, default=None)
+        return effective_config(self.file_config, held, at)
+
+    async def _run_on(self, config: Config) -> None:
+        """Make `config` (already merged) the one every part runs on."""
         self.config = config
         self.fetcher = self._fetcher(config)
         await sync_catalog(self.store, config)

@@ -63,11 +63,13 @@ class Commands:
         config: Callable[[], Config],
         *,
         poll: Callable[[str], Awaitable[str]] | None = None,
+        on_change: Callable[[], Awaitable[object]] | None = None,
         refresh_every: float = 30.0,
     ):
         self.store = store
         self.config = config
         self.poll = poll
+        self.on_change = on_change  # the store's held stories or routes changed: re-derive the config
         self.refresh_every = refresh_every  # catches what other processes (workers) changed
         self.names = NameIndex()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-names")

@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,6 +38,7 @@ FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
 WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
 WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
+ROLELESS = ("slack", "console")  # platforms whose callers carry no roles
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
 
 
@@ -122,6 +124,9 @@ class RouteConfig(_Strict):
     feeds: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     channels: tuple[str, ...]
+    # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
+    origin: str = "config"
+    added_by: str = ""
 
     @field_validator("channels")
     @classmethod
@@ -185,6 +190,19 @@ class FeedConfig(_Strict):
         return window_seconds(self.window)
 
 
+class MuteConfig(_Strict):
+    """A channel that gets none of a story's alerts until `until` (None: until unmuted). Held
+    in the store; bot.overlay puts them here so `channels_for` honours them."""
+
+    story_id: str
+    channel: str
+    until: datetime | None = None
+    added_by: str = ""
+
+    def active(self, at: datetime) -> bool:
+        return self.until is None or self.until > at
+
+
 class BotConfig(_Strict):
     """Core settings under [storybot]."""
 
@@ -198,6 +216,10 @@ class BotConfig(_Strict):
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    # who may track, untrack, subscribe and mute from chat (admins always may): users as
+    # "platform:user_id"; on platforms with roles (Discord), role ids as "platform:role_id"
+    managers: tuple[str, ...] = ()
+    manager_roles: tuple[str, ...] = ()
     fetch_deadline: Annotated[float, Field(ge=1, le=600)] = 30
     allow_private: StrictBool = False
     allow_hosts: tuple[str, ...] = ()
@@ -232,13 +254,24 @@ class BotConfig(_Strict):
             parse_allowance(entry)
         return entries
 
-    @field_validator("admins")
+    @field_validator("admins", "managers")
     @classmethod
     def _user_refs(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
         for ref in admins:
             if not USER.match(ref):
                 raise ValueError(f"{ref!r} is not 'platform:user_id' (e.g. 'slack:U0123')")
         return admins
+
+    @field_validator("manager_roles")
+    @classmethod
+    def _role_refs(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in roles:
+            found = USER.match(ref)
+            if not found:
+                raise ValueError(f"{ref!r} is not 'platform:role_id' (e.g. 'discord:1234')")
+            if found["platform"] in ROLELESS:
+                raise ValueError(f"{ref!r}: {found['platform']} has no roles; list its users in managers")
+        return roles
 
 
 class Config(_Strict):
@@ -254,6 +287,7 @@ class Config(_Strict):
     routes: tuple[RouteConfig, ...] = ()
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
+    mutes: tuple[MuteConfig, ...] = ()  # from the store (bot.overlay), never from the file
 
     def story(self, story_id: str) -> StoryConfig | None:
         return self._by_id.get(story_id)
@@ -295,8 +329,10 @@ class Config(_Strict):
             allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
         )
 
-    def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
-        """Channels routed to a story, by id or by keyword in its title or text, in config order."""
+    def channels_for(self, story: StoryConfig, text: str = "", at: datetime | None = None) -> tuple[str, ...]:
+        """Channels routed to a story, by id, by its feed (the feed's own channels first, then
+        routes naming it) or by keyword in its title or text, in config order, less those that
+        muted the story (a mute counts until its end, judged at `at`, default now)."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
         feed = self.feed(story.feed_id) if story.feed_id else None
         found: dict[str, None] = dict.fromkeys(feed.channels if feed else ())
@@ -308,13 +344,35 @@ class Config(_Strict):
                 or any(k in haystack for k in route.keywords)
             ):
                 found.update(dict.fromkeys(route.channels))
+        if self.mutes:
+            when = at or datetime.now(UTC)
+            muted = {m.channel for m in self._mutes_by_story.get(story.id, ()) if m.active(when)}
+            return tuple(c for c in found if c not in muted)
         return tuple(found)
+
+    @cached_property
+    def _mutes_by_story(self) -> dict[str, list[MuteConfig]]:
+        by_story: dict[str, list[MuteConfig]] = {}
+        for mute in self.mutes:
+            by_story.setdefault(mute.story_id, []).append(mute)
+        return by_story
 
     def is_admin(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.storybot.admins
 
+    def may_manage(self, platform: str, user_id: str, roles: Iterable[str] = ()) -> bool:
+        """Whether a caller may track, untrack, subscribe and mute: an admin, a listed manager,
+        or a holder of a listed role on that platform."""
+        bot = self.storybot
+        return (
+            self.is_admin(platform, user_id)
+            or f"{platform}:{user_id}" in bot.managers
+            or any(f"{platform}:{role}" in bot.manager_roles for role in roles)
+        )
+
 
 CORE_TABLES = {"storybot", "stories", "feeds", "routes"}
+HELD_ONLY = ("origin", "added_by")  # model fields bot.overlay sets; config.toml may not
 
 ConfigCheck = Callable[[Config], list[str]]
 """A check a caller adds to loading (the CLI: platform tables); returns one line per problem."""
@@ -381,9 +439,11 @@ def _relations(core: dict[str, Any]) -> list[str]:
         if (story.get("url") is None) == (story.get("path") is None)
     ]
     problems += [
-        f"stories[{n}].origin: unknown key (set by storybot for what chat and feeds add, not in the file)"
-        for n, story in stories
-        if "origin" in story
+        f"{table}[{n}].{key}: unknown key (set by storybot for what chat and feeds add, not in the file)"
+        for table, rows, keys in (("stories", stories, ("origin",)), ("routes", routes, HELD_ONLY))
+        for n, row in rows
+        for key in keys
+        if key in row
     ]
     counts = Counter(_strings([story.get("id") for _, story in stories]))
     feed_ids = Counter(_strings([feed.get("id") for _, feed in feeds]))

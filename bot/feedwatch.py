@@ -97,7 +97,8 @@ def new_stories(
     (config.toml's stories and every held story, expired ones included, so an undated item is
     not followed again when its window ends). Pure."""
     known_ids = {s.id for s in config.stories} | {s.id for s in held.stories}
-    known_urls = {canonical_url(s.url) for s in (*config.stories, *held.stories) if s.url}
+    links = [s.url for s in config.stories] + [s.url for s in held.stories]
+    known_urls = {canonical_url(url) for url in links if url}
     window = timedelta(seconds=feed.window_seconds)
     stories = []
     for item in items:

@@ -38,10 +38,17 @@ def rss(origin: Origin, *items: tuple[str, str, datetime]) -> Response:
     return Response(body=body, content_type="application/rss+xml")
 
 
-def feed_config(tmp_path: Path, url: str, storybot: dict[str, object] | None = None, **feed: object) -> Config:
+def feed_config(
+    tmp_path: Path, url: str, storybot: dict[str, object] | None = None, **feed: object
+) -> Config:
     return parse_config(
         {
-            "storybot": {"database": str(tmp_path / "s.db"), "jitter": 0, **LOCAL_SOURCES, **(storybot or {})},
+            "storybot": {
+                "database": str(tmp_path / "s.db"),
+                "jitter": 0,
+                **LOCAL_SOURCES,
+                **(storybot or {}),
+            },
             "feeds": [{"id": "city", "url": url, "window": "3d", **feed}],
             "routes": [{"feeds": ["city"], "channels": ["rec:news"]}],
         },
@@ -122,7 +129,11 @@ async def test_items_outside_the_window_or_keywords_are_not_tracked(tmp_path: Pa
 
 
 async def test_items_past_their_window_stop_being_polled(tmp_path: Path, origin: Origin) -> None:
-    nearly_old = ("/budget-vote", "Council delays library vote", NOW - timedelta(days=3) + timedelta(seconds=3))
+    nearly_old = (
+        "/budget-vote",
+        "Council delays library vote",
+        NOW - timedelta(days=3) + timedelta(seconds=3),
+    )
     origin.set("/feed.xml", rss(origin, STRIKE_ITEM, nearly_old))
     async with await StoryBot.create(feed_config(tmp_path, origin.url("/feed.xml"))) as bot:
         await bot.read_feed("city")
@@ -142,8 +153,16 @@ CUT = '<?xml version="1.0"?><rss version="2.0"><channel><item><title>Cut off'
     ("broken", "status"),
     [
         pytest.param(Response(status=500, body="oops"), FeedStatus.FAILED, id="500"),
-        pytest.param(Response(body="<<<garbage>>> not xml", content_type="application/xml"), FeedStatus.FAILED, id="garbage"),
-        pytest.param(Response(body="<html><body><p>Down for maintenance</p></body></html>"), FeedStatus.FAILED, id="html"),
+        pytest.param(
+            Response(body="<<<garbage>>> not xml", content_type="application/xml"),
+            FeedStatus.FAILED,
+            id="garbage",
+        ),
+        pytest.param(
+            Response(body="<html><body><p>Down for maintenance</p></body></html>"),
+            FeedStatus.FAILED,
+            id="html",
+        ),
         pytest.param(Response(body="x" * 4096, repeat=2), FeedStatus.FAILED, id="oversized"),
         # a feed cut short is read as far as it goes: here, one item without a link, so nothing
         pytest.param(Response(body=CUT, content_type="application/rss+xml"), FeedStatus.READ, id="cut"),
