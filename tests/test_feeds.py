@@ -11,7 +11,11 @@ import pytest
 
 from bot.config import ConfigError, StoryConfig, parse_config
 from bot.feeds import FeedError, FeedItem, canonical_url, followed, item_story_id, read_feed
+from bot.feedwatch import new_stories
 from bot.fetch import decode_body
+from bot.overlay import effective_config
+from bot.sources import source_problems
+from bot.storage import HeldState, HeldStory
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -179,3 +183,51 @@ def test_bad_feed_config_names_the_key(data: dict[str, object], key: str, messag
     with pytest.raises(ConfigError) as caught:
         parse_config(data, "config.toml")
     assert any(p.startswith(key) and message in p for p in caught.value.problems), caught.value.problems
+
+
+NOON = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+def test_new_stories_are_held_once_by_link_with_their_window() -> None:
+    config = parse_config(
+        {
+            "stories": [{"id": "strike", "url": "https://news.example/world/port-strike.html?ref=w&utm_x=1"}],
+            "feeds": [{**FEED, "window": "2d", "item_interval": 60}],
+        }
+    )
+    (feed,) = config.feeds
+    held = HeldState(stories=(HeldStory(id="x", url="https://news.example/held#top", origin="chat"),))
+    items = [
+        FeedItem("https://news.example/world/port-strike.html?ref=w", "Declared in config.toml", None),
+        FeedItem("https://news.example/held", "Held already", None),
+        FeedItem("https://news.example/new", "New", NOON - timedelta(hours=1)),
+        FeedItem("https://news.example/undated", None, None),
+    ]
+    added = new_stories(feed, items, config, held, NOON)
+    assert [(s.url, s.title, s.origin, s.expires_at, s.interval) for s in added] == [
+        ("https://news.example/new", "New", "feed:world", NOON + timedelta(days=2, hours=-1), 60),
+        ("https://news.example/undated", "", "feed:world", NOON + timedelta(days=2), 60),
+    ]
+    assert [s.id for s in added] == [item_story_id("world", s.url) for s in added]
+    again = HeldState(stories=(*held.stories, *added))  # expired or not, never added twice
+    assert new_stories(feed, items, config, again, NOON + timedelta(days=5)) == []
+
+
+def test_a_feeds_stories_are_followed_while_it_is_configured_and_in_their_window() -> None:
+    held = HeldState(
+        stories=(
+            HeldStory(id="world-a-1", url="https://n.example/a", origin="feed:world", expires_at=NOON),
+            HeldStory(id="gone-b-2", url="https://n.example/b", origin="feed:gone", expires_at=NOON),
+            HeldStory(id="mine", url="https://n.example/c", origin="chat"),
+        )
+    )
+    config = parse_config({"feeds": [FEED]})
+    before = effective_config(config, held, NOON - timedelta(seconds=1))
+    assert [(s.id, s.feed_id) for s in before.stories] == [("world-a-1", "world"), ("mine", None)]
+    assert before.feeds == config.feeds
+    assert [s.id for s in effective_config(config, held, NOON).stories] == ["mine"]
+
+
+def test_check_names_a_refused_feed_url_by_its_key() -> None:
+    config = parse_config({"feeds": [FEED, {"id": "local", "url": "http://127.0.0.1:8080/feed"}]})
+    assert [p.split(":")[0] for p in source_problems(config)] == ["feeds[1].url"]
