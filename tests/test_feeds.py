@@ -4,6 +4,7 @@ links canonical, story ids stable and unique; the window and keywords choose wha
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -231,3 +232,17 @@ def test_a_feeds_stories_are_followed_while_it_is_configured_and_in_their_window
 def test_check_names_a_refused_feed_url_by_its_key() -> None:
     config = parse_config({"feeds": [FEED, {"id": "local", "url": "http://127.0.0.1:8080/feed"}]})
     assert [p.split(":")[0] for p in source_problems(config)] == ["feeds[1].url"]
+
+
+def test_the_documented_feed_examples_are_valid() -> None:
+    """README's [[feeds]] example, and config.example.toml's once uncommented, load as written."""
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Following a feed", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    config = parse_config(tomllib.loads(block))
+    assert config.feeds[0].id == "reuters-world" and config.routes[0].feeds == ("reuters-world",)
+    example = (root / "config.example.toml").read_text(encoding="utf-8")
+    lines = example.split("# [[feeds]]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    uncommented = "[[feeds]]\n" + "\n".join(line.removeprefix("# ") for line in lines)
+    (feed,) = parse_config(tomllib.loads(uncommented)).feeds
+    assert feed.window_seconds == 3 * 86400 and feed.channels == ("console:newsroom",)
