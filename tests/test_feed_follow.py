@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from bot.app import StoryBot
 from bot.config import Config, parse_config
 from bot.feeds import item_story_id
@@ -211,3 +212,23 @@ async def test_the_running_app_reads_the_feed_and_polls_its_items(tmp_path: Path
         await eventually(delivered)
         stop.set()
         await runner
+
+
+async def test_storybot_poll_reads_the_feed_then_baselines_its_items(
+    tmp_path: Path, origin: Origin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM))
+    origin.set("/port-strike", body=STRIKE)
+    origin.set("/budget-vote", status=500, body="down")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[storybot]\nallow_hosts = ["127.0.0.1"]\nfetch_deadline = 1\n'
+        f'[[feeds]]\nid = "city"\nurl = "{origin.url("/feed.xml")}"\n',
+        encoding="utf-8",
+    )
+    # the CLI runs its own event loop: in a thread, while this loop serves the origin
+    assert await asyncio.to_thread(main, ["-c", str(path), "poll"]) == 1  # one item's page fails
+    strike, budget = story_id(origin, "/port-strike"), story_id(origin, "/budget-vote")
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ["feed city: read", f"  now tracking {strike}", f"  now tracking {budget}"]
+    assert out[3] == f"{strike}: baseline" and out[4].startswith(f"{budget}: failed (HTTP 500")
