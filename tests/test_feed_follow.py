@@ -5,15 +5,19 @@ an old item is never tracked, a broken feed changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from adapters.console import ConsoleAdapter
 from bot.__main__ import main
 from bot.app import StoryBot
 from bot.config import Config, parse_config
+from bot.deliver import DeliveryReport
 from bot.feeds import item_story_id
 from bot.feedwatch import FeedStatus
 from bot.pipeline import PollStatus
@@ -21,6 +25,7 @@ from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
 from tests.recording import RecordingSender
 from tests.test_app import eventually
+from tests.test_faults import shown
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 STRIKE = (FEEDS / "port-strike.html").read_bytes()
@@ -188,30 +193,41 @@ async def test_a_broken_feed_changes_nothing(
         assert (await bot.store.held(), [s.id for s in bot.config.stories]) == before
 
 
-async def test_the_running_app_reads_the_feed_and_polls_its_items(tmp_path: Path, origin: Origin) -> None:
+async def test_the_running_app_reads_the_feed_and_the_console_shows_one_alert(
+    tmp_path: Path, origin: Origin
+) -> None:
+    """`storybot run`'s scheduler reads the feed and baselines its items on its own; the
+    second item's update is printed by the console adapter, once."""
     origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM))
     origin.set("/port-strike", body=STRIKE)
     origin.set("/budget-vote", body=BUDGET)
-    sender = RecordingSender()
+    config = feed_config(tmp_path, origin.url("/feed.xml"), interval=3600, channels=["console:newsroom"])
+    console = Console(file=io.StringIO(), width=200)
     stop = asyncio.Event()
-    async with await StoryBot.create(feed_config(tmp_path, origin.url("/feed.xml"), interval=3600)) as bot:
-        await bot.attach([sender])
+    async with await StoryBot.create(config) as bot:
+        await bot.attach([ConsoleAdapter(bot.commands, console=console)])
         runner = asyncio.create_task(bot.run(stop))
+        ids = [story_id(origin, "/port-strike"), story_id(origin, "/budget-vote")]
 
         async def baselined() -> bool:
-            ids = [story_id(origin, "/port-strike"), story_id(origin, "/budget-vote")]
             return all([await bot.store.last_version(i) is not None for i in ids])
 
         await eventually(baselined)
+        assert await bot.deliver() == DeliveryReport() and shown(console) == ""
         origin.set("/budget-vote", body=BUDGET_UPDATE)
-        await bot.poll(story_id(origin, "/budget-vote"))
+        await bot.poll(ids[1])
 
-        async def delivered() -> bool:
-            return len(sender.posted) == 1
+        async def printed() -> bool:
+            return "special session" in shown(console)
 
-        await eventually(delivered)
+        await eventually(printed)
+        await bot.poll(ids[1])
+        await bot.deliver()
         stop.set()
         await runner
+    out = shown(console)
+    assert out.count("#newsroom") == 1 and out.count("New update: Council Delays Vote") == 1
+    assert "special session for Tuesday" in out and "Dockworkers" not in out
 
 
 async def test_storybot_poll_reads_the_feed_then_baselines_its_items(
