@@ -24,6 +24,11 @@ from bot.storage import HeldState, HeldStory, Store, now_utc
 
 log = logging.getLogger(__name__)
 
+# A sitemap may list thousands of pages at once: each read starts following at most this many,
+# in the feed's order, and the next read (a full one, not a conditional one) takes the rest, so
+# one read never floods the polls.
+MAX_NEW_PER_READ = 200
+
 
 class FeedStatus(StrEnum):
     READ = "read"  # fetched and read; `added` says which items became stories
@@ -61,9 +66,10 @@ async def poll_feed(
     store: Store,
     validators: FeedValidators,
     now: datetime | None = None,
+    max_new: int = MAX_NEW_PER_READ,
 ) -> FeedOutcome:
-    """Read `feed` once and hold its new items as stories. Never raises for bad fetches or
-    feeds. `config` is the file's config (its stories' links are not tracked twice)."""
+    """Read `feed` once and hold its new items (at most `max_new`) as stories. Never raises for
+    bad fetches or feeds. `config` is the file's config (its stories' links are not tracked twice)."""
     at = now or now_utc()
     etag, last_modified = validators.get(feed.id)
     result = await fetcher.fetch(feed.url, etag=etag, last_modified=last_modified)
@@ -78,11 +84,20 @@ async def poll_feed(
     except FeedError as err:
         log.error("feed %s: %s at %s; its stories stay as they are", feed.id, err, display_url(feed.url))
         return FeedOutcome(feed.id, FeedStatus.FAILED, error=str(err))
-    validators.put(feed.id, result.etag, result.last_modified)
     window = timedelta(seconds=feed.window_seconds)
     chosen = followed(items, now=at, window=window, keywords=feed.keywords)
     added = []
-    for story in new_stories(feed, chosen, config, await store.held(), at):
+    fresh = new_stories(feed, chosen, config, await store.held(), at)
+    if len(fresh) > max_new:
+        log.warning(
+            "feed %s: %d new items; following the first %d now, the rest from the next read",
+            feed.id,
+            len(fresh),
+            max_new,
+        )
+    else:  # all taken: the next read may be a 304 (a capped one must read the feed again)
+        validators.put(feed.id, result.etag, result.last_modified)
+    for story in fresh[:max_new]:
         if await store.add_held_story(story):
             added.append(story.id)
     if added:

@@ -19,7 +19,7 @@ from bot.app import StoryBot
 from bot.config import Config, parse_config
 from bot.deliver import DeliveryReport
 from bot.feeds import item_story_id
-from bot.feedwatch import FeedStatus
+from bot.feedwatch import FeedStatus, FeedValidators, poll_feed
 from bot.pipeline import PollStatus
 from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
@@ -248,3 +248,27 @@ async def test_storybot_poll_reads_the_feed_then_baselines_its_items(
     out = capsys.readouterr().out.splitlines()
     assert out[:3] == ["feed city: read", f"  now tracking {strike}", f"  now tracking {budget}"]
     assert out[3] == f"{strike}: baseline" and out[4].startswith(f"{budget}: failed (HTTP 500")
+
+
+async def test_a_long_sitemap_is_followed_a_batch_per_read(tmp_path: Path, origin: Origin) -> None:
+    stamp = (NOW - timedelta(hours=1)).isoformat()
+    pages = (f"<url><loc>{origin.url(f'/p{n}')}</loc><lastmod>{stamp}</lastmod></url>" for n in range(5))
+    sitemap = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{"".join(pages)}</urlset>'
+    origin.set("/sitemap.xml", body=sitemap, content_type="application/xml")
+    async with await StoryBot.create(feed_config(tmp_path, origin.url("/sitemap.xml"))) as bot:
+        (feed,) = bot.config.feeds
+        held = FeedValidators()
+        reads = []
+        for _ in range(4):
+            read = await poll_feed(
+                feed, config=bot.config, fetcher=bot.fetcher, store=bot.store, validators=held, max_new=2
+            )
+            reads.append(read)
+        assert len((await bot.store.held()).stories) == 5
+    assert [(r.status.value, len(r.added)) for r in reads] == [
+        ("read", 2),
+        ("read", 2),
+        ("read", 1),
+        ("not_modified", 0),  # all followed: the next read is conditional again
+    ]
+    assert [r.status for r in origin.requests_for("/sitemap.xml")] == [200, 200, 200, 304]

@@ -246,3 +246,8 @@ def test_the_documented_feed_examples_are_valid() -> None:
     uncommented = "[[feeds]]\n" + "\n".join(line.removeprefix("# ") for line in lines)
     (feed,) = parse_config(tomllib.loads(uncommented)).feeds
     assert feed.window_seconds == 3 * 86400 and feed.channels == ("console:newsroom",)
+
+
+def test_a_feed_charset_given_only_in_its_xml_declaration_is_honoured() -> None:
+    (item,) = read_feed(fixture("city-1251.rss", "application/rss+xml"), "https://novosti.example/rss")
+    assert item.title == "Мост снова открыт" and item.published == datetime(2026, 11, 30, 3, tzinfo=UTC)
