@@ -138,7 +138,7 @@ async def test_items_past_their_window_stop_being_polled(tmp_path: Path, origin:
     nearly_old = (
         "/budget-vote",
         "Council delays library vote",
-        NOW - timedelta(days=3) + timedelta(seconds=3),
+        datetime.now(UTC) - timedelta(days=3) + timedelta(seconds=3),  # its window ends in 3 s
     )
     origin.set("/feed.xml", rss(origin, STRIKE_ITEM, nearly_old))
     async with await StoryBot.create(feed_config(tmp_path, origin.url("/feed.xml"))) as bot:
