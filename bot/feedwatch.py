@@ -45,17 +45,17 @@ class FeedOutcome:
 
 
 class FeedValidators:
-    """Each feed's ETag and Last-Modified from its last good read, so the next is conditional.
-    Kept in the process: a restart (or another worker) costs one full read of the feed."""
+    """Each feed URL's ETag and Last-Modified from its last good read, so the next is
+    conditional. Kept in the process: a restart (or another worker) costs one full read."""
 
     def __init__(self) -> None:
         self._held: dict[str, tuple[str | None, str | None]] = {}
 
-    def get(self, feed_id: str) -> tuple[str | None, str | None]:
-        return self._held.get(feed_id, (None, None))
+    def get(self, url: str) -> tuple[str | None, str | None]:
+        return self._held.get(url, (None, None))
 
-    def put(self, feed_id: str, etag: str | None, last_modified: str | None) -> None:
-        self._held[feed_id] = (etag, last_modified)
+    def put(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        self._held[url] = (etag, last_modified)
 
 
 async def poll_feed(
@@ -71,7 +71,7 @@ async def poll_feed(
     """Read `feed` once and hold its new items (at most `max_new`) as stories. Never raises for
     bad fetches or feeds. `config` is the file's config (its stories' links are not tracked twice)."""
     at = now or now_utc()
-    etag, last_modified = validators.get(feed.id)
+    etag, last_modified = validators.get(feed.url)
     result = await fetcher.fetch(feed.url, etag=etag, last_modified=last_modified)
     if result.not_modified:
         return FeedOutcome(feed.id, FeedStatus.NOT_MODIFIED)
@@ -96,7 +96,7 @@ async def poll_feed(
             max_new,
         )
     else:  # all taken: the next read may be a 304 (a capped one must read the feed again)
-        validators.put(feed.id, result.etag, result.last_modified)
+        validators.put(feed.url, result.etag, result.last_modified)
     for story in fresh[:max_new]:
         if await store.add_held_story(story):
             added.append(story.id)
@@ -110,7 +110,8 @@ def new_stories(
 ) -> list[HeldStory]:
     """The held stories to add for `items`: one per item not tracked yet, by id or by link
     (config.toml's stories and every held story, expired ones included, so an undated item is
-    not followed again when its window ends). Pure."""
+    not followed again when its window ends). An item is followed for `window` from its
+    publication, or from `at` when it is undated or dated ahead. Pure."""
     known_ids = {s.id for s in config.stories} | {s.id for s in held.stories}
     links = [s.url for s in config.stories] + [s.url for s in held.stories]
     known_urls = {canonical_url(url) for url in links if url}
@@ -129,7 +130,7 @@ def new_stories(
                 title=item.title or "",
                 origin=FEED_ORIGIN + feed.id,
                 added_by=FEED_ORIGIN + feed.id,
-                expires_at=(item.published or at) + window,
+                expires_at=min(item.published or at, at) + window,  # a date ahead counts as now
                 interval=feed.item_interval or feed.interval,
             )
         )

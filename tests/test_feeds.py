@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import ConfigError, StoryConfig, parse_config
 from bot.feeds import FeedError, FeedItem, canonical_url, followed, item_story_id, read_feed
@@ -203,11 +205,13 @@ def test_new_stories_are_held_once_by_link_with_their_window() -> None:
         FeedItem("https://news.example/held", "Held already", None),
         FeedItem("https://news.example/new", "New", NOON - timedelta(hours=1)),
         FeedItem("https://news.example/undated", None, None),
+        FeedItem("https://news.example/ahead", "Dated 2099", datetime(2099, 1, 1, tzinfo=UTC)),
     ]
     added = new_stories(feed, items, config, held, NOON)
     assert [(s.url, s.title, s.origin, s.expires_at, s.interval) for s in added] == [
         ("https://news.example/new", "New", "feed:world", NOON + timedelta(days=2, hours=-1), 60),
         ("https://news.example/undated", "", "feed:world", NOON + timedelta(days=2), 60),
+        ("https://news.example/ahead", "Dated 2099", "feed:world", NOON + timedelta(days=2), 60),
     ]
     assert [s.id for s in added] == [item_story_id("world", s.url) for s in added]
     again = HeldState(stories=(*held.stories, *added))  # expired or not, never added twice
@@ -251,3 +255,18 @@ def test_the_documented_feed_examples_are_valid() -> None:
 def test_a_feed_charset_given_only_in_its_xml_declaration_is_honoured() -> None:
     (item,) = read_feed(fixture("city-1251.rss", "application/rss+xml"), "https://novosti.example/rss")
     assert item.title == "Мост снова открыт" and item.published == datetime(2026, 11, 30, 3, tzinfo=UTC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.text(max_size=400), st.sampled_from(sorted(p.name for p in FEEDS.iterdir())).map(fixture))
+)
+def test_any_text_is_items_or_a_feed_error(text: str) -> None:
+    """Whatever a server sends, the reader answers with items or FeedError, never another
+    exception (cut fixtures included)."""
+    for body in (text, text[: len(text) // 2]):
+        try:
+            items = read_feed(body, "https://news.example/feed")
+        except FeedError:
+            continue
+        assert all(i.url.startswith(("http://", "https://")) for i in items)
