@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,10 +24,13 @@ from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.feedwatch import FeedOutcome, FeedStatus, FeedValidators, poll_feed
 from bot.fetch import Fetcher, make_client
+from bot.model_summaries import ModelSummarizer, endpoint_from
 from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
+from bot.preview import RETRIES as PREVIEW_RETRIES
+from bot.preview import Preview, fetch_preview
 from bot.scheduler import PollScheduler
 from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 
@@ -53,21 +57,28 @@ class StoryBot:
         load: ConfigLoader = load_config,
         *,
         shared_store: bool = False,
+        summarizer: ModelSummarizer | None = None,
     ):
         self.file_config = config  # what config.toml says
         self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
         self._held: HeldState | None = None
         self._merged_until: datetime | None = None  # when a held story merged in expires next
+        self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.config_path = config_path
         self.load = load
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
+        self.summarizer = summarizer  # model summaries of new updates ([summaries]); None: extractive
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
         self.commands = Commands(
-            store, lambda: self.config, poll=self._poll_for_command, on_change=self.refresh_held
+            store,
+            lambda: self.config,
+            poll=self._poll_for_command,
+            preview=self.preview_page,
+            on_change=self.refresh_held,
         )
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
@@ -100,7 +111,9 @@ class StoryBot:
             policy=config.address_policy,
             per_host=config.storybot.per_host,
         )
-        bot = cls(config, store, client, config_path, load, shared_store=shared)
+        endpoint = endpoint_from(config.summaries, environ)
+        summarizer = ModelSummarizer(client, endpoint) if endpoint else None
+        bot = cls(config, store, client, config_path, load, shared_store=shared, summarizer=summarizer)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
@@ -124,7 +137,7 @@ class StoryBot:
         await self.dispatcher.drain()
         await self._exit.aclose()
 
-    def _fetcher(self, config: Config) -> Fetcher:
+    def _fetcher(self, config: Config, **options: Any) -> Fetcher:
         return Fetcher(
             self.client,
             base_dir=config.base_dir,
@@ -132,7 +145,13 @@ class StoryBot:
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
             deadline=config.storybot.fetch_deadline,
+            **options,
         )
+
+    async def preview_page(self, url: str) -> Preview:
+        """What `/story track` shows before tracking: read through the app's own client, so the
+        address policy, body cap and deadline are the poller's; one retry (a person waits)."""
+        return await fetch_preview(url, fetcher=self._fetcher(self.config, retries=PREVIEW_RETRIES))
 
     # --- the pipeline ------------------------------------------------------------------
 
@@ -143,7 +162,12 @@ class StoryBot:
             return None
         try:
             outcome = await poll_story(
-                story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
+                story,
+                config=self.config,
+                fetcher=self.fetcher,
+                store=self.store,
+                memo=self.memo,
+                summarizer=self.summarizer,
             )
         except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
@@ -265,20 +289,25 @@ class StoryBot:
             or (config.storybot.database, config.storybot.database_env)
             != (self.file_config.storybot.database, self.file_config.storybot.database_env)
             or config.address_policy != self.file_config.address_policy
+            or config.summaries != self.file_config.summaries
         ):
-            log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
-        self.file_config = config
-        await self._run_on(self._merge(self._held or HeldState()))
+            log.warning(
+                "platform, database, allow_private/allow_hosts and [summaries] settings apply on restart only"
+            )
+        async with self._deriving:
+            self.file_config = config
+            await self._run_on(self._merge(self._held or HeldState()))
 
     async def refresh_held(self) -> bool:
         """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
         another process) and, if they changed or one of them has expired since, run on the
         merged config. True if it changed."""
-        held = await self.store.held()
-        if held == self._held and (self._merged_until is None or now_utc() < self._merged_until):
-            return False
-        await self._run_on(self._merge(held))
-        return True
+        async with self._deriving:
+            held = await self.store.held()
+            if held == self._held and (self._merged_until is None or now_utc() < self._merged_until):
+                return False
+            await self._run_on(self._merge(held))
+            return True
 
     def _merge(self, held: HeldState) -> Config:
         """config.toml plus `held`, as of now; remembers when the next held story expires, so

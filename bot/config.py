@@ -274,6 +274,19 @@ class BotConfig(_Strict):
         return roles
 
 
+class SummariesConfig(_Strict):
+    """[summaries]: an OpenAI-compatible chat-completions endpoint that writes the summary of a
+    new update (bot/model_summaries.py). Absent, or its URL variable unset: extractive summaries.
+    Every value that may be secret or differs per machine comes from the environment."""
+
+    url_env: EnvName  # the variable holding the base URL; storybot POSTs {base}/v1/chat/completions
+    model: str = ""  # the model name the endpoint expects
+    model_env: EnvName | None = None  # or the variable holding it (wins over `model`)
+    key_env: EnvName | None = None  # the variable holding the API key, if the endpoint wants one
+    timeout: Annotated[float, Field(gt=0, le=60)] = 10  # seconds for the whole call, then extractive
+    max_chars: Annotated[int, Field(ge=80, le=1000)] = 280  # a longer answer is cut at a sentence
+
+
 class Config(_Strict):
     """The whole file. `platforms` holds each platform's raw table for its adapter.
 
@@ -285,6 +298,7 @@ class Config(_Strict):
     stories: tuple[StoryConfig, ...] = ()
     feeds: tuple[FeedConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
+    summaries: SummariesConfig | None = None
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
     mutes: tuple[MuteConfig, ...] = ()  # from the store (bot.overlay), never from the file
@@ -371,7 +385,7 @@ class Config(_Strict):
         )
 
 
-CORE_TABLES = {"storybot", "stories", "feeds", "routes"}
+CORE_TABLES = {"storybot", "stories", "feeds", "routes", "summaries"}
 HELD_ONLY = ("origin", "added_by")  # model fields bot.overlay sets; config.toml may not
 
 ConfigCheck = Callable[[Config], list[str]]

@@ -45,15 +45,8 @@ def effective_config(config: Config, held: HeldState, now: datetime | None = Non
     routes = [*config.routes, *(r for r in map(_route, held.subscriptions) if r is not None)]
     mutes = tuple(MuteConfig(story_id=m.story_id, channel=m.channel, until=m.until, added_by=m.added_by)
                   for m in held.mutes)  # fmt: skip
-    return Config(
-        storybot=config.storybot,
-        stories=tuple(stories),
-        feeds=config.feeds,
-        routes=tuple(routes),
-        platforms=config.platforms,
-        base_dir=config.base_dir,
-        mutes=mutes,
-    )
+    fields = {name: getattr(config, name) for name in Config.model_fields}  # every table, as given
+    return Config(**(fields | {"stories": tuple(stories), "routes": tuple(routes), "mutes": mutes}))
 
 
 def _story(row: HeldStory) -> StoryConfig | None:

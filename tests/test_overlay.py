@@ -53,8 +53,9 @@ def test_held_stories_join_the_config_with_their_origin() -> None:
     bakhmut = merged.story("bakhmut")
     assert bakhmut is not None and bakhmut.title == "Bakhmut" and bakhmut.aliases == ("b",)
     assert merged.interval_for(merged.story("feeditem")) == 60  # type: ignore[arg-type]
-    assert merged.base_dir == Path("/srv") and merged.storybot == BASE.storybot
-    assert merged.feeds == with_feed.feeds
+    kept = set(type(BASE).model_fields) - {"stories", "routes", "mutes"}  # every other table, as given
+    assert {name: getattr(merged, name) for name in kept} == {name: getattr(with_feed, name) for name in kept}
+    assert merged.base_dir == Path("/srv")
     assert [e.id for e in story_entries(merged)] == ["kherson", "bakhmut", "feeditem"]
 
 
