@@ -32,7 +32,7 @@ def source_problems(config: Config) -> list[str]:
             except PathRefused as err:
                 problems.append(f"stories[{n}].path: {err}")
     for n, feed in enumerate(config.feeds):
-        refusal = _url_refusal(feed.url, config)
+        refusal = url_refusal(feed.url, config)
         if refusal:
             problems.append(f"feeds[{n}].url: {refusal} ({display_url(feed.url)})")
     return problems
