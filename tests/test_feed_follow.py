@@ -20,6 +20,7 @@ from bot.config import Config, parse_config
 from bot.deliver import DeliveryReport
 from bot.feeds import item_story_id
 from bot.feedwatch import FeedStatus, FeedValidators, poll_feed
+from bot.models import ReplyKind
 from bot.pipeline import PollStatus
 from tests.helpers import LOCAL_SOURCES
 from tests.origin import Origin, Response
@@ -272,3 +273,15 @@ async def test_a_long_sitemap_is_followed_a_batch_per_read(tmp_path: Path, origi
         ("not_modified", 0),  # all followed: the next read is conditional again
     ]
     assert [r.status for r in origin.requests_for("/sitemap.xml")] == [200, 200, 200, 304]
+
+
+async def test_a_feeds_story_is_not_untracked_from_chat(tmp_path: Path, origin: Origin) -> None:
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM))
+    config = feed_config(tmp_path, origin.url("/feed.xml"), {"admins": ["console:boss"]})
+    async with await StoryBot.create(config) as bot:
+        console = ConsoleAdapter(bot.commands, console=Console(file=io.StringIO(), width=200))
+        await bot.read_feed("city")
+        strike = story_id(origin, "/port-strike")
+        reply = await console.ask(f"/story untrack {strike}", "boss")
+        assert reply.kind is ReplyKind.ERROR and "until its window ends" in reply.text
+        assert [s.id for s in bot.config.stories] == [strike]
