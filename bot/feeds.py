@@ -96,6 +96,8 @@ def _xml_root(data: bytes) -> etree._Element | None:
 
 
 def _sitemap_items(root: etree._Element, base_url: str) -> list[FeedItem]:
+    """A sitemap's pages dated by their news:publication_date, else their lastmod; an undated
+    page is left out."""
     if etree.QName(root).localname == "sitemapindex":
         raise FeedError("a sitemap index, not a sitemap: follow one of the sitemaps it lists")
     if etree.QName(root).localname != "urlset":
@@ -109,8 +111,11 @@ def _sitemap_items(root: etree._Element, base_url: str) -> list[FeedItem]:
         stamp = url.findtext("n:news/n:publication_date", namespaces=ns) or url.findtext(
             "s:lastmod", namespaces=ns
         )
+        published = _w3c_datetime(stamp)
+        if published is None:
+            continue  # a site's whole sitemap lists every page undated: no way to tell the news
         title = url.findtext("n:news/n:title", namespaces=ns)
-        items.append(FeedItem(link, _title(title), _w3c_datetime(stamp)))
+        items.append(FeedItem(link, _title(title), published))
     return items
 
 
