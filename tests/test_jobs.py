@@ -26,6 +26,7 @@ from bot.jobs.tasks import (
     defer_due_deliveries,
     defer_due_polls,
     defer_feed,
+    defer_feeds,
     defer_poll,
 )
 from bot.models import AlertKind
@@ -227,8 +228,8 @@ async def test_a_feed_job_holds_its_items_polls_them_silently_and_queues_its_nex
     sender = RecordingSender()
     async with opened_queue(postgres_url) as app, await StoryBot.create(config) as bot:
         await bot.attach([sender])
-        assert await defer_feed(app, "war")
-        assert not await defer_feed(app, "war")  # one waits at a time
+        assert await defer_feeds(app, bot) == ["war"]  # what the tick does
+        assert await defer_feeds(app, bot) == [] and not await defer_feed(app, "war")  # one waits
         await run_jobs(app, bot)  # the feed read, then the item's baseline poll
         (story,) = bot.config.stories
         assert story.origin == "feed:war" and await bot.store.last_version(story.id) is not None
@@ -236,6 +237,7 @@ async def test_a_feed_job_holds_its_items_polls_them_silently_and_queues_its_nex
         assert next_read.scheduled_at is not None
         wait = (next_read.scheduled_at - datetime.now(UTC)).total_seconds()
         assert 890 < wait <= 900  # the feed's interval on
+        assert await defer_feeds(app, bot) == []  # the tick leaves the waiting read alone
 
         origin.set("/k", Response(body=NOV11.read_text(encoding="utf-8"), content_type="text/plain"))
         assert await defer_poll(app, story.id)

@@ -93,6 +93,12 @@ async def defer_due_polls(app: App, bot: StoryBot, now: datetime) -> list[str]:
     return [story_id for story_id in due if await defer_poll(app, story_id)]
 
 
+async def defer_feeds(app: App, bot: StoryBot) -> list[str]:
+    """Start each configured feed's chain of reads; returns the ids that were not already queued
+    (a feed whose next read waits in the queue is left as it is)."""
+    return [feed.id for feed in bot.file_config.feeds if await defer_feed(app, feed.id)]
+
+
 async def defer_due_deliveries(app: App, store: Store, platforms: Iterable[str], now: datetime) -> list[str]:
     """Defer a delivery pass for every channel with a delivery due (a retry whose time came, or
     one a failed job left); returns the channels that were not already queued."""
@@ -111,7 +117,7 @@ async def tick(context: JobContext, timestamp: int) -> dict[str, int]:
     await bot.refresh_held()  # stories and subscriptions chat or feeds added since the last tick
     polls = await defer_due_polls(context.app, bot, now)
     channels = await defer_due_deliveries(context.app, bot.store, bot.dispatcher.senders, now)
-    feeds = [f.id for f in bot.file_config.feeds if await defer_feed(context.app, f.id)]
+    feeds = await defer_feeds(context.app, bot)
     if len(polls) + len(channels) >= ANALYZE_AFTER:
         # a table that was near empty at the last autovacuum plans its fetch for an empty table
         await context.app.connector.execute_query_async("ANALYZE procrastinate_jobs")
