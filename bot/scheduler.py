@@ -10,6 +10,7 @@ interval job (`feed:<id>`), read at once when added, then every `interval`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -41,13 +42,26 @@ class PollScheduler:
         self.backoff = FailureBackoff()
         self._intervals: dict[str, tuple[float, float]] = {}
         self._feeds: dict[str, tuple[float, float]] = {}
+        self._running: set[asyncio.Task[object]] = set()  # polls and feed reads under way
 
     def start(self) -> None:
         self.scheduler.start()
 
     def shutdown(self) -> None:
+        """Stop at once: polls under way are cancelled (APScheduler's asyncio executor does so)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stop(self, grace: float) -> None:
+        """Start no poll, let the polls under way finish (up to `grace` seconds: each is
+        bounded by its fetch deadline), then shut down. A graceful stop cancels nothing."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._running:
+            log.info("waiting for %d poll(s) under way", len(self._running))
+            await asyncio.wait(set(self._running), timeout=grace)
+        self.shutdown()
 
     def apply(self, config: Config) -> None:
         jitter = config.storybot.jitter
@@ -55,7 +69,7 @@ class PollScheduler:
         self._intervals = self._sync_jobs(JOB_PREFIX, self.run_poll, wanted, self._intervals, "polling")
         if self._read_feed is not None:
             feeds = {f.id: (config.interval_for(f), jitter) for f in config.feeds}
-            self._feeds = self._sync_jobs(FEED_PREFIX, self._read_feed, feeds, self._feeds, "reading feed")
+            self._feeds = self._sync_jobs(FEED_PREFIX, self.run_feed, feeds, self._feeds, "reading feed")
 
     def _sync_jobs(
         self,
@@ -93,8 +107,22 @@ class PollScheduler:
                 log.info("%s %s every %ss now", doing, key, f"{interval:g}")
         return wanted
 
+    def _track_current(self) -> None:
+        """Count the running job among the work a graceful stop waits for."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def run_feed(self, feed_id: str) -> object:
+        """The job of a feed: one read (a graceful stop lets it finish, as it does a poll)."""
+        assert self._read_feed is not None
+        self._track_current()
+        return await self._read_feed(feed_id)
+
     async def run_poll(self, story_id: str) -> PollOutcome | None:
         """The job: poll, then back off after a failure (or come back when the origin asked)."""
+        self._track_current()
         outcome = await self._poll(story_id)
         timing = self._intervals.get(story_id)
         if outcome is None or timing is None:
