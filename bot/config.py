@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -31,6 +32,7 @@ from bot.envnames import EnvName
 from bot.metrics import listen_address
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
+from bot.routing import Matcher, regex_problem
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 FEED_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # short: a feed's stories are named "<feed id>-<slug>-<hash>"
@@ -112,17 +114,21 @@ def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
     return channels
 
 
-def _fold_keywords(keywords: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(k.casefold() for k in keywords if k.strip())
+AlertKindName = Literal["update", "correction", "edit", "headline"]
 
 
 class RouteConfig(_Strict):
-    """Send alerts of the named stories (or of a feed's stories, or of stories matching
-    keywords) to channels."""
+    """Send alerts of the named stories (or of the named feeds' stories, or of stories matching
+    keywords) to channels, unless the alert holds an `exclude` word or is of a kind the route
+    does not list in `kinds`. Keywords match whole words and phrases (bot.routing); `regex =
+    true` makes them regexes."""
 
+    regex: StrictBool = False  # first: the keyword checks below read it
     stories: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    kinds: tuple[AlertKindName, ...] = ("update", "correction", "edit", "headline")
     channels: tuple[str, ...]
     # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
     origin: str = "config"
@@ -135,10 +141,45 @@ class RouteConfig(_Strict):
             raise ValueError("list at least one channel")
         return _channel_refs(channels)
 
-    @field_validator("keywords")
+    @field_validator("keywords", "exclude")
     @classmethod
-    def _keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
-        return _fold_keywords(keywords)
+    def _keyword_list(cls, keywords: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Blank entries dropped; with `regex = true`, each a regex bot.routing accepts."""
+        keywords = tuple(k for k in keywords if k.strip())
+        if info.data.get("regex"):
+            for pattern in keywords:
+                problem = regex_problem(pattern)
+                if problem:
+                    raise ValueError(f"{pattern[:60]!r}: {problem}")
+        return keywords
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_kind(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        if not kinds:
+            raise ValueError('list at least one kind: "update", "correction", "edit", "headline"')
+        return kinds
+
+    @cached_property
+    def keyword_matcher(self) -> Matcher:
+        return Matcher.build(self.keywords, regex=self.regex)
+
+    @cached_property
+    def exclude_matcher(self) -> Matcher:
+        return Matcher.build(self.exclude, regex=self.regex)
+
+    def selects(self, story_id: str, haystack: str, kind: str | None, feed_id: str | None = None) -> bool:
+        """Whether an alert of `story_id` (a story of feed `feed_id`, if any) reading `haystack`
+        (of `kind`; None: any) goes here."""
+        if kind is not None and kind not in self.kinds:
+            return False
+        chosen = (
+            "*" in self.stories
+            or story_id in self.stories
+            or (feed_id is not None and feed_id in self.feeds)
+            or self.keyword_matcher.any_in(haystack)
+        )
+        return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
 
 
 def window_seconds(text: str) -> float:
@@ -151,7 +192,8 @@ def window_seconds(text: str) -> float:
 
 class FeedConfig(_Strict):
     """A feed (RSS, Atom or a sitemap) whose every item, for `window` after its publication, is
-    tracked as a story. `keywords`: only items whose title or link holds one; `channels`: where
+    tracked as a story. `keywords`: only items whose title or link holds one (whole words, as
+    route keywords match); `channels`: where
     its stories' alerts go (routes may add more, naming the feed in `feeds`)."""
 
     id: Annotated[str, Field(pattern=FEED_ID)]
@@ -183,11 +225,16 @@ class FeedConfig(_Strict):
     @field_validator("keywords")
     @classmethod
     def _keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
-        return _fold_keywords(keywords)
+        return tuple(k for k in keywords if k.strip())
 
     @property
     def window_seconds(self) -> float:
         return window_seconds(self.window)
+
+    @cached_property
+    def keyword_matcher(self) -> Matcher:
+        """Its keywords as route keywords match: whole words or phrases, any case."""
+        return Matcher.build(self.keywords, regex=False)
 
 
 class MuteConfig(_Strict):
@@ -216,6 +263,10 @@ class BotConfig(_Strict):
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    # a story failing this many polls in a row is paused until an admin resumes it
+    pause_after: Annotated[int, Field(ge=1, le=100_000)] = 10
+    # where admins are told of a paused story, "platform:channel_id"
+    admin_channels: tuple[str, ...] = ()
     # who may track, untrack, subscribe and mute from chat (admins always may): users as
     # "platform:user_id"; on platforms with roles (Discord), role ids as "platform:role_id"
     managers: tuple[str, ...] = ()
@@ -264,6 +315,14 @@ class BotConfig(_Strict):
         for entry in entries:
             parse_allowance(entry)
         return entries
+
+    @field_validator("admin_channels")
+    @classmethod
+    def _admin_channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in channels:
+            if not CHANNEL.match(ref):
+                raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123')")
+        return channels
 
     @field_validator("admins", "managers")
     @classmethod
@@ -354,20 +413,20 @@ class Config(_Strict):
             allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
         )
 
-    def channels_for(self, story: StoryConfig, text: str = "", at: datetime | None = None) -> tuple[str, ...]:
-        """Channels routed to a story, by id, by its feed (the feed's own channels first, then
-        routes naming it) or by keyword in its title or text, in config order, less those that
-        muted the story (a mute counts until its end, judged at `at`, default now)."""
-        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
+    def channels_for(
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
+    ) -> tuple[str, ...]:
+        """Channels routed to a story, by id, by its feed (the feed's own `channels` first, then
+        routes naming it in `feeds`) or by keyword in its title or text, in config order; a
+        route drops alerts holding one of its `exclude` words and kinds (bot.routing names
+        them: "update", "correction", "edit", "headline") it does not list (kind=None: any
+        kind, the catalog's standing routes); less the channels that muted the story (a mute
+        counts until its end, judged at `at`, default now)."""
+        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}"
         feed = self.feed(story.feed_id) if story.feed_id else None
         found: dict[str, None] = dict.fromkeys(feed.channels if feed else ())
         for route in self.routes:
-            if (
-                "*" in route.stories
-                or story.id in route.stories
-                or (feed is not None and feed.id in route.feeds)
-                or any(k in haystack for k in route.keywords)
-            ):
+            if route.selects(story.id, haystack, kind, feed.id if feed else None):
                 found.update(dict.fromkeys(route.channels))
         if self.mutes:
             when = at or datetime.now(UTC)

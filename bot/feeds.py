@@ -13,7 +13,7 @@ import calendar
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -193,14 +193,18 @@ def _one_line(err: object) -> str:
 
 
 def followed(
-    items: Sequence[FeedItem], *, now: datetime, window: timedelta, keywords: Sequence[str] = ()
+    items: Sequence[FeedItem],
+    *,
+    now: datetime,
+    window: timedelta,
+    wanted: Callable[[str], bool] | None = None,
 ) -> list[FeedItem]:
     """The items to track: published within `window` before `now` (an undated item counts as
-    published now, when first seen) and, when `keywords` are given, holding one of them
-    (case-folded) in the title or link."""
+    published now, when first seen) and, when `wanted` is given, whose title and link it
+    accepts (a feed's keyword matcher)."""
     return [
         item
         for item in items
         if (item.published is None or now - item.published <= window)
-        and (not keywords or any(k in f"{item.title or ''} {item.url}".casefold() for k in keywords))
+        and (wanted is None or wanted(f"{item.title or ''} {item.url}"))
     ]

@@ -87,7 +87,8 @@ async def poll_feed(
         log.error("feed %s: %s at %s; its stories stay as they are", feed.id, err, display_url(feed.url))
         return FeedOutcome(feed.id, FeedStatus.FAILED, error=str(err))
     window = timedelta(seconds=feed.window_seconds)
-    chosen = followed(items, now=at, window=window, keywords=feed.keywords)
+    wanted = feed.keyword_matcher.any_in if feed.keywords else None
+    chosen = followed(items, now=at, window=window, wanted=wanted)
     added = []
     fresh = new_stories(feed, chosen, config, await store.held(), at)
     if len(fresh) > max_new:

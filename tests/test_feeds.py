@@ -132,7 +132,12 @@ def test_the_window_and_keywords_choose_the_items() -> None:
     other = FeedItem("https://n.example/d", "Weather", now - timedelta(hours=1))
     items = [fresh, old, undated, other]
     assert followed(items, now=now, window=timedelta(days=3)) == [fresh, undated, other]
-    assert followed(items, now=now, window=timedelta(days=5), keywords=["strike"]) == [fresh, old, undated]
+    strike = parse_config({"feeds": [{**FEED, "keywords": ["Strike", " "]}]}).feeds[0]
+    assert strike.keywords == ("Strike",)
+    chosen = followed(items, now=now, window=timedelta(days=5), wanted=strike.keyword_matcher.any_in)
+    assert chosen == [fresh, old, undated]
+    strikes = FeedItem("https://n.example/e", "Strikes spread", now)  # whole words, as routes match
+    assert followed([strikes], now=now, window=timedelta(days=1), wanted=strike.keyword_matcher.any_in) == []
 
 
 FEED = {"id": "world", "url": "https://news.example/world.rss"}
@@ -149,7 +154,7 @@ def test_feeds_config_with_routes_naming_feeds() -> None:
         }
     )
     (feed,) = config.feeds
-    assert feed.window_seconds == 36 * 3600 and feed.keywords == ("strike",)
+    assert feed.window_seconds == 36 * 3600 and feed.keyword_matcher.any_in("A STRIKE at dawn")
     assert config.interval_for(feed) == config.storybot.interval
     story = StoryConfig(id="world-a-1234abcd", url="https://news.example/a", origin="feed:world")
     loose = StoryConfig(id="other", url="https://news.example/b")
