@@ -162,6 +162,23 @@ def test_feeds_config_with_routes_naming_feeds() -> None:
     assert config.channels_for(loose) == ("console:all",)
 
 
+
+def test_a_route_naming_a_feed_keeps_its_excludes_and_kinds() -> None:
+    config = parse_config(
+        {
+            "feeds": [FEED],
+            "routes": [
+                {"feeds": ["world"], "exclude": ["weather"], "channels": ["slack:C1"]},
+                {"feeds": ["world"], "kinds": ["correction"], "channels": ["slack:C2"]},
+            ],
+        }
+    )
+    story = StoryConfig(id="world-a-1234abcd", url="https://news.example/a", origin="feed:world")
+    assert config.channels_for(story, "Port strike", "update") == ("slack:C1",)
+    assert config.channels_for(story, "Weather warning", "update") == ()
+    assert config.channels_for(story, "Port strike", "correction") == ("slack:C1", "slack:C2")
+
+
 @pytest.mark.parametrize(
     ("data", "key", "message"),
     [
