@@ -16,5 +16,9 @@ def story_routes(config: Config) -> list[tuple[str, str]]:
     return [(s.id, channel) for s in config.stories for channel in config.channels_for(s)]
 
 
-async def sync_catalog(store: Store, config: Config) -> None:
-    await store.sync_stories(story_entries(config), story_routes(config))
+async def sync_catalog(store: Store, config: Config) -> list[tuple[str, str]]:
+    """Sync the store to `config`. Every way a channel becomes routed to a story (an edit of
+    config.toml, a start, a route added in chat) ends here, so this is where a newly routed
+    channel's catch-up is queued (by the store, in the sync's transaction). Returns the
+    (story id, channel) routes that got one."""
+    return await store.sync_stories(story_entries(config), story_routes(config))

@@ -87,12 +87,41 @@ class StoryConfig(_Strict):
         return self.url or self.path or ""
 
 
+DIGEST_PERIOD = re.compile(r"^(?P<count>[0-9]{1,4})(?P<unit>[mhd])$")
+DIGEST_UNITS = {"m": 60, "h": 3600, "d": 86400}
+DIGEST_MAX = 7 * 86400
+
+
+def digest_seconds(value: str) -> float | None:
+    """'immediate' -> None; '30m', '2h', '1d' -> seconds. ValueError naming the forms allowed."""
+    if value == "immediate":
+        return None
+    match = DIGEST_PERIOD.match(value)
+    seconds = int(match["count"]) * DIGEST_UNITS[match["unit"]] if match else 0
+    if not 60 <= seconds <= DIGEST_MAX:
+        raise ValueError('must be "immediate" or a period from "1m" to "7d", such as "30m", "2h", "1d"')
+    return float(seconds)
+
+
 class RouteConfig(_Strict):
-    """Send alerts of the named stories (or of stories matching keywords) to channels."""
+    """Send alerts of the named stories (or of stories matching keywords) to channels, at once
+    or (`digest`) grouped per story into one message per period."""
 
     stories: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     channels: tuple[str, ...]
+    digest: str = "immediate"
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_period(cls, digest: str) -> str:
+        digest_seconds(digest.casefold())
+        return digest.casefold()
+
+    @property
+    def digest_period(self) -> float | None:
+        """Seconds between this route's digests; None when it sends each alert at once."""
+        return digest_seconds(self.digest)
 
     @field_validator("channels")
     @classmethod
@@ -218,16 +247,32 @@ class Config(_Strict):
 
     def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
         """Channels routed to a story, by id or by keyword in its title or text, in config order."""
+        return tuple(self._routes_for(story, text))
+
+    def digest_periods(self, story: StoryConfig, text: str = "") -> dict[str, float]:
+        """Of the channels routed to a story, those that get it as a digest, with the period.
+        A channel that any matching route sends to at once gets it at once; one in several
+        digest routes gets the shortest period."""
+        periods: dict[str, float] = {}
+        for channel, routes in self._routes_for(story, text).items():
+            chosen = [r.digest_period for r in routes]
+            if None not in chosen:
+                periods[channel] = min(p for p in chosen if p is not None)
+        return periods
+
+    def _routes_for(self, story: StoryConfig, text: str) -> dict[str, list[RouteConfig]]:
+        """Channel -> the routes that send it the story, channels in config order."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
-        found: dict[str, None] = {}
+        found: dict[str, list[RouteConfig]] = {}
         for route in self.routes:
             if (
                 "*" in route.stories
                 or story.id in route.stories
                 or any(k in haystack for k in route.keywords)
             ):
-                found.update(dict.fromkeys(route.channels))
-        return tuple(found)
+                for channel in route.channels:
+                    found.setdefault(channel, []).append(route)
+        return found
 
     def is_admin(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.storybot.admins

@@ -118,6 +118,8 @@ class AlertKind(StrEnum):
     SECTION_EDITED = "section_edited"
     HEADLINE_CHANGED = "headline_changed"
     TRACKING = "tracking"
+    CATCH_UP = "catch_up"  # a channel newly routed to a story: the story so far, in one message
+    DIGEST = "digest"  # a digest route's updates of one story over its period, in one message
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ class Alert:
     timestamp: datetime | None
     seen_at: datetime
     timeline: tuple[TimelineEntry, ...] = ()
+    updates: tuple[Alert, ...] = ()  # a digest's member alerts, oldest first; empty otherwise
 
 
 @dataclass(frozen=True, slots=True)

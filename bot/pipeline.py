@@ -161,7 +161,7 @@ async def _newsworthy(events: list[Event], story_id: str, store: Store, known: s
 
 
 def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> EventRecord:
-    """An event with its summary and the channels routed to it."""
+    """An event with its summary and the channels routed to it: at once, or in a digest."""
     match event:
         case NewUpdate(section):
             record = EventRecord(
@@ -186,8 +186,10 @@ def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> Eve
                 headline="Headline changed",
                 summary=f"Now: {new}\nWas: {old}",
             )
-    channels = config.channels_for(cfg, f"{story.title} {record.summary}")
-    return replace(record, channels=channels)
+    text = f"{story.title} {record.summary}"
+    held = config.digest_periods(cfg, text)
+    channels = tuple(c for c in config.channels_for(cfg, text) if c not in held)
+    return replace(record, channels=channels, held=tuple(held.items()))
 
 
 def _sections(story: Story, known: set[str]) -> list[SectionRecord]:

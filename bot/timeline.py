@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.models import Alert, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, StoryView, TimelineEntry
 from bot.redact import display_url
 from bot.storage.rows import EventRow, SectionSeen, StoryRecord
 
@@ -46,7 +46,15 @@ def story_view(record: StoryRecord, sections: Iterable[SectionSeen]) -> StoryVie
     )
 
 
-def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen]) -> Alert:
+def alert_for(
+    event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen], members: Iterable[EventRow] = ()
+) -> Alert:
+    """The event as an alert. A catch-up shows the story as it stood when the channel was
+    routed (a later update reaches that channel as its own alert); a digest carries its
+    `members`, the updates it groups, oldest first."""
+    if event.kind is AlertKind.CATCH_UP:
+        sections = [s for s in sections if s.first_seen_at <= event.seen_at]
+    updates = tuple(alert_for(m, record, ()) for m in members)
     return Alert(
         event_id=event.id,
         story_id=event.story_id,
@@ -58,4 +66,5 @@ def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSe
         timestamp=event.published_at,
         seen_at=event.seen_at,
         timeline=timeline(sections),
+        updates=updates,
     )

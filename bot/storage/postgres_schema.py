@@ -122,4 +122,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN config_hash text NOT NULL DEFAULT ''
     """,
+    # 3: the updates a digest groups (kind 'digest' events, one delivery each); catch-ups are
+    # events of kind 'catch_up' and need no table
+    """
+    CREATE TABLE digest_members (
+        digest_event_id bigint NOT NULL REFERENCES events(id),
+        event_id bigint NOT NULL REFERENCES events(id),
+        PRIMARY KEY (digest_event_id, event_id)
+    );
+    CREATE INDEX events_by_story_kind ON events (story_id, kind, id);
+    """,
 )
