@@ -233,7 +233,10 @@ class StoryBot:
             log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
         self.config = config
         self.fetcher = self._fetcher(config)
-        await sync_catalog(self.store, config)
+        caught_up = await sync_catalog(self.store, config)
+        if caught_up:
+            log.info("catch-up queued for %d newly routed channel(s)", len(caught_up))
+            self.dispatcher.notify()
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)

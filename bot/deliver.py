@@ -41,6 +41,8 @@ def delivery_key(delivery: PendingDelivery, alert: Alert) -> str:
     identity = (
         f"{delivery.id}|{delivery.event_id}|{delivery.channel}|{alert.story_id}|{alert.seen_at.isoformat()}"
     )
+    if alert.updates:  # a digest: its key covers the events it holds
+        identity += "|" + ",".join(str(update.event_id) for update in alert.updates)
     digest = hashlib.sha256(identity.encode()).hexdigest()
     return head + digest[: max(8, KEY_MAX - len(head))]
 
@@ -162,12 +164,10 @@ class Dispatcher:
 
     async def _deliver_one(self, delivery: PendingDelivery, alerts: dict[int, Alert]) -> DeliveryReport:
         sender = self.senders[delivery.platform]
-        if delivery.event_id not in alerts:
-            alerts[delivery.event_id] = await self.store.alert(delivery.event_id)
-        alert = alerts[delivery.event_id]
         thread_id = await self.store.thread_for(delivery.story_id, delivery.channel)
-        key = delivery_key(delivery, alert)
         if delivery.claimed_at is not None:
+            alert = await self._alert(delivery, alerts)
+            key = delivery_key(delivery, alert)
             earlier = await self._earlier_send(sender, delivery, key, thread_id)
             if isinstance(earlier, DeliveryReport):
                 return earlier
@@ -183,6 +183,9 @@ class Dispatcher:
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
             return DeliveryReport()  # another process claimed it first: it is theirs to send
+        # read after the claim: a digest takes in events until its delivery is first claimed
+        alert = await self._alert(delivery, alerts)
+        key = delivery_key(delivery, alert)
         try:
             posted = await sender.send_alert(delivery.channel_id, alert, thread_id, key=key)
         except DeliveryError as err:
@@ -194,6 +197,12 @@ class Dispatcher:
             delivery.id, posted.message_id, posted.thread_id or thread_id, self.clock()
         )
         return DeliveryReport(sent=1)
+
+    async def _alert(self, delivery: PendingDelivery, alerts: dict[int, Alert]) -> Alert:
+        """The delivery's alert, read once per pass for every channel it goes to."""
+        if delivery.event_id not in alerts:
+            alerts[delivery.event_id] = await self.store.alert(delivery.event_id)
+        return alerts[delivery.event_id]
 
     async def _earlier_send(
         self, sender: AlertSender, delivery: PendingDelivery, key: str, thread_id: str | None

@@ -86,6 +86,11 @@ def story_so_far(alert: Alert, limit: int = CATCH_UP_SHOWN) -> StorySoFar:
     return StorySoFar(original, shown, len(updates) - len(shown))
 
 
+def earlier_note(count: int) -> str:
+    """'and 3 earlier updates': what a catch-up says of the updates it leaves out."""
+    return f"and {count} earlier update{'' if count == 1 else 's'}"
+
+
 def digest_title(alert: Alert) -> str:
     """'3 updates to <story title>'."""
     count = len(alert.updates)
@@ -99,7 +104,7 @@ def catch_up_lines(alert: Alert) -> list[str]:
     if so_far.original is not None:
         lines.append(f"Original, {entry_time(so_far.original)}: {so_far.original.summary}")
     if so_far.earlier:
-        lines.append(f"... and {so_far.earlier} earlier update{'' if so_far.earlier == 1 else 's'}")
+        lines.append(f"... {earlier_note(so_far.earlier)}")
     lines += [f"- {entry_time(e)}: {e.label}. {_short(e.summary)}" for e in so_far.updates]
     return lines or ["Nothing stored yet."]
 

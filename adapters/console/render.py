@@ -10,8 +10,15 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.models import Alert, Reply, ReplyKind
-from bot.textfmt import alert_lead, format_time, render_view, timeline_lines
+from bot.models import Alert, AlertKind, Reply, ReplyKind
+from bot.textfmt import (
+    alert_lead,
+    catch_up_lines,
+    digest_lines,
+    format_time,
+    render_view,
+    timeline_lines,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -27,6 +34,8 @@ def _text(text: str, style: str = "") -> Text:
 
 
 def alert_to_panel(alert: Alert) -> Panel:
+    if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
+        return _grouped_panel(alert)
     when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
         _text(f"{alert.headline}  ·  {when}", style="bold"),
@@ -37,6 +46,19 @@ def alert_to_panel(alert: Alert) -> Panel:
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
     return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
+
+
+def _grouped_panel(alert: Alert) -> Panel:
+    """A catch-up (the story so far) or a digest (several updates) as one panel."""
+    if alert.kind is AlertKind.DIGEST:
+        head, lines = alert_lead(alert), digest_lines(alert)
+    else:
+        head = f"{alert_lead(alert)}  ·  as of {format_time(alert.seen_at)}"
+        lines = catch_up_lines(alert)
+    parts: list[RenderableType] = [_text(line) for line in lines]
+    if alert.story_url:
+        parts.append(_text(alert.story_url, style="underline"))
+    return Panel(Group(*parts), title=_text(head), title_align="left", border_style="green")
 
 
 def reply_to_panel(reply: Reply) -> Panel:

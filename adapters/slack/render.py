@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS
+from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.textfmt import ALERT_LEADS, digest_title, earlier_note, story_so_far
 
 MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
@@ -157,6 +157,10 @@ def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 
 def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     """An alert as a Slack message: linked headline, summary, time, compact timeline."""
+    if alert.kind is AlertKind.CATCH_UP:
+        return _catch_up_blocks(alert)
+    if alert.kind is AlertKind.DIGEST:
+        return _digest_blocks(alert)
     label = ALERT_LEADS[alert.kind]
     when = alert.timestamp or alert.seen_at
     title = fit(alert.story_title or alert.story_id, 300)
@@ -172,6 +176,47 @@ def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
         blocks.extend(sections_of_lines(timeline_lines(alert.timeline, TIMELINE_IN_ALERT)))
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
     return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+ITEM_SUMMARY = 600  # characters of each update's summary in a catch-up or digest
+
+
+def _item_line(label: str, when: datetime, summary: str) -> str:
+    return f"*{fit(label or 'Update', 60)}* · {date_token(when)}\n{fit(summary, ITEM_SUMMARY)}".rstrip()
+
+
+def _catch_up_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """The story so far: the original's summary, then the latest updates in order, the rest
+    counted, in one message."""
+    so_far = story_so_far(alert)
+    title = fit(alert.story_title or alert.story_id, 300)
+    lead = f"{ALERT_LEADS[alert.kind]} · as of {date_token(alert.seen_at)}"
+    blocks: list[Block] = [
+        section(f"*{link(alert.story_url, title)}*"),
+        context(f"{lead} · `{fit(alert.story_id, 64)}`"),
+    ]
+    lines = []
+    if so_far.original is not None:
+        lines.append(_item_line(so_far.original.label, so_far.original.timestamp or so_far.original.seen_at,
+                                so_far.original.summary))  # fmt: skip
+    if so_far.earlier:
+        lines.append(f"_… {earlier_note(so_far.earlier)}_")
+    lines += [_item_line(e.label, e.timestamp or e.seen_at, e.summary) for e in so_far.updates]
+    blocks.extend(sections_of_lines(lines or ["_Nothing stored yet._"]))
+    count = len(so_far.updates) + so_far.earlier
+    fallback = f"{ALERT_LEADS[alert.kind]}: {alert.story_title or alert.story_id} — {count} update(s)"
+    return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+def _digest_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """'3 updates to <story>' and each update's headline and summary, oldest first."""
+    heading = digest_title(alert).removesuffix(alert.story_title)
+    title = fit(alert.story_title or alert.story_id, 300)
+    blocks: list[Block] = [section(f"*{fit(heading, 40)}{link(alert.story_url, title)}*")]
+    lines = [_item_line(u.headline, u.timestamp or u.seen_at, u.summary) for u in alert.updates]
+    blocks.extend(sections_of_lines(lines))
+    blocks.append(context(f"{ALERT_LEADS[alert.kind]} · `{fit(alert.story_id, 64)}`"))
+    return fit(digest_title(alert), MAX_FALLBACK), cap_blocks(blocks)
 
 
 # --- replies ----------------------------------------------------------------------------
