@@ -23,7 +23,7 @@ from adapters.slack import build as build_slack
 from bot.catalog import sync_catalog
 from bot.commands import Commands
 from bot.config import Config
-from bot.deliver import Dispatcher
+from bot.deliver import Dispatcher, delivery_key
 from bot.fetch import Fetcher, make_client
 from bot.models import AlertKind
 from bot.netpolicy import LOOPBACK_ONLY
@@ -33,6 +33,7 @@ from bot.storage import Store, now_utc, open_store
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord, embed_problems
 from tests.fakes.slack import FakeSlack
 from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_config
+from tests.recording import RecordingSender
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -49,7 +50,9 @@ def page(*days: int) -> str:
     """The Nov 11 page with the updates of `days` added above its own, newest first."""
     text = NOV11.read_text(encoding="utf-8")
     marker = "UPDATE Nov 11, 2022 7:36 AM CST"
-    blocks = "".join(f"UPDATE Nov {day}, 2022 9:00 AM CST\n\n{LATER[day]}\n\n" for day in sorted(days, reverse=True))
+    blocks = "".join(
+        f"UPDATE Nov {day}, 2022 9:00 AM CST\n\n{LATER[day]}\n\n" for day in sorted(days, reverse=True)
+    )
     return text.replace(marker, blocks + marker, 1)
 
 
@@ -169,7 +172,9 @@ async def test_slack_a_channel_routed_mid_story_gets_one_catch_up_also_after_a_r
     assert len(slack.messages["C1"]) == 1 and "story so far" not in slack_text(slack.messages["C1"][0])
 
 
-async def test_slack_a_digest_route_gets_one_message_for_three_updates(slack: FakeSlack, tmp_path: Path) -> None:
+async def test_slack_a_digest_route_gets_one_message_for_three_updates(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
     adapter = slack_adapter(slack)
     await adapter.start()
     try:
@@ -259,3 +264,37 @@ async def test_console_prints_one_catch_up_and_one_digest(tmp_path: Path) -> Non
     await three_updates_for_a_digest(tmp_path / "b", "console:live", "console:digest", adapter)
     printed = out.getvalue()
     assert printed.count("3 updates to Russia") == 1 and printed.count("#digest") == 1
+
+
+# --- exactly once, through a crash -------------------------------------------------------
+
+
+async def test_a_digest_cut_short_by_a_crash_is_found_not_resent_and_later_updates_wait(
+    tmp_path: Path,
+) -> None:
+    config = routed(tmp_path, {"stories": ["kherson"], "channels": ["rec:D"], "digest": "30m"})
+    t0, minute = now_utc(), timedelta(minutes=1)
+    sender = RecordingSender()
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
+        await poll(config, store, NOV9.read_text(encoding="utf-8"), t0)
+        await poll(config, store, NOV11.read_text(encoding="utf-8"), t0 + minute)
+        await poll(config, store, page(12), t0 + 2 * minute)
+        # a process claims the due digest, posts it and is killed before recording the send
+        (due,) = await store.due_deliveries(t0 + 31 * minute, platforms=("rec",))
+        assert await store.claim(due.id, t0 + 31 * minute)
+        alert = await store.alert(due.event_id)
+        await sender.send_alert("D", alert, None, key=delivery_key(due, alert))
+        # meanwhile an update arrives: the claimed digest is closed, so it opens the next one
+        await poll(config, store, page(12, 13), t0 + 32 * minute)
+    async with await open_store(config.database({})) as store:  # the restart
+        clock = Clock(t0 + 33 * minute)
+        dispatcher = Dispatcher(store, {"rec": sender}, clock=clock)
+        report = await dispatcher.deliver_pending()
+        assert (report.sent, report.found) == (1, 1)  # found on the platform by its key, not resent
+        clock.at = t0 + 63 * minute
+        assert (await dispatcher.deliver_pending()).sent == 1
+        assert (await dispatcher.deliver_pending()).sent == 0
+    first, second = (a for _, a, _ in sender.posted)
+    assert [len(first.updates), len(second.updates)] == [2, 1]
+    assert second.updates[0].summary.startswith(LATER[13][:40])  # nothing lost, nothing twice

@@ -311,3 +311,14 @@ async def test_a_second_pass_begun_mid_send_does_not_send_again(tmp_path: Path) 
     reports = await asyncio.gather(first, second)
     assert sum(r.sent for r in reports) == 1 and sender.channels() == ["A"]
     await store.close()
+
+
+async def test_a_digests_key_covers_the_updates_it_holds(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    (due,) = await store.due_deliveries(datetime.now(UTC), platforms=("rec",))
+    alert = await store.alert(due.event_id)
+    digest = replace(alert, kind=AlertKind.DIGEST, updates=(alert,))
+    other = replace(digest, updates=(alert, replace(alert, event_id=alert.event_id + 1)))
+    keys = {delivery_key(due, alert), delivery_key(due, digest), delivery_key(due, other)}
+    assert len(keys) == 3 and delivery_key(due, other) == delivery_key(due, replace(other))
+    await store.close()
