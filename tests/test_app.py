@@ -135,3 +135,34 @@ async def test_reload_validates_as_check_does_and_logs_each_refusal_once(
         assert await bot.check_config() is True
         assert bot.scheduler.jobs() == {"kherson": 600}
     assert threads and threading.main_thread().name not in threads
+
+
+async def test_a_route_added_by_a_config_edit_gets_one_catch_up_at_once(tmp_path: Path) -> None:
+    (tmp_path / "kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
+    config_path = tmp_path / "config.toml"
+    write_config(config_path, CONFIG)
+    sender = RecordingSender()
+    stop = asyncio.Event()
+    async with await StoryBot.create(load_config(config_path), config_path) as bot:
+        await bot.attach([sender])
+        runner = asyncio.create_task(bot.run(stop))
+        await bot.poll("kherson")
+        (tmp_path / "kherson.txt").write_text(NOV11.read_text(encoding="utf-8"), encoding="utf-8")
+        await bot.poll("kherson")
+        write_config(config_path, CONFIG.replace('"rec:B"]', '"rec:B", "rec:C"]'))
+        assert await bot.check_config() is True
+
+        async def caught_up() -> bool:  # the dispatcher is woken: well before its 30 s idle tick
+            return "C" in sender.channels()
+
+        await eventually(caught_up)
+        stop.set()
+        await runner
+    async with await StoryBot.create(load_config(config_path), config_path) as bot:  # a restart
+        await bot.attach([sender])
+        await bot.deliver()
+        kinds = [e.kind.value for e in await bot.store.events()]
+    assert sorted(sender.channels()) == ["A", "B", "C"]  # C: its catch-up only, once
+    ((_, alert, _),) = [p for p in sender.posted if p[0] == "C"]
+    assert alert.kind.value == "catch_up" and [e.label for e in alert.timeline] == ["Original", "Update"]
+    assert kinds.count("catch_up") == 1
