@@ -32,28 +32,13 @@ from bot.ports import AlertSender
 from bot.storage import Store, now_utc, open_store
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord, embed_problems
 from tests.fakes.slack import FakeSlack
-from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_config
+from tests.helpers import LATER, NOV9, NOV11, SEED_SUMMARY_START, kherson_config, page, routed
 from tests.recording import RecordingSender
 
 pytestmark = pytest.mark.timeout(60)
 
 D1, D2 = CHANNEL_IDS
 ORIGINAL_START = "In what is widely being labeled a blow for Vladimir Putin"
-# hand-written updates, newest first as the page shows them, each above the Nov 11 one
-LATER = {
-    12: "Ukrainian troops entered the centre of Kherson to crowds waving flags in the main square.",
-    13: "Engineers began clearing mines from the bridges leading into the city, officials said.",
-}
-
-
-def page(*days: int) -> str:
-    """The Nov 11 page with the updates of `days` added above its own, newest first."""
-    text = NOV11.read_text(encoding="utf-8")
-    marker = "UPDATE Nov 11, 2022 7:36 AM CST"
-    blocks = "".join(
-        f"UPDATE Nov {day}, 2022 9:00 AM CST\n\n{LATER[day]}\n\n" for day in sorted(days, reverse=True)
-    )
-    return text.replace(marker, blocks + marker, 1)
 
 
 async def poll(config: Config, store: Store, content: str, now: datetime) -> int:
@@ -65,11 +50,6 @@ async def poll(config: Config, store: Store, content: str, now: datetime) -> int
         fetcher = Fetcher(client, base_dir=config.base_dir)
         outcome = await poll_story(story, config=config, fetcher=fetcher, store=store, now=now)
     return len(outcome.event_ids)
-
-
-def routed(tmp_path: Path, *routes: dict[str, Any]) -> Config:
-    config = kherson_config(tmp_path, [])
-    return config.model_copy(update={"routes": kherson_config(tmp_path, [], routes=list(routes)).routes})
 
 
 class Clock:
