@@ -278,3 +278,20 @@ async def test_a_digest_cut_short_by_a_crash_is_found_not_resent_and_later_updat
     first, second = (a for _, a, _ in sender.posted)
     assert [len(first.updates), len(second.updates)] == [2, 1]
     assert second.updates[0].summary.startswith(LATER[13][:40])  # nothing lost, nothing twice
+
+
+async def test_a_wildcard_route_follows_from_now_on_without_catching_up_every_story(tmp_path: Path) -> None:
+    store, config = await mid_story(tmp_path, "rec:A")
+    try:
+        everything = routed(
+            tmp_path,
+            {"stories": ["kherson"], "channels": ["rec:A"]},
+            {"stories": ["*"], "channels": ["rec:all"]},
+            {"keywords": ["kherson"], "channels": ["rec:kw"]},
+        )
+        assert await sync_catalog(store, everything) == []
+        named = routed(tmp_path, {"stories": ["*"], "channels": ["rec:all"]},
+                       {"stories": ["kherson"], "channels": ["rec:A", "rec:all", "rec:new"]})  # fmt: skip
+        assert await sync_catalog(store, named) == [("kherson", "rec:new")]  # rec:all was routed already
+    finally:
+        await store.close()

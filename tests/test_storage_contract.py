@@ -465,3 +465,13 @@ async def test_held_events_are_grouped_into_one_digest_per_story_and_channel(sto
     assert len(digests) == 2 and len((await store.alert(digests[1].id)).updates) == 1
     (later,) = await store.deliveries(digests[1].id)
     assert later.next_attempt_at == T0 + 2 * half_hour and later.channel == "rec:D"
+
+
+async def test_only_routes_named_for_catch_up_get_one(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    routes = [("kherson", "rec:A"), ("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], routes, catch_up={("kherson", "rec:B")}) == [
+        ("kherson", "rec:B")
+    ]
+    assert [d.channel for d in await store.deliveries()] == ["rec:B"]  # rec:A follows from now on

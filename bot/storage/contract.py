@@ -6,7 +6,7 @@ every backend. Callers type against these, never against a backend class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -30,14 +30,18 @@ class StoryCatalog(Protocol):
     """The tracked stories, their routes and the full-text index over them."""
 
     async def sync_stories(
-        self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]
+        self,
+        entries: Sequence[StoryEntry],
+        routes: Sequence[tuple[str, str]],
+        catch_up: Collection[tuple[str, str]] | None = None,
     ) -> list[tuple[str, str]]:
         """Make the catalog match `entries` and the (story id, channel) `routes`, in one
         transaction: a story left out goes inactive (its history stays), and no reader ever
         sees the catalog half-synced. Entries whose `digest` is unchanged are not rewritten
         (nor re-indexed), so a sync costs what changed, not what is tracked.
 
-        A route added to a story that already has a good version queues, in the same
+        A route added to a story that already has a good version (and is in `catch_up`, when
+        given: the routes that name their story) queues, in the same
         transaction, one catch-up for that channel: an event of kind `catch_up` (as of the
         latest good version) with a single delivery, to that channel. A channel that has had
         any delivery of the story gets none, so a catch-up goes to each (story, channel) at

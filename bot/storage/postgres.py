@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -126,7 +126,10 @@ class PostgresStore:
     # --- catalog -------------------------------------------------------------------------
 
     async def sync_stories(
-        self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]
+        self,
+        entries: Sequence[StoryEntry],
+        routes: Sequence[tuple[str, str]],
+        catch_up: Collection[tuple[str, str]] | None = None,
     ) -> list[tuple[str, str]]:
         async with self.transaction() as conn, conn.cursor() as cur:
             await cur.execute("SELECT id, config_hash, active FROM stories FOR UPDATE")
@@ -158,7 +161,9 @@ class PostgresStore:
             await cur.executemany(
                 "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING", added
             )
-            return [route for route in added if await _queue_catch_up(cur, *route)]
+            named = None if catch_up is None else set(catch_up)
+            eligible = [r for r in added if named is None or r in named]
+            return [route for route in eligible if await _queue_catch_up(cur, *route)]
 
     async def stories(self) -> list[StoryBrief]:
         rows = await self._all(
@@ -573,12 +578,14 @@ async def _queue_catch_up(cur: Cursor, story_id: str, channel: str) -> bool:
         (story_id,),
     )
     latest = await cur.fetchone()
+    if latest is None:
+        return False
     await cur.execute(
         """SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
            WHERE d.channel = %s AND e.story_id = %s LIMIT 1""",
         (channel, story_id),
     )
-    if latest is None or await cur.fetchone() is not None:
+    if await cur.fetchone() is not None:
         return False
     as_of = latest["fetched_at"]
     await cur.execute(

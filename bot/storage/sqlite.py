@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -173,7 +173,10 @@ class SqliteStore:
     # --- catalog -------------------------------------------------------------------------
 
     async def sync_stories(
-        self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]
+        self,
+        entries: Sequence[StoryEntry],
+        routes: Sequence[tuple[str, str]],
+        catch_up: Collection[tuple[str, str]] | None = None,
     ) -> list[tuple[str, str]]:
         at_text = encode_time(now_utc())
         async with self.transaction() as db:
@@ -204,7 +207,9 @@ class SqliteStore:
             )
             added = sorted(new_routes - old_routes)
             await db.executemany("INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)", added)
-            return [route for route in added if await _queue_catch_up(db, *route)]
+            named = None if catch_up is None else set(catch_up)
+            eligible = [r for r in added if named is None or r in named]
+            return [route for route in eligible if await _queue_catch_up(db, *route)]
 
     async def stories(self) -> list[StoryBrief]:
         rows = await self._all(
@@ -607,13 +612,15 @@ async def _queue_catch_up(db: aiosqlite.Connection, story_id: str, channel: str)
         "SELECT id, fetched_at FROM versions WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1",
         (story_id,),
     )
+    if latest is None:
+        return False
     seen = await _row(
         db,
         """SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
            WHERE d.channel = ? AND e.story_id = ? LIMIT 1""",
         (channel, story_id),
     )
-    if latest is None or seen is not None:
+    if seen is not None:
         return False
     as_of = decode_time(latest["fetched_at"]) or now_utc()
     cursor = await db.execute(
