@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,15 @@ async def three_updates_for_a_digest(tmp_path: Path, live: str, digest: str, sen
         assert (await dispatcher.deliver_pending()).sent == 0
 
 
+@asynccontextmanager
+async def started(adapter: Any) -> AsyncIterator[Any]:
+    await adapter.start()
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+
+
 # --- Slack -------------------------------------------------------------------------------
 
 
@@ -138,12 +148,8 @@ def slack_text(message: Any) -> str:
 async def test_slack_a_channel_routed_mid_story_gets_one_catch_up_also_after_a_restart(
     slack: FakeSlack, tmp_path: Path
 ) -> None:
-    adapter = slack_adapter(slack)
-    await adapter.start()
-    try:
+    async with started(slack_adapter(slack)) as adapter:
         sent, again = await catch_up_then_restart(tmp_path, "slack:C1", "slack:C2", adapter)
-    finally:
-        await adapter.close()
     assert (sent, again) == (2, 0)  # C1's live alert and C2's catch-up; nothing after the restart
     (catch_up,) = slack.messages["C2"]
     text = slack_text(catch_up)
@@ -155,12 +161,8 @@ async def test_slack_a_channel_routed_mid_story_gets_one_catch_up_also_after_a_r
 async def test_slack_a_digest_route_gets_one_message_for_three_updates(
     slack: FakeSlack, tmp_path: Path
 ) -> None:
-    adapter = slack_adapter(slack)
-    await adapter.start()
-    try:
+    async with started(slack_adapter(slack)) as adapter:
         await three_updates_for_a_digest(tmp_path, "slack:C1", "slack:C2", adapter)
-    finally:
-        await adapter.close()
     assert len(slack.messages["C1"]) == 3
     (digest,) = slack.messages["C2"]
     text = slack_text(digest)
@@ -179,11 +181,10 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-async def discord_adapter(fake: FakeDiscord) -> Any:
+def discord_adapter(fake: FakeDiscord) -> Any:
     table = {**fake.settings, "guild_ready_timeout": 0.05}
     adapter = discord_platform.build(table, Commands(None, lambda: None), {"DISCORD_TOKEN": fake.token})  # type: ignore[arg-type]
     assert adapter is not None
-    await adapter.start()
     return adapter
 
 
@@ -194,11 +195,8 @@ def embeds(fake: FakeDiscord, channel: int) -> list[dict[str, Any]]:
 async def test_discord_a_channel_routed_mid_story_gets_one_catch_up_also_after_a_restart(
     discord_fake: FakeDiscord, tmp_path: Path
 ) -> None:
-    adapter = await discord_adapter(discord_fake)
-    try:
+    async with started(discord_adapter(discord_fake)) as adapter:
         sent, again = await catch_up_then_restart(tmp_path, f"discord:{D1}", f"discord:{D2}", adapter)
-    finally:
-        await adapter.close()
     assert (sent, again) == (2, 0)
     (embed,) = embeds(discord_fake, D2)
     assert embed["author"]["name"].startswith("The story so far")
@@ -209,11 +207,8 @@ async def test_discord_a_channel_routed_mid_story_gets_one_catch_up_also_after_a
 async def test_discord_a_digest_route_gets_one_message_for_three_updates(
     discord_fake: FakeDiscord, tmp_path: Path
 ) -> None:
-    adapter = await discord_adapter(discord_fake)
-    try:
+    async with started(discord_adapter(discord_fake)) as adapter:
         await three_updates_for_a_digest(tmp_path, f"discord:{D1}", f"discord:{D2}", adapter)
-    finally:
-        await adapter.close()
     assert len(embeds(discord_fake, D1)) == 3
     (embed,) = embeds(discord_fake, D2)
     assert embed["title"] == "3 updates to Russia: Withdrawal From Kherson Is Complete"
