@@ -22,6 +22,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
+from bot.model_summaries import ModelSummarizer, endpoint_from
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
@@ -50,6 +51,7 @@ class StoryBot:
         load: ConfigLoader = load_config,
         *,
         shared_store: bool = False,
+        summarizer: ModelSummarizer | None = None,
     ):
         self.config = config
         self.config_path = config_path
@@ -57,6 +59,7 @@ class StoryBot:
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
+        self.summarizer = summarizer  # model summaries of new updates ([summaries]); None: extractive
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
@@ -91,7 +94,9 @@ class StoryBot:
             policy=config.address_policy,
             per_host=config.storybot.per_host,
         )
-        bot = cls(config, store, client, config_path, load, shared_store=shared)
+        endpoint = endpoint_from(config.summaries, environ)
+        summarizer = ModelSummarizer(client, endpoint) if endpoint else None
+        bot = cls(config, store, client, config_path, load, shared_store=shared, summarizer=summarizer)
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
@@ -133,7 +138,12 @@ class StoryBot:
             return None
         try:
             outcome = await poll_story(
-                story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
+                story,
+                config=self.config,
+                fetcher=self.fetcher,
+                store=self.store,
+                memo=self.memo,
+                summarizer=self.summarizer,
             )
         except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
@@ -229,8 +239,11 @@ class StoryBot:
             or (config.storybot.database, config.storybot.database_env)
             != (self.config.storybot.database, self.config.storybot.database_env)
             or config.address_policy != self.config.address_policy
+            or config.summaries != self.config.summaries
         ):
-            log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
+            log.warning(
+                "platform, database, allow_private/allow_hosts and [summaries] settings apply on restart only"
+            )
         self.config = config
         self.fetcher = self._fetcher(config)
         caught_up = await sync_catalog(self.store, config)

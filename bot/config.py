@@ -195,6 +195,19 @@ class BotConfig(_Strict):
         return admins
 
 
+class SummariesConfig(_Strict):
+    """[summaries]: an OpenAI-compatible chat-completions endpoint that writes the summary of a
+    new update (bot/model_summaries.py). Absent, or its URL variable unset: extractive summaries.
+    Every value that may be secret or differs per machine comes from the environment."""
+
+    url_env: EnvName  # the variable holding the base URL; storybot POSTs {base}/v1/chat/completions
+    model: str = ""  # the model name the endpoint expects
+    model_env: EnvName | None = None  # or the variable holding it (wins over `model`)
+    key_env: EnvName | None = None  # the variable holding the API key, if the endpoint wants one
+    timeout: Annotated[float, Field(gt=0, le=60)] = 10  # seconds for the whole call, then extractive
+    max_chars: Annotated[int, Field(ge=80, le=1000)] = 280  # a longer answer is cut at a sentence
+
+
 class Config(_Strict):
     """The whole file. `platforms` holds each platform's raw table for its adapter.
 
@@ -205,6 +218,7 @@ class Config(_Strict):
     storybot: BotConfig = BotConfig()
     stories: tuple[StoryConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
+    summaries: SummariesConfig | None = None
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
 
@@ -278,7 +292,7 @@ class Config(_Strict):
         return f"{platform}:{user_id}" in self.storybot.admins
 
 
-CORE_TABLES = {"storybot", "stories", "routes"}
+CORE_TABLES = {"storybot", "stories", "routes", "summaries"}
 
 ConfigCheck = Callable[[Config], list[str]]
 """A check a caller adds to loading (the CLI: platform tables); returns one line per problem."""

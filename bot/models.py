@@ -146,6 +146,9 @@ class Alert:
     timestamp: datetime | None
     seen_at: datetime
     timeline: tuple[TimelineEntry, ...] = ()
+    # the timeline in one line ("3rd update since Nov 9"), made by the core (bot.timeline) so
+    # every platform says the same; empty when the story has no update to count
+    progress: str = ""
     updates: tuple[Alert, ...] = ()  # a digest's member alerts, oldest first; empty otherwise
 
 

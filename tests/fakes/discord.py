@@ -47,7 +47,8 @@ VIA = "1.1 google"
 MESSAGE_BUCKET = "80c17d2f203122d936070c88c8d10f33"
 
 # Interaction and callback types (Discord's numbers).
-APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4
+ACTION_ROW, BUTTON = 1, 2
 CHANNEL_MESSAGE, DEFERRED_MESSAGE, AUTOCOMPLETE_RESULT = 4, 5, 8
 EPHEMERAL_FLAG = 1 << 6
 
@@ -165,6 +166,28 @@ def embed_problems(embeds: list[dict[str, Any]], content: str = "") -> dict[str,
             ]
         }
     return problems
+
+
+def component_problems(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What Discord refuses in a message's components: more than 5 action rows, more than 5
+    buttons a row, a button with neither a custom_id (1-100 characters) nor a URL, a label over 80."""
+    errors: dict[str, Any] = {}
+    if len(rows) > 5:
+        errors["components"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}
+    for n, row in enumerate(rows):
+        items = row.get("components") or []
+        if row.get("type") != ACTION_ROW or not 1 <= len(items) <= 5:
+            errors[f"components.{n}"] = {"_errors": [{"code": "COMPONENT_LAYOUT_WIDTH_EXCEEDED"}]}
+        for m, item in enumerate(items):
+            custom_id, url = item.get("custom_id"), item.get("url")
+            bad_id = custom_id is not None and not 1 <= len(str(custom_id)) <= 100
+            if item.get("type") == BUTTON and (bad_id or (custom_id is None) == (url is None)):
+                errors[f"components.{n}.components.{m}"] = {"_errors": [{"code": "BUTTON_COMPONENT_INVALID"}]}
+            if len(str(item.get("label") or "")) > 80:
+                errors[f"components.{n}.components.{m}.label"] = {
+                    "_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]
+                }
+    return errors
 
 
 class FakeDiscord:
@@ -444,6 +467,22 @@ class FakeDiscord:
         options = [{"name": "query", "type": 3, "value": query}]
         options += [{"name": k, "type": 5, "value": v} for k, v in extra.items()]
         pending = await self.send_interaction(self.interaction(options))
+        return await asyncio.wait_for(asyncio.shield(pending.callback), timeout)
+
+    async def click(
+        self, message: dict[str, Any], custom_id: str, timeout: float = 5.0, user_id: int = USER_ID
+    ) -> dict[str, Any]:
+        """Click the button `custom_id` on `message` (as this fake stored it); return the
+        bot's callback body. Discord sends the whole message with a component interaction."""
+        buttons = [c for row in message.get("components") or [] for c in row.get("components") or []]
+        if not any(b.get("custom_id") == custom_id for b in buttons):
+            raise LookupError(f"no button {custom_id!r} on that message")
+        payload = self.interaction(
+            [], kind=MESSAGE_COMPONENT, channel_id=int(message["channel_id"]), user_id=user_id
+        )
+        payload["data"] = {"custom_id": custom_id, "component_type": BUTTON}
+        payload["message"] = message
+        pending = await self.send_interaction(payload)
         return await asyncio.wait_for(asyncio.shield(pending.callback), timeout)
 
     async def autocomplete(self, partial: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -796,7 +835,7 @@ class FakeDiscord:
             "pinned": False,
             "type": 20 if interaction else 0,
             "flags": int(body.get("flags") or 0),
-            "components": [],
+            "components": body.get("components") or [],
             "allowed_mentions": body.get("allowed_mentions"),
         }
 
@@ -817,6 +856,7 @@ class FakeDiscord:
         if not body.get("content") and not body.get("embeds"):
             return _error(400, 50006, "Cannot send an empty message")
         problems = embed_problems(body.get("embeds") or [], body.get("content") or "")
+        problems |= component_problems(body.get("components") or [])
         if problems:
             return _error(400, 50035, "Invalid Form Body", problems)
         nonce = body.get("nonce")
