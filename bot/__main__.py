@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import signal
@@ -22,9 +23,10 @@ from adapters.console import ConsoleAdapter
 from adapters.registry import add_platform_cli, build_platforms, validate_platforms
 from bot.app import StoryBot
 from bot.commands import Commands
-from bot.config import Config, ConfigError, load_config
+from bot.config import CHANNEL, Config, ConfigError, load_config
 from bot.demo import run_demo
 from bot.jobs.worker import run_worker
+from bot.models import Caller, ReplyKind
 from bot.ports import StartError
 from bot.preview import FetchFailed, fetch_preview, json_text, render_text
 from bot.redact import RedactUrls
@@ -121,8 +123,8 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
     async def poll() -> int:
         async with await StoryBot.create(config) as bot:
-            ids = [args.story] if args.story else [s.id for s in config.stories]
-            unknown = [i for i in ids if config.story(i) is None]
+            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's too
+            unknown = [i for i in ids if bot.config.story(i) is None]
             if unknown:
                 print(f"unknown story: {', '.join(unknown)}", file=sys.stderr)
                 return 2
@@ -150,6 +152,27 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     return _run(ask)
 
 
+def cmd_manage(args: argparse.Namespace, config: Config) -> int:
+    """`storybot track|untrack|subscribe|...`: the `/story` verb of the same name, run as the
+    operator (config.toml's own author), on the channel `--channel platform:id` names."""
+    words = [args.verb, *getattr(args, "words", [])]
+    if getattr(args, "name", None):
+        words += ["as", args.name]
+    if getattr(args, "duration", None):
+        words += ["for", args.duration]
+    channel = getattr(args, "channel", None)
+    platform, _, channel_id = channel.partition(":") if channel else ("cli", "", "")
+
+    async def manage() -> int:
+        async with await StoryBot.create(config) as bot:
+            caller = Caller(platform, getpass.getuser(), channel_id or None, operator=True)
+            reply = await bot.commands.handle(" ".join(words), caller)
+        print(reply.text, file=sys.stderr if reply.kind is ReplyKind.ERROR else sys.stdout)
+        return 1 if reply.kind is ReplyKind.ERROR else 0
+
+    return _run(manage)
+
+
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     async def chat() -> None:
         async with await StoryBot.create(config) as bot:
@@ -174,7 +197,7 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
 
             bot = await run_demo(Path(workdir), platforms, say)
             # the bot is closed; answer from a fresh one over the same database
-            async with await StoryBot.create(bot.config) as again:
+            async with await StoryBot.create(bot.file_config) as again:
                 say("A user asks: /story kherson")
                 await ConsoleAdapter(again.commands, console=console).ask("/story kherson")
 
@@ -277,8 +300,44 @@ def _parser() -> argparse.ArgumentParser:
         help="also fetch from loopback and private addresses (a page on this machine or your network)",
     )
     preview.set_defaults(handler=cmd_preview, configless=True)
+    _manage_cli(sub)
     add_platform_cli(sub)
     return parser
+
+
+def _manage_cli(sub: Any) -> None:
+    """The `/story` verbs that change what is tracked and who is told, for the terminal."""
+
+    def verb(name: str, help_text: str, *, channel: bool = True) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+        if channel:
+            parser.add_argument(
+                "--channel", required=True, type=_channel, help="the channel, as platform:id (slack:C0123)"
+            )
+        parser.set_defaults(handler=cmd_manage, verb=name)
+        return parser
+
+    track = verb("track", "preview a page and track it (nothing already on it is news)", channel=False)
+    track.add_argument("words", nargs=1, metavar="URL")
+    track.add_argument("--as", dest="name", help="the story's name (default: from its title)")
+    untrack = verb("untrack", "stop tracking a story added from chat or the CLI", channel=False)
+    untrack.add_argument("words", nargs="+", metavar="NAME")
+    for name, what in (("subscribe", "gets"), ("unsubscribe", "stops getting")):
+        parser = verb(name, f"the channel {what} a story's alerts, or those of stories with keywords")
+        parser.add_argument("words", nargs="+", metavar="NAME|KEYWORDS")
+    mute = verb("mute", "hold a story's alerts back from the channel")
+    mute.add_argument("words", nargs="+", metavar="NAME")
+    mute.add_argument("--for", dest="duration", help="how long: 30m, 2h, 3d, 1w (default: until unmuted)")
+    verb("unmute", "the channel gets the story's alerts again").add_argument(
+        "words", nargs="+", metavar="NAME"
+    )
+    verb("subscriptions", "what the channel gets alerts of")
+
+
+def _channel(text: str) -> str:
+    if not CHANNEL.match(text):
+        raise argparse.ArgumentTypeError("must be platform:channel_id, e.g. slack:C0123 or discord:1234")
+    return text
 
 
 def _positive(text: str) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,15 +24,19 @@ from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
 from bot.model_summaries import ModelSummarizer, endpoint_from
+from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
+from bot.preview import RETRIES as PREVIEW_RETRIES
+from bot.preview import Preview, fetch_preview
 from bot.scheduler import PollScheduler
-from bot.storage import Store, StoreError, now_utc, open_store
+from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+HELD_CHECK_SECONDS = 10.0  # how soon what another process added to the store is followed
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -53,7 +58,10 @@ class StoryBot:
         shared_store: bool = False,
         summarizer: ModelSummarizer | None = None,
     ):
-        self.config = config
+        self.file_config = config  # what config.toml says
+        self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
+        self._held: HeldState | None = None
+        self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.config_path = config_path
         self.load = load
         self.store = store
@@ -63,7 +71,13 @@ class StoryBot:
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
-        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
+        self.commands = Commands(
+            store,
+            lambda: self.config,
+            poll=self._poll_for_command,
+            preview=self.preview_page,
+            on_change=self.refresh_held,
+        )
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {})
         self.scheduler = PollScheduler(self.poll)
@@ -101,7 +115,9 @@ class StoryBot:
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            await sync_catalog(store, config)
+            bot._held = await store.held()
+            bot.config = effective_config(config, bot._held)
+            await sync_catalog(store, bot.config)
         except BaseException:
             await bot.close()
             raise
@@ -119,7 +135,7 @@ class StoryBot:
         await self.dispatcher.drain()
         await self._exit.aclose()
 
-    def _fetcher(self, config: Config) -> Fetcher:
+    def _fetcher(self, config: Config, **options: Any) -> Fetcher:
         return Fetcher(
             self.client,
             base_dir=config.base_dir,
@@ -127,7 +143,13 @@ class StoryBot:
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
             deadline=config.storybot.fetch_deadline,
+            **options,
         )
+
+    async def preview_page(self, url: str) -> Preview:
+        """What `/story track` shows before tracking: read through the app's own client, so the
+        address policy, body cap and deadline are the poller's; one retry (a person waits)."""
+        return await fetch_preview(url, fetcher=self._fetcher(self.config, retries=PREVIEW_RETRIES))
 
     # --- the pipeline ------------------------------------------------------------------
 
@@ -192,17 +214,15 @@ class StoryBot:
         self.polls = poll
         if poll:
             self.scheduler.apply(self.config)
-        self.scheduler.scheduler.add_job(
-            self.check_config,
-            "interval",
-            seconds=CONFIG_CHECK_SECONDS,
-            id="config",
-            max_instances=1,
-            coalesce=True,
+        housekeeping = (
+            (self.check_config, CONFIG_CHECK_SECONDS, "config"),
+            (self.refresh_held, HELD_CHECK_SECONDS, "held"),
+            (self.prune, PRUNE_HOURS * 3600, "prune"),
         )
-        self.scheduler.scheduler.add_job(
-            self.prune, "interval", hours=PRUNE_HOURS, id="prune", max_instances=1, coalesce=True
-        )
+        for job, seconds, name in housekeeping:
+            self.scheduler.scheduler.add_job(
+                job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+            )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
@@ -234,16 +254,34 @@ class StoryBot:
         return True
 
     async def apply_config(self, config: Config) -> None:
+        """Run on a new config.toml, with what the store holds merged in (bot.overlay)."""
         if (
-            config.platforms != self.config.platforms
+            config.platforms != self.file_config.platforms
             or (config.storybot.database, config.storybot.database_env)
-            != (self.config.storybot.database, self.config.storybot.database_env)
-            or config.address_policy != self.config.address_policy
-            or config.summaries != self.config.summaries
+            != (self.file_config.storybot.database, self.file_config.storybot.database_env)
+            or config.address_policy != self.file_config.address_policy
+            or config.summaries != self.file_config.summaries
         ):
             log.warning(
                 "platform, database, allow_private/allow_hosts and [summaries] settings apply on restart only"
             )
+        async with self._deriving:
+            self.file_config = config
+            await self._run_on(effective_config(config, self._held or HeldState()))
+
+    async def refresh_held(self) -> bool:
+        """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
+        another process) and, if they changed, run on the merged config. True if they changed."""
+        async with self._deriving:
+            held = await self.store.held()
+            if held == self._held:
+                return False
+            self._held = held
+            await self._run_on(effective_config(self.file_config, held))
+            return True
+
+    async def _run_on(self, config: Config) -> None:
+        """Make `config` (already merged) the one every part runs on."""
         self.config = config
         self.fetcher = self._fetcher(config)
         caught_up = await sync_catalog(self.store, config)

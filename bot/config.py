@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from bot.redact import display_url
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
+ROLELESS = ("slack", "console")  # platforms whose callers carry no roles
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
 
 
@@ -66,6 +68,9 @@ class StoryConfig(_Strict):
     title: str | None = None
     aliases: tuple[str, ...] = ()
     interval: Seconds | None = None
+    # who declared it: "config" (this file), "chat" (chat or the CLI), "feed:<id>": set by
+    # bot.overlay for stories the store holds, never written in config.toml
+    origin: str = "config"
 
     @field_validator("url")
     @classmethod
@@ -123,6 +128,10 @@ class RouteConfig(_Strict):
         """Seconds between this route's digests; None when it sends each alert at once."""
         return digest_seconds(self.digest)
 
+    # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
+    origin: str = "config"
+    added_by: str = ""
+
     @field_validator("channels")
     @classmethod
     def _channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
@@ -139,6 +148,19 @@ class RouteConfig(_Strict):
         return tuple(k.casefold() for k in keywords if k.strip())
 
 
+class MuteConfig(_Strict):
+    """A channel that gets none of a story's alerts until `until` (None: until unmuted). Held
+    in the store; bot.overlay puts them here so `channels_for` honours them."""
+
+    story_id: str
+    channel: str
+    until: datetime | None = None
+    added_by: str = ""
+
+    def active(self, at: datetime) -> bool:
+        return self.until is None or self.until > at
+
+
 class BotConfig(_Strict):
     """Core settings under [storybot]."""
 
@@ -152,6 +174,10 @@ class BotConfig(_Strict):
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    # who may track, untrack, subscribe and mute from chat (admins always may): users as
+    # "platform:user_id"; on platforms with roles (Discord), role ids as "platform:role_id"
+    managers: tuple[str, ...] = ()
+    manager_roles: tuple[str, ...] = ()
     fetch_deadline: Annotated[float, Field(ge=1, le=600)] = 30
     allow_private: StrictBool = False
     allow_hosts: tuple[str, ...] = ()
@@ -186,13 +212,24 @@ class BotConfig(_Strict):
             parse_allowance(entry)
         return entries
 
-    @field_validator("admins")
+    @field_validator("admins", "managers")
     @classmethod
     def _user_refs(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
         for ref in admins:
             if not USER.match(ref):
                 raise ValueError(f"{ref!r} is not 'platform:user_id' (e.g. 'slack:U0123')")
         return admins
+
+    @field_validator("manager_roles")
+    @classmethod
+    def _role_refs(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in roles:
+            found = USER.match(ref)
+            if not found:
+                raise ValueError(f"{ref!r} is not 'platform:role_id' (e.g. 'discord:1234')")
+            if found["platform"] in ROLELESS:
+                raise ValueError(f"{ref!r}: {found['platform']} has no roles; list its users in managers")
+        return roles
 
 
 class SummariesConfig(_Strict):
@@ -221,6 +258,7 @@ class Config(_Strict):
     summaries: SummariesConfig | None = None
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
+    mutes: tuple[MuteConfig, ...] = ()  # from the store (bot.overlay), never from the file
 
     def story(self, story_id: str) -> StoryConfig | None:
         return self._by_id.get(story_id)
@@ -259,23 +297,26 @@ class Config(_Strict):
             allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
         )
 
-    def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
-        """Channels routed to a story, by id or by keyword in its title or text, in config order."""
-        return tuple(self._routes_for(story, text))
+    def channels_for(self, story: StoryConfig, text: str = "", at: datetime | None = None) -> tuple[str, ...]:
+        """Channels routed to a story, by id or by keyword in its title or text, in config order,
+        less those that muted the story (a mute counts until its end, judged at `at`, default now)."""
+        return tuple(self._routes_for(story, text, at))
 
-    def digest_periods(self, story: StoryConfig, text: str = "") -> dict[str, float]:
+    def digest_periods(
+        self, story: StoryConfig, text: str = "", at: datetime | None = None
+    ) -> dict[str, float]:
         """Of the channels routed to a story, those that get it as a digest, with the period.
         A channel that any matching route sends to at once gets it at once; one in several
         digest routes gets the shortest period."""
         periods: dict[str, float] = {}
-        for channel, routes in self._routes_for(story, text).items():
+        for channel, routes in self._routes_for(story, text, at).items():
             chosen = [r.digest_period for r in routes]
             if None not in chosen:
                 periods[channel] = min(p for p in chosen if p is not None)
         return periods
 
-    def _routes_for(self, story: StoryConfig, text: str) -> dict[str, list[RouteConfig]]:
-        """Channel -> the routes that send it the story, channels in config order."""
+    def _routes_for(self, story: StoryConfig, text: str, at: datetime | None) -> dict[str, list[RouteConfig]]:
+        """Channel -> the routes that send it the story, channels in config order, muted ones left out."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
         found: dict[str, list[RouteConfig]] = {}
         for route in self.routes:
@@ -286,13 +327,35 @@ class Config(_Strict):
             ):
                 for channel in route.channels:
                     found.setdefault(channel, []).append(route)
+        if self.mutes:
+            when = at or datetime.now(UTC)
+            muted = {m.channel for m in self._mutes_by_story.get(story.id, ()) if m.active(when)}
+            return {c: routes for c, routes in found.items() if c not in muted}
         return found
+
+    @cached_property
+    def _mutes_by_story(self) -> dict[str, list[MuteConfig]]:
+        by_story: dict[str, list[MuteConfig]] = {}
+        for mute in self.mutes:
+            by_story.setdefault(mute.story_id, []).append(mute)
+        return by_story
 
     def is_admin(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.storybot.admins
 
+    def may_manage(self, platform: str, user_id: str, roles: Iterable[str] = ()) -> bool:
+        """Whether a caller may track, untrack, subscribe and mute: an admin, a listed manager,
+        or a holder of a listed role on that platform."""
+        bot = self.storybot
+        return (
+            self.is_admin(platform, user_id)
+            or f"{platform}:{user_id}" in bot.managers
+            or any(f"{platform}:{role}" in bot.manager_roles for role in roles)
+        )
+
 
 CORE_TABLES = {"storybot", "stories", "routes", "summaries"}
+HELD_ONLY = ("origin", "added_by")  # model fields bot.overlay sets; config.toml may not
 
 ConfigCheck = Callable[[Config], list[str]]
 """A check a caller adds to loading (the CLI: platform tables); returns one line per problem."""
@@ -352,6 +415,13 @@ def _relations(core: dict[str, Any]) -> list[str]:
         f"stories[{n}]: give exactly one of 'url' or 'path'"
         for n, story in stories
         if (story.get("url") is None) == (story.get("path") is None)
+    ]
+    problems += [
+        f"{table}[{n}].{key}: unknown key (set by storybot for what chat adds, not in the file)"
+        for table, rows, keys in (("stories", stories, ("origin",)), ("routes", routes, HELD_ONLY))
+        for n, row in rows
+        for key in keys
+        if key in row
     ]
     counts = Counter(_strings([story.get("id") for _, story in stories]))
     dupes = sorted(story_id for story_id, count in counts.items() if count > 1)

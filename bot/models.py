@@ -161,6 +161,7 @@ class StoryBrief:
     aliases: tuple[str, ...] = ()
     updated: datetime | None = None
     suspect: str | None = None  # why the last fetch was not taken as the story, if it was not
+    origin: str = ""  # who added it, for lists: "config.toml", "chat", "feed <id>"; "" unsaid
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +195,25 @@ class Reply:
     text: str
     story: StoryView | None = None
     stories: tuple[StoryBrief, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who typed a command, and where. `roles`: the caller's role ids on platforms that have
+    them (Discord). `operator`: the person at the server's terminal (the CLI), who may do
+    anything config.toml lets them do anyway."""
+
+    platform: str
+    user_id: str
+    channel_id: str | None = None
+    roles: tuple[str, ...] = ()
+    operator: bool = False
+
+    @property
+    def ref(self) -> str:
+        """Who, as stored beside what they added: 'slack:U0123', or 'cli:<login>'."""
+        return f"cli:{self.user_id}" if self.operator else f"{self.platform}:{self.user_id}"
+
+    @property
+    def channel(self) -> str | None:
+        return f"{self.platform}:{self.channel_id}" if self.channel_id else None

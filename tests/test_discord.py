@@ -146,6 +146,10 @@ async def test_autocomplete_offers_kherson_for_khe(fake: FakeDiscord, bot: Disco
     assert timeline["data"]["choices"][0]["value"] == "timeline kherson"
     verbs = await fake.autocomplete("li")
     assert {"name": "List the tracked stories", "value": "list"} in verbs["data"]["choices"]
+    subscriptions = await fake.autocomplete("subs")
+    assert {"name": "What this channel gets alerts of", "value": "subscriptions"} in subscriptions["data"][
+        "choices"
+    ]
 
 
 async def test_story_is_synced_to_the_configured_guild_at_start(
@@ -155,7 +159,7 @@ async def test_story_is_synced_to_the_configured_guild_at_start(
     assert story["name"] == "story"
     options = {o["name"]: o for o in story["options"]}
     assert options["query"]["autocomplete"] is True and options["query"]["required"] is True
-    assert options["query"]["max_length"] == 200
+    assert options["query"]["max_length"] == 2100  # room for `track <url> as <name>`
     assert set(options) == {"query", "timeline", "public"}
     assert None not in fake.commands  # nothing global when guilds are listed
 

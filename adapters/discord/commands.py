@@ -26,7 +26,11 @@ from bot.models import Reply
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-VERBS = {"list": "List the tracked stories", "help": "How to use /story"}
+VERBS = {
+    "list": "List the tracked stories",
+    "help": "How to use /story",
+    "subscriptions": "What this channel gets alerts of",
+}
 NO_PINGS = discord.AllowedMentions.none()
 
 
@@ -81,23 +85,25 @@ def story_command(
 
     @app_commands.command(name="story", description="A tracked news story: its latest update and timeline")
     @app_commands.describe(
-        query="A story's name or words from it; or: list, help, timeline <story>",
+        query="A story's name or words; or list, help, timeline, subscriptions, track <url>, subscribe",
         timeline="Show every dated update of the story",
         public="Post the answer in the channel for everyone (default: only you see it)",
     )
     async def story(
         interaction: discord.Interaction,
-        query: app_commands.Range[str, 1, 200],
+        query: app_commands.Range[str, 1, 2100],  # room for `track <url> as <name>`
         timeline: bool = False,
         public: bool | None = None,
     ) -> None:
         if commands is None:
             raise app_commands.AppCommandError("this client only syncs commands")
         text = f"timeline {query}" if timeline and not query.casefold().startswith("timeline") else query
+        user = interaction.user
         caller = Caller(
             PLATFORM,
-            str(interaction.user.id),
+            str(user.id),
             str(interaction.channel_id) if interaction.channel_id else None,
+            roles=tuple(str(r.id) for r in user.roles) if isinstance(user, discord.Member) else (),
         )
         hidden = ephemeral if public is None else not public
         await answer(

@@ -220,7 +220,8 @@ def _list_embed(stories: Iterable[StoryBrief]) -> discord.Embed:
     lines = []
     for brief in stories:
         updated = f" · updated {when(brief.updated, 'R')}" if brief.updated else ""
-        lines.append(f"**{safe(brief.title or brief.id)}** (`{brief.id}`){updated}")
+        origin = f" · {safe(brief.origin)}" if brief.origin else ""
+        lines.append(f"**{safe(brief.title or brief.id)}** (`{brief.id}`){updated}{origin}")
     embed = discord.Embed(
         title=_REPLY_TITLE[ReplyKind.LIST],
         description=_clip_lines(lines, DESCRIPTION_MAX),

@@ -314,7 +314,8 @@ def _list_blocks(stories: tuple[StoryBrief, ...]) -> list[Block]:
     lines = []
     for brief in stories:
         updated = f" — updated {date_token(brief.updated)}" if brief.updated else ""
-        lines.append(f"• *{fit(brief.title or brief.id, 200)}* (`{code(brief.id)}`){updated}")
+        origin = f" — {fit(brief.origin, 64)}" if brief.origin else ""
+        lines.append(f"• *{fit(brief.title or brief.id, 200)}* (`{code(brief.id)}`){updated}{origin}")
     return [section("*Tracked stories*"), *sections_of_lines(lines)]
 
 

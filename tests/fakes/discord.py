@@ -40,6 +40,7 @@ APP_ID = 1_100_000_000_000_000_001
 GUILD_ID = 1_200_000_000_000_000_001
 CHANNEL_IDS = (1_300_000_000_000_000_001, 1_300_000_000_000_000_002)
 USER_ID = 1_400_000_000_000_000_001
+NEWSDESK_ROLE_ID = 1_500_000_000_000_000_001  # a role of the guild besides @everyone
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 GUILDS_INTENT = 1 << 0
@@ -387,8 +388,10 @@ class FakeDiscord:
         guild_id: int = GUILD_ID,
         channel_id: int | None = None,
         user_id: int = USER_ID,
+        roles: tuple[int, ...] = (),
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload as Discord sends it for `/name options...`."""
+        """An INTERACTION_CREATE payload as Discord sends it for `/name options...`, from a
+        member holding `roles`."""
         channel_id = channel_id or min(self.guilds.get(guild_id) or {CHANNEL_IDS[0]})
         command = next(
             (c for c in self.commands.get(guild_id, []) + self.commands.get(None, []) if c["name"] == name),
@@ -425,7 +428,7 @@ class FakeDiscord:
             },
             "member": {
                 "user": user,
-                "roles": [],
+                "roles": [str(r) for r in roles],
                 "flags": 0,
                 "joined_at": "2022-11-01T00:00:00+00:00",
                 "deaf": False,
@@ -462,11 +465,22 @@ class FakeDiscord:
         await self._dispatch(self._current, "INTERACTION_CREATE", payload)
         return pending
 
-    async def slash(self, query: str, timeout: float = 5.0, **extra: Any) -> dict[str, Any]:
-        """Type `/story query:<query>`; return the bot's callback body."""
+    async def slash(
+        self,
+        query: str,
+        timeout: float = 5.0,
+        *,
+        user_id: int = USER_ID,
+        roles: tuple[int, ...] = (),
+        channel_id: int | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """`user_id`, holding `roles`, types `/story query:<query>` in `channel_id`; return the
+        bot's callback body."""
         options = [{"name": "query", "type": 3, "value": query}]
         options += [{"name": k, "type": 5, "value": v} for k, v in extra.items()]
-        pending = await self.send_interaction(self.interaction(options))
+        payload = self.interaction(options, channel_id=channel_id, user_id=user_id, roles=roles)
+        pending = await self.send_interaction(payload)
         return await asyncio.wait_for(asyncio.shield(pending.callback), timeout)
 
     async def click(
@@ -606,16 +620,19 @@ class FakeDiscord:
             "features": [],
             "roles": [
                 {
-                    "id": str(guild_id),
-                    "name": "@everyone",
-                    "permissions": "1071698660929",
-                    "position": 0,
+                    "id": str(role_id),
+                    "name": name,
+                    "permissions": "1071698660929" if position == 0 else "0",
+                    "position": position,
                     "color": 0,
                     "hoist": False,
                     "managed": False,
                     "mentionable": False,
                     "flags": 0,
                 }
+                for position, (role_id, name) in enumerate(
+                    ((guild_id, "@everyone"), (NEWSDESK_ROLE_ID, "newsdesk"))
+                )
             ],
             "emojis": [],
             "stickers": [],
