@@ -45,15 +45,17 @@ def alert_to_panel(alert: Alert) -> Panel:
 
 def _grouped_panel(alert: Alert) -> Panel:
     """A catch-up (the story so far) or a digest (several updates) as one panel."""
+    parts: list[RenderableType] = []
     if alert.kind is AlertKind.DIGEST:
-        head, lines = alert_lead(alert), digest_lines(alert)
+        lines = digest_lines(alert)
     else:
-        head = f"{alert_lead(alert)}  ·  as of {format_time(alert.seen_at)}"
+        parts.append(_text(f"as of {format_time(alert.seen_at)}", style="bold"))
         lines = catch_up_lines(alert)
-    parts: list[RenderableType] = [_text(line) for line in lines]
+    parts += [_text(line) for line in lines]
+    parts.append(_text(f"full timeline: /story timeline {alert.story_id}", style="dim"))
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
-    return Panel(Group(*parts), title=_text(head), title_align="left", border_style="green")
+    return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
 
 
 def reply_to_panel(reply: Reply) -> Panel:
