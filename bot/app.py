@@ -282,9 +282,11 @@ class StoryBot:
 
     async def _run_on(self, config: Config) -> None:
         """Make `config` (already merged) the one every part runs on."""
+        # the catalog first: a poll that already routes by the new config could alert a newly
+        # routed channel before its catch-up is queued, and then it would get none
+        caught_up = await sync_catalog(self.store, config)
         self.config = config
         self.fetcher = self._fetcher(config)
-        caught_up = await sync_catalog(self.store, config)
         if caught_up:
             log.info("catch-up queued for %d newly routed channel(s)", len(caught_up))
             self.dispatcher.notify()
