@@ -18,7 +18,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +28,7 @@ from pydantic import (
 )
 
 from bot.envnames import EnvName
+from bot.metrics import listen_address
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
 
@@ -190,6 +190,15 @@ class BotConfig(_Strict):
     stalled_after: Annotated[float, Field(ge=2, le=3600)] = 30
     # when workers look for due stories; a 6th field is seconds ("* * * * * */20")
     tick_cron: str = "* * * * *"
+    # `storybot run` serves Prometheus /metrics and /healthz here ("127.0.0.1:9464"); off when unset
+    metrics: str | None = None
+
+    @field_validator("metrics")
+    @classmethod
+    def _listen(cls, address: str | None) -> str | None:
+        if address is not None:
+            listen_address(address)
+        return address
 
     @field_validator("queue_database")
     @classmethod
@@ -201,6 +210,8 @@ class BotConfig(_Strict):
     @field_validator("tick_cron")
     @classmethod
     def _cron(cls, cron: str) -> str:
+        from croniter import croniter  # only a config that sets tick_cron pays for it
+
         if not croniter.is_valid(cron):
             raise ValueError('must be a cron expression such as "* * * * *" (every minute)')
         return cron

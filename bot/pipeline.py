@@ -9,6 +9,7 @@ becomes a diff base, so an outage cannot make old sections look new afterwards.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +18,7 @@ from bot.boilerplate import MIN_STORIES, line_keys, site_of, strip_lines
 from bot.config import Config, StoryConfig
 from bot.diff import diff
 from bot.fetch import Fetcher
+from bot.metrics import NO_METRICS, Metrics
 from bot.model_summaries import ModelSummarizer
 from bot.models import (
     AlertKind,
@@ -31,7 +33,16 @@ from bot.models import (
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.read import parse_story
 from bot.sanity import first_page_reason, suspect_reason
-from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, Validators, now_utc
+from bot.storage import (
+    EventRecord,
+    FetchMeta,
+    SectionRecord,
+    StaleBase,
+    Store,
+    StoreError,
+    Validators,
+    now_utc,
+)
 from bot.summarize import summarize, summarize_edit
 
 log = logging.getLogger(__name__)
@@ -76,21 +87,44 @@ async def poll_story(
     now: datetime | None = None,
     memo: PollMemo | None = None,
     summarizer: ModelSummarizer | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> PollOutcome:
-    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches.
+    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches
+    (StoreError when the store fails). Tells `metrics` how the fetch and the poll went.
 
     The stored story is loaded only when the page came back with new bytes; a 304 or the
     same bytes again costs a check time, batched when `memo` has a CheckBatch. With a
     `summarizer`, new updates are summarised by a model before anything is recorded, so the
     summary is stored with its event and no later poll, retry or restart asks again."""
+    try:
+        outcome = await _poll(story, config, fetcher, store, now, memo, summarizer, metrics)
+    except StoreError:
+        metrics.polled(story.id, PollStatus.FAILED.value)
+        raise
+    metrics.polled(story.id, outcome.status.value)
+    return outcome
+
+
+async def _poll(
+    story: StoryConfig,
+    config: Config,
+    fetcher: Fetcher,
+    store: Store,
+    now: datetime | None,
+    memo: PollMemo | None,
+    summarizer: ModelSummarizer | None,
+    metrics: Metrics,
+) -> PollOutcome:
     at = now or now_utc()
     memo = memo or PollMemo(ValidatorCache(remember=False))
     held = await memo.validators.get(story.id, store)
+    started = time.monotonic()
     result = await fetcher.fetch(
         story.source,
         etag=held.etag if held else None,
         last_modified=held.last_modified if held else None,
     )
+    metrics.fetched(time.monotonic() - started, ok=not result.failed)
     if result.not_modified or (held is not None and result.ok and result.content_hash == held.content_hash):
         if memo.checks is not None:
             memo.checks.add(story.id, at)

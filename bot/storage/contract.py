@@ -194,6 +194,11 @@ class DeliveryQueue(Protocol):
         """When the earliest pending delivery for `platforms` falls due, if any."""
         ...
 
+    async def pending_count(self) -> int:
+        """Deliveries not yet settled (waiting, retrying or claimed mid-send), every platform:
+        the queue depth an operator watches (`/metrics`)."""
+        ...
+
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         """Pending -> claimed, committed before the platform is called. True only for the one
         caller that moved it, so two senders never both send it."""

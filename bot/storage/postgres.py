@@ -460,6 +460,12 @@ class PostgresStore:
         )
         return _aware(rows[0]["at"])
 
+    async def pending_count(self) -> int:
+        rows = await self._all(
+            "SELECT count(*) AS n FROM deliveries WHERE status IN ('pending', 'claimed')", ()
+        )
+        return int(rows[0]["n"])
+
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         async with self.transaction() as conn:
             cursor = await conn.execute(

@@ -488,6 +488,10 @@ class SqliteStore:
         )
         return _utc(rows[0][0])
 
+    async def pending_count(self) -> int:
+        rows = await self._all("SELECT count(*) FROM deliveries WHERE status IN ('pending', 'claimed')", ())
+        return int(rows[0][0])
+
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         async with self.transaction(durable=True) as db:
             cursor = await db.execute(
