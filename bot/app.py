@@ -37,6 +37,7 @@ from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+PAUSED_REFRESH_SECONDS = 30.0  # how soon a pause or resume made by another process is followed
 HELD_CHECK_SECONDS = 10.0  # how soon what another process added to the store is followed
 HEALTH_TIMEOUT = 2.0
 STOP_GRACE = 10.0  # seconds a stopping poll may take beyond its fetch deadline (storing what it found)
@@ -83,7 +84,9 @@ class StoryBot:
             poll=self._poll_for_command,
             preview=self.preview_page,
             on_change=self.refresh_held,
+            resume=self.resume,
         )
+        self.paused: set[str] = set()  # stories paused for failing: polled no more until resumed
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {}, metrics=metrics)
         self.scheduler = PollScheduler(self.poll)
@@ -135,6 +138,7 @@ class StoryBot:
             bot._held = await store.held()
             bot.config = effective_config(config, bot._held)
             await sync_catalog(store, bot.config)
+            await bot.refresh_paused()
         except BaseException:
             await bot.close()
             raise
@@ -175,6 +179,8 @@ class StoryBot:
         story = self.config.story(story_id)
         if story is None:
             return None
+        if story_id in self.paused:
+            return PollOutcome(story_id, PollStatus.PAUSED)
         try:
             outcome = await poll_story(
                 story,
@@ -190,11 +196,26 @@ class StoryBot:
             self.store_faults.failed(story_id, error)
             return PollOutcome(story_id, PollStatus.FAILED, error=error)
         self.store_faults.recovered(story_id)
+        if outcome.paused:
+            self.paused.add(story_id)
         if outcome.story is not None:
             self.commands.note_title(story_id, outcome.story.title)
         if outcome.event_ids:
             self.dispatcher.notify()
         return outcome
+
+    async def refresh_paused(self) -> set[str]:
+        """Read which stories are paused (another process may have paused or resumed one)."""
+        self.paused = {h.id for h in await self.store.story_health() if h.paused}
+        return self.paused
+
+    async def resume(self, story_id: str) -> bool:
+        """Un-pause a story and poll it soon; False when it was not paused."""
+        resumed = await self.store.resume_story(story_id)
+        self.paused.discard(story_id)
+        if resumed and self.polls:
+            self.scheduler.poll_soon(story_id)
+        return resumed
 
     async def prune(self) -> int:
         """Drop history nobody reads (bot.storage.contract.VersionHistory.prune)."""
@@ -235,6 +256,7 @@ class StoryBot:
         housekeeping = (
             (self.check_config, CONFIG_CHECK_SECONDS, "config"),
             (self.refresh_held, HELD_CHECK_SECONDS, "held"),
+            (self.refresh_paused, PAUSED_REFRESH_SECONDS, "paused"),
             (self.prune, PRUNE_HOURS * 3600, "prune"),
         )
         for job, seconds, name in housekeeping:
@@ -341,14 +363,16 @@ class StoryBot:
 
     async def _run_on(self, config: Config) -> None:
         """Make `config` (already merged) the one every part runs on."""
-        # the catalog first: a poll that already routes by the new config could alert a newly
-        # routed channel before its catch-up is queued, and then it would get none
+        # the catalog first (an edited story entry is un-paused): a poll that already routes by
+        # the new config could alert a newly routed channel before its catch-up is queued, and
+        # then it would get none
         caught_up = await sync_catalog(self.store, config)
         self.config = config
         self.fetcher = self._fetcher(config)
         if caught_up:
             log.info("catch-up queued for %d newly routed channel(s)", len(caught_up))
             self.dispatcher.notify()
+        await self.refresh_paused()
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -31,6 +32,7 @@ from bot.envnames import EnvName
 from bot.metrics import listen_address
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
+from bot.routing import Matcher, regex_problem
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
@@ -108,14 +110,25 @@ def digest_seconds(value: str) -> float | None:
     return float(seconds)
 
 
-class RouteConfig(_Strict):
-    """Send alerts of the named stories (or of stories matching keywords) to channels, at once
-    or (`digest`) grouped per story into one message per period."""
+AlertKindName = Literal["update", "correction", "edit", "headline"]
 
+
+class RouteConfig(_Strict):
+    """Send alerts of the named stories (or of stories matching keywords) to channels, unless
+    the alert holds an `exclude` word or is of a kind the route does not list in `kinds`; at
+    once, or (`digest`) grouped per story into one message per period.
+    Keywords match whole words and phrases (bot.routing); `regex = true` makes them regexes."""
+
+    regex: StrictBool = False  # first: the keyword checks below read it
     stories: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    kinds: tuple[AlertKindName, ...] = ("update", "correction", "edit", "headline")
     channels: tuple[str, ...]
-    digest: str = "immediate"
+    digest: str = "immediate"  # or a period ("30m", "2h", "1d"): one message per story per period
+    # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
+    origin: str = "config"
+    added_by: str = ""
 
     @field_validator("digest")
     @classmethod
@@ -128,10 +141,6 @@ class RouteConfig(_Strict):
         """Seconds between this route's digests; None when it sends each alert at once."""
         return digest_seconds(self.digest)
 
-    # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
-    origin: str = "config"
-    added_by: str = ""
-
     @field_validator("channels")
     @classmethod
     def _channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
@@ -142,10 +151,39 @@ class RouteConfig(_Strict):
                 raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123', 'discord:1234')")
         return channels
 
-    @field_validator("keywords")
+    @field_validator("keywords", "exclude")
     @classmethod
-    def _fold_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(k.casefold() for k in keywords if k.strip())
+    def _keyword_list(cls, keywords: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Blank entries dropped; with `regex = true`, each a regex bot.routing accepts."""
+        keywords = tuple(k for k in keywords if k.strip())
+        if info.data.get("regex"):
+            for pattern in keywords:
+                problem = regex_problem(pattern)
+                if problem:
+                    raise ValueError(f"{pattern[:60]!r}: {problem}")
+        return keywords
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_kind(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        if not kinds:
+            raise ValueError('list at least one kind: "update", "correction", "edit", "headline"')
+        return kinds
+
+    @cached_property
+    def keyword_matcher(self) -> Matcher:
+        return Matcher.build(self.keywords, regex=self.regex)
+
+    @cached_property
+    def exclude_matcher(self) -> Matcher:
+        return Matcher.build(self.exclude, regex=self.regex)
+
+    def selects(self, story_id: str, haystack: str, kind: str | None) -> bool:
+        """Whether an alert of `story_id` reading `haystack` (of `kind`; None: any) goes here."""
+        if kind is not None and kind not in self.kinds:
+            return False
+        chosen = "*" in self.stories or story_id in self.stories or self.keyword_matcher.any_in(haystack)
+        return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
 
 
 class MuteConfig(_Strict):
@@ -174,6 +212,10 @@ class BotConfig(_Strict):
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    # a story failing this many polls in a row is paused until an admin resumes it
+    pause_after: Annotated[int, Field(ge=1, le=100_000)] = 10
+    # where admins are told of a paused story, "platform:channel_id"
+    admin_channels: tuple[str, ...] = ()
     # who may track, untrack, subscribe and mute from chat (admins always may): users as
     # "platform:user_id"; on platforms with roles (Discord), role ids as "platform:role_id"
     managers: tuple[str, ...] = ()
@@ -222,6 +264,14 @@ class BotConfig(_Strict):
         for entry in entries:
             parse_allowance(entry)
         return entries
+
+    @field_validator("admin_channels")
+    @classmethod
+    def _admin_channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in channels:
+            if not CHANNEL.match(ref):
+                raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123')")
+        return channels
 
     @field_validator("admins", "managers")
     @classmethod
@@ -308,34 +358,37 @@ class Config(_Strict):
             allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
         )
 
-    def channels_for(self, story: StoryConfig, text: str = "", at: datetime | None = None) -> tuple[str, ...]:
-        """Channels routed to a story, by id or by keyword in its title or text, in config order,
-        less those that muted the story (a mute counts until its end, judged at `at`, default now)."""
-        return tuple(self._routes_for(story, text, at))
+    def channels_for(
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
+    ) -> tuple[str, ...]:
+        """Channels routed to a story, by id or by keyword in its title or text, in config
+        order; a route drops alerts holding one of its `exclude` words and kinds (bot.routing
+        names them: "update", "correction", "edit", "headline") it does not list (kind=None:
+        any kind, the catalog's standing routes); less the channels that muted the story (a
+        mute counts until its end, judged at `at`, default now)."""
+        return tuple(self._routes_for(story, text, kind, at))
 
     def digest_periods(
-        self, story: StoryConfig, text: str = "", at: datetime | None = None
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
     ) -> dict[str, float]:
-        """Of the channels routed to a story, those that get it as a digest, with the period.
-        A channel that any matching route sends to at once gets it at once; one in several
-        digest routes gets the shortest period."""
+        """Of the channels `channels_for` gives, those that get the alert in a digest, with the
+        period. A channel that any selecting route sends to at once gets it at once; one in
+        several digest routes gets the shortest period."""
         periods: dict[str, float] = {}
-        for channel, routes in self._routes_for(story, text, at).items():
+        for channel, routes in self._routes_for(story, text, kind, at).items():
             chosen = [r.digest_period for r in routes]
             if None not in chosen:
                 periods[channel] = min(p for p in chosen if p is not None)
         return periods
 
-    def _routes_for(self, story: StoryConfig, text: str, at: datetime | None) -> dict[str, list[RouteConfig]]:
-        """Channel -> the routes that send it the story, channels in config order, muted ones left out."""
-        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
+    def _routes_for(
+        self, story: StoryConfig, text: str, kind: str | None, at: datetime | None
+    ) -> dict[str, list[RouteConfig]]:
+        """Channel -> the routes that send it the alert, channels in config order, muted ones left out."""
+        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}"
         found: dict[str, list[RouteConfig]] = {}
         for route in self.routes:
-            if (
-                "*" in route.stories
-                or story.id in route.stories
-                or any(k in haystack for k in route.keywords)
-            ):
+            if route.selects(story.id, haystack, kind):
                 for channel in route.channels:
                     found.setdefault(channel, []).append(route)
         if self.mutes:

@@ -120,6 +120,7 @@ class AlertKind(StrEnum):
     TRACKING = "tracking"
     CATCH_UP = "catch_up"  # a channel newly routed to a story: the story so far, in one message
     DIGEST = "digest"  # a digest route's updates of one story over its period, in one message
+    STORY_PAUSED = "story_paused"  # not news: a Notice to the admins (see Notice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,26 @@ class Alert:
     # every platform says the same; empty when the story has no update to count
     progress: str = ""
     updates: tuple[Alert, ...] = ()  # a digest's member alerts, oldest first; empty otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A word to the admins about storybot itself, not story news: a story kept failing and was
+    paused. Stored as an event and delivered to `[storybot] admin_channels` exactly as an
+    alert is (claimed, keyed, looked up before a resend), so it is told once, restarts included.
+    Text here is raw: renderers escape it."""
+
+    event_id: int
+    story_id: str
+    story_title: str
+    kind: AlertKind
+    headline: str  # "Paused after 10 failed polls in a row"
+    reason: str  # the last error
+    seen_at: datetime  # when it was paused
+
+    @property
+    def resume_command(self) -> str:
+        return f"/story resume {self.story_id}"
 
 
 @dataclass(frozen=True, slots=True)

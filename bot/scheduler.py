@@ -3,8 +3,9 @@
 Jobs never overlap for one story (max_instances=1), missed runs collapse into one
 (coalesce), and jitter spreads stories that share an interval so one origin is not hit
 by all of them at once. A new story is polled at once, which makes its baseline. A failed
-poll moves the story's next run out (`FailureBackoff`, or the origin's Retry-After), so a
-failing origin costs less and less until it works again.
+poll moves the story's next run out (`failure_delay` of the failures in a row the store
+counts, or the origin's Retry-After), so a failing origin costs less and less until it works
+again; a story paused for failing keeps its job, which polls nothing until it is resumed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.backoff import FailureBackoff
+from bot.backoff import failure_delay
 from bot.config import Config
 from bot.pipeline import PollOutcome, PollStatus
 
@@ -32,7 +33,6 @@ class PollScheduler:
     def __init__(self, poll: Callable[[str], Awaitable[PollOutcome | None]]):
         self._poll = poll
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.backoff = FailureBackoff()
         self._intervals: dict[str, tuple[float, float]] = {}
         self._running: set[asyncio.Task[object]] = set()  # polls under way
 
@@ -91,24 +91,21 @@ class PollScheduler:
             task.add_done_callback(self._running.discard)
         outcome = await self._poll(story_id)
         timing = self._intervals.get(story_id)
-        if outcome is None or timing is None:
+        if outcome is None or timing is None or outcome.status is not PollStatus.FAILED or outcome.paused:
             return outcome
-        delay = self.backoff.after_poll(
-            story_id,
-            failed=outcome.status is PollStatus.FAILED,
-            interval=timing[0],
-            retry_after=outcome.retry_after,
-        )
+        delay = failure_delay(outcome.failures, timing[0], outcome.retry_after)
         job = self.scheduler.get_job(JOB_PREFIX + story_id)
-        if delay is not None and job is not None:
+        if job is not None:
             job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
-            log.info(
-                "story %s: %d failure(s) in a row; next poll in %ss",
-                story_id,
-                self.backoff.failures(story_id),
-                f"{delay:g}",
-            )
+            count = outcome.failures
+            log.info("story %s: %d failure(s) in a row; next poll in %ss", story_id, count, f"{delay:g}")
         return outcome
+
+    def poll_soon(self, story_id: str) -> None:
+        """Run the story's job now (a resumed story need not wait out its interval)."""
+        job = self.scheduler.get_job(JOB_PREFIX + story_id)
+        if job is not None and self.scheduler.running:
+            job.modify(next_run_time=datetime.now(UTC))
 
     def jobs(self) -> dict[str, float]:
         """Story id -> interval in seconds, as scheduled."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Alert, AlertKind, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
 from bot.summarize import cut
 
 TIMELINE_SHORT = 5
@@ -65,6 +65,7 @@ ALERT_LEADS = {
     AlertKind.TRACKING: "Now tracking",
     AlertKind.CATCH_UP: "The story so far",
     AlertKind.DIGEST: "Digest",
+    AlertKind.STORY_PAUSED: "Story paused",
 }
 
 
@@ -123,3 +124,12 @@ def alert_lead(alert: Alert) -> str:
     if alert.kind is AlertKind.DIGEST:
         return digest_title(alert)
     return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
+
+
+def notice_text(notice: Notice) -> str:
+    """A notice as plain lines: what happened to which story, why, and how to undo it."""
+    return (
+        f"{ALERT_LEADS[notice.kind]}: {notice.story_title} ({notice.story_id})\n"
+        f"{notice.headline}; last error: {notice.reason}\n"
+        f"No more polls until an admin runs {notice.resume_command} or its entry in config.toml changes."
+    )

@@ -167,7 +167,12 @@ def test_unknown_platform_table_and_route_platform(tmp_path: Path) -> None:
     assert any(p.startswith("routes[2].channels: unknown platform") for p in problems)
 
 
-def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_command_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_TOKEN"):  # GOOD routes to both
+        monkeypatch.setenv(name, "set")
+    (tmp_path / "story.txt").write_text("a story", encoding="utf-8")
     assert main(["--config", str(write(tmp_path, GOOD)), "check"]) == 0
     assert "config OK: 2 stories" in capsys.readouterr().out
     assert main(["--config", str(write(tmp_path, "[storybot]\ninterval=0\n")), "check"]) == 2
@@ -203,6 +208,8 @@ path = "seeds/story.txt"
 def test_check_names_each_refused_source_by_its_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "story.txt").write_text("a story", encoding="utf-8")
     assert main(["--config", str(write(tmp_path, REFUSED)), "check"]) == 2
     lines = capsys.readouterr().err.splitlines()[1:]
     keys = [line.split(":")[0].strip() for line in lines]

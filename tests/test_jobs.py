@@ -125,6 +125,37 @@ async def test_a_failed_poll_queues_the_next_after_its_backoff(
         assert await defer_due_polls(app, bot, datetime.now(UTC) + timedelta(seconds=61)) == []
 
 
+async def test_a_worker_pauses_a_failing_story_tells_the_admins_once_and_polls_it_no_more(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    """The count comes from the store, so the pause_after-th failure pauses the story whatever
+    job (or worker) ran the ones before; the notice is a delivery job like an alert's."""
+    config = kherson_config(
+        tmp_path,
+        [],
+        stories=[{"id": "kherson", "url": origin.url("/k"), "interval": 60}],
+        storybot={
+            "database": str(tmp_path / "s.db"),
+            "pause_after": 2,
+            "admin_channels": ["rec:admins"],
+            **LOCAL_SOURCES,
+        },
+    )
+    origin.set("/k", Response(status=404))  # not retried within the fetch: one poll, one request
+    sender = RecordingSender()
+    async with opened_queue(postgres_url) as app, await StoryBot.create(config) as bot:
+        await bot.attach([sender])
+        await bot.store.record_failure("kherson", datetime.now(UTC), "HTTP 500", 500)  # an earlier worker's
+        await defer_poll(app, "kherson")
+        await run_jobs(app, bot)  # the 2nd failure in a row: paused, the notice sent, no poll queued
+        assert await queued(app, POLL) == []
+        assert (
+            await defer_due_polls(app, bot, datetime.now(UTC) + timedelta(hours=1)) == []
+        )  # not due: paused
+    assert [(channel, type(post).__name__) for channel, post, _ in sender.posted] == [("admins", "Notice")]
+    assert len(origin.requests_for("/k")) == 1
+
+
 async def test_the_delivery_job_keeps_each_channels_order_across_a_retry(
     tmp_path: Path, postgres_url: str
 ) -> None:

@@ -76,9 +76,10 @@ async def defer_delivery(app: App, channel: str) -> bool:
 
 
 async def defer_due_polls(app: App, bot: StoryBot, now: datetime) -> list[str]:
-    """Defer a poll of every due story; returns the ids that were not already queued."""
+    """Defer a poll of every due story but the paused; returns the ids that were not already queued."""
+    paused = await bot.refresh_paused()
     due = due_stories(bot.config, await last_checks(bot.store), now)
-    return [story_id for story_id in due if await defer_poll(app, story_id)]
+    return [story_id for story_id in due if story_id not in paused and await defer_poll(app, story_id)]
 
 
 async def defer_due_deliveries(app: App, store: Store, platforms: Iterable[str], now: datetime) -> list[str]:
@@ -106,9 +107,10 @@ async def tick(context: JobContext, timestamp: int) -> dict[str, int]:
 
 
 async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
-    """Poll one story, then queue a delivery pass for each channel it gave an alert to. A
-    failed fetch queues the story's next poll after its backoff (the `failures` count rides
-    along in the job), which the tick cannot undercut: the queueing lock holds it."""
+    """Poll one story, then queue a delivery pass for each channel it gave an alert (or an admin
+    notice) to. A failed fetch queues the story's next poll after its backoff, counted from the
+    store's failures in a row (`failures` rides along in the job for the record only), which
+    the tick cannot undercut: the queueing lock holds it. A paused story is not polled again."""
     bot = runtime_of(context).bot
     if bot.config.story(story_id) is None:
         await bot.refresh_held()  # another worker's tick saw it first
@@ -119,10 +121,11 @@ async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
     for channel in channels:
         await defer_delivery(context.app, channel)
     story = bot.config.story(story_id)
-    if outcome.status is PollStatus.FAILED and story is not None:
-        delay = failure_delay(failures + 1, bot.config.interval_for(story), outcome.retry_after)
-        await defer_poll(context.app, story_id, failures=failures + 1, delay=delay)
-        log.info("story %s: %d failure(s) in a row; next poll in %ss", story_id, failures + 1, f"{delay:g}")
+    if outcome.status is PollStatus.FAILED and not outcome.paused and story is not None:
+        count = outcome.failures  # the store's count: a restart or another worker's failures included
+        delay = failure_delay(count, bot.config.interval_for(story), outcome.retry_after)
+        await defer_poll(context.app, story_id, failures=count, delay=delay)
+        log.info("story %s: %d failure(s) in a row; next poll in %ss", story_id, count, f"{delay:g}")
     return outcome.status.value
 
 
