@@ -199,12 +199,19 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
     async def poll() -> int:
         async with await StoryBot.create(config) as bot:
-            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's too
+            failed = 0
+            for feed in [] if args.story else config.feeds:  # a feed's new items are polled below
+                read = await bot.read_feed(feed.id)
+                assert read is not None
+                print(f"feed {feed.id}: {read.status.value}" + (f" ({read.error})" if read.error else ""))
+                for story_id in read.added:
+                    print(f"  now tracking {story_id}")
+                failed += read.error is not None
+            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's and feeds' too
             unknown = [i for i in ids if bot.config.story(i) is None]
             if unknown:
                 print(f"unknown story: {', '.join(unknown)}", file=sys.stderr)
                 return 2
-            failed = 0
             for story_id in ids:
                 outcome = await bot.poll(story_id)
                 assert outcome is not None
@@ -409,7 +416,7 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="poll a story paused for failing again")
     resume.add_argument("story", help="the story id")
     resume.set_defaults(handler=cmd_resume)
-    poll = sub.add_parser("poll", help="poll once and print the events")
+    poll = sub.add_parser("poll", help="read each feed, poll once and print the events")
     poll.add_argument("story", nargs="?", help="one story id (default: all)")
     poll.set_defaults(handler=cmd_poll)
     ask = sub.add_parser("ask", help='answer one command, e.g. storybot ask "/story kherson"')

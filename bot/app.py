@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ import httpx
 
 from bot.catalog import sync_catalog
 from bot.commands import Commands
-from bot.config import Config, ConfigError, load_config
+from bot.config import FEED_ORIGIN, Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
+from bot.feedwatch import FeedOutcome, FeedStatus, FeedValidators, poll_feed
 from bot.fetch import Fetcher, make_client
 from bot.metrics import NO_METRICS, Metrics
 from bot.model_summaries import ModelSummarizer, endpoint_from
@@ -66,6 +67,7 @@ class StoryBot:
         self.file_config = config  # what config.toml says
         self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
         self._held: HeldState | None = None
+        self._merged_until: datetime | None = None  # when a held story merged in expires next
         self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.metrics = metrics
         self.metrics_url: str | None = None  # where /metrics is served while running, when it is
@@ -89,7 +91,8 @@ class StoryBot:
         self.paused: set[str] = set()  # stories paused for failing: polled no more until resumed
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {}, metrics=metrics)
-        self.scheduler = PollScheduler(self.poll)
+        self.scheduler = PollScheduler(self.poll, self.read_feed)
+        self.feed_validators = FeedValidators()
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
@@ -135,8 +138,7 @@ class StoryBot:
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            bot._held = await store.held()
-            bot.config = effective_config(config, bot._held)
+            bot.config = bot._merge(await store.held())
             await sync_catalog(store, bot.config)
             await bot.refresh_paused()
         except BaseException:
@@ -218,11 +220,38 @@ class StoryBot:
         return resumed
 
     async def prune(self) -> int:
-        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune)."""
+        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune), and held
+        stories expired for `retention_days` (kept until then so a feed that still lists an
+        item does not follow it again)."""
         cutoff = now_utc() - timedelta(days=self.config.storybot.retention_days)
         pruned = await self.store.prune(cutoff)
+        if await self.store.remove_expired_stories(cutoff):
+            await self.refresh_held()
         log.info("pruned %d stored version(s) no diff, event or timeline needs", pruned)
         return pruned
+
+    async def read_feed(self, feed_id: str) -> FeedOutcome | None:
+        """Read one [[feeds]] feed and follow its new items (bot.feedwatch); they are polled
+        from now on, their first poll a silent baseline. None if no such feed."""
+        feed = self.file_config.feed(feed_id)
+        if feed is None:
+            return None
+        try:
+            outcome = await poll_feed(
+                feed,
+                config=self.file_config,
+                fetcher=self.fetcher,
+                store=self.store,
+                validators=self.feed_validators,
+            )
+            if outcome.added:
+                await self.refresh_held()
+        except StoreError as err:
+            error = f"database: {err}"
+            self.store_faults.failed(FEED_ORIGIN + feed_id, error)
+            return FeedOutcome(feed_id, FeedStatus.FAILED, error=error)
+        self.store_faults.recovered(FEED_ORIGIN + feed_id)
+        return outcome
 
     async def deliver(self) -> DeliveryReport:
         return await self.dispatcher.deliver_pending()
@@ -348,18 +377,27 @@ class StoryBot:
             )
         async with self._deriving:
             self.file_config = config
-            await self._run_on(effective_config(config, self._held or HeldState()))
+            await self._run_on(self._merge(self._held or HeldState()))
 
     async def refresh_held(self) -> bool:
         """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
-        another process) and, if they changed, run on the merged config. True if they changed."""
+        another process) and, if they changed or one of them has expired since, run on the
+        merged config. True if it changed."""
         async with self._deriving:
             held = await self.store.held()
-            if held == self._held:
+            if held == self._held and (self._merged_until is None or now_utc() < self._merged_until):
                 return False
-            self._held = held
-            await self._run_on(effective_config(self.file_config, held))
+            await self._run_on(self._merge(held))
             return True
+
+    def _merge(self, held: HeldState) -> Config:
+        """config.toml plus `held`, as of now; remembers when the next held story expires, so
+        `refresh_held` merges again then even if the store has not changed."""
+        at = now_utc()
+        self._held = held
+        ends = [s.expires_at for s in held.stories if s.expires_at is not None and s.expires_at > at]
+        self._merged_until = min(ends, default=None)
+        return effective_config(self.file_config, held, at)
 
     async def _run_on(self, config: Config) -> None:
         """Make `config` (already merged) the one every part runs on."""

@@ -35,6 +35,10 @@ from bot.redact import display_url
 from bot.routing import Matcher, regex_problem
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+FEED_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # short: a feed's stories are named "<feed id>-<slug>-<hash>"
+FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
+WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
+WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
 ROLELESS = ("slack", "console")  # platforms whose callers carry no roles
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
@@ -61,6 +65,12 @@ class _Strict(BaseModel):
 Seconds = Annotated[float, Field(ge=5, le=7 * 24 * 3600)]
 
 
+def _http_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError("must be an http:// or https:// URL")
+    return url
+
+
 class StoryConfig(_Strict):
     """One tracked story: where to read it, what users may call it, how often to look."""
 
@@ -76,10 +86,8 @@ class StoryConfig(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not re.match(r"^https?://[^\s/]+", url):
-            raise ValueError("must be an http:// or https:// URL")
-        return url
+    def _url(cls, url: str | None) -> str | None:
+        return url if url is None else _http_url(url)
 
     @field_validator("aliases")
     @classmethod
@@ -92,6 +100,18 @@ class StoryConfig(_Strict):
     @property
     def source(self) -> str:
         return self.url or self.path or ""
+
+    @property
+    def feed_id(self) -> str | None:
+        """The [[feeds]] id of a story a feed added, else None."""
+        return self.origin.removeprefix(FEED_ORIGIN) if self.origin.startswith(FEED_ORIGIN) else None
+
+
+def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
+    for ref in channels:
+        if not CHANNEL.match(ref):
+            raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123', 'discord:1234')")
+    return channels
 
 
 DIGEST_PERIOD = re.compile(r"^(?P<count>[0-9]{1,4})(?P<unit>[mhd])$")
@@ -114,13 +134,15 @@ AlertKindName = Literal["update", "correction", "edit", "headline"]
 
 
 class RouteConfig(_Strict):
-    """Send alerts of the named stories (or of stories matching keywords) to channels, unless
-    the alert holds an `exclude` word or is of a kind the route does not list in `kinds`; at
-    once, or (`digest`) grouped per story into one message per period.
-    Keywords match whole words and phrases (bot.routing); `regex = true` makes them regexes."""
+    """Send alerts of the named stories (or of the named feeds' stories, or of stories matching
+    keywords) to channels, unless the alert holds an `exclude` word or is of a kind the route
+    does not list in `kinds`; at once, or (`digest`) grouped per story into one message per
+    period. Keywords match whole words and phrases (bot.routing); `regex = true` makes them
+    regexes."""
 
     regex: StrictBool = False  # first: the keyword checks below read it
     stories: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     kinds: tuple[AlertKindName, ...] = ("update", "correction", "edit", "headline")
@@ -143,13 +165,10 @@ class RouteConfig(_Strict):
 
     @field_validator("channels")
     @classmethod
-    def _channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+    def _channels(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
         if not channels:
             raise ValueError("list at least one channel")
-        for ref in channels:
-            if not CHANNEL.match(ref):
-                raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123', 'discord:1234')")
-        return channels
+        return _channel_refs(channels)
 
     @field_validator("keywords", "exclude")
     @classmethod
@@ -178,12 +197,73 @@ class RouteConfig(_Strict):
     def exclude_matcher(self) -> Matcher:
         return Matcher.build(self.exclude, regex=self.regex)
 
-    def selects(self, story_id: str, haystack: str, kind: str | None) -> bool:
-        """Whether an alert of `story_id` reading `haystack` (of `kind`; None: any) goes here."""
+    def selects(self, story_id: str, haystack: str, kind: str | None, feed_id: str | None = None) -> bool:
+        """Whether an alert of `story_id` (a story of feed `feed_id`, if any) reading `haystack`
+        (of `kind`; None: any) goes here."""
         if kind is not None and kind not in self.kinds:
             return False
-        chosen = "*" in self.stories or story_id in self.stories or self.keyword_matcher.any_in(haystack)
+        chosen = (
+            "*" in self.stories
+            or story_id in self.stories
+            or (feed_id is not None and feed_id in self.feeds)
+            or self.keyword_matcher.any_in(haystack)
+        )
         return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
+
+
+def window_seconds(text: str) -> float:
+    """'3d' -> 259200.0. Units: m(inutes), h(ours), d(ays), w(eeks). ValueError otherwise."""
+    match = WINDOW.match(text.strip().casefold())
+    if match is None:
+        raise ValueError('must be a length of time such as "36h", "3d" or "1w" (units m, h, d, w)')
+    return float(match["amount"]) * WINDOW_UNITS[match["unit"]]
+
+
+class FeedConfig(_Strict):
+    """A feed (RSS, Atom or a sitemap) whose every item, for `window` after its publication, is
+    tracked as a story. `keywords`: only items whose title or link holds one (whole words, as
+    route keywords match); `channels`: where
+    its stories' alerts go (routes may add more, naming the feed in `feeds`)."""
+
+    id: Annotated[str, Field(pattern=FEED_ID)]
+    url: str
+    interval: Seconds | None = None  # how often the feed is read (default: [storybot] interval)
+    item_interval: Seconds | None = None  # how often each of its stories is polled (default: interval)
+    window: str = "3d"
+    keywords: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _http_url(url)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, window: str) -> str:
+        seconds = window_seconds(window)
+        if not 3600 <= seconds <= 90 * 86400:
+            raise ValueError("must be between 1h and 90d")
+        return window
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        return _channel_refs(channels)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(k for k in keywords if k.strip())
+
+    @property
+    def window_seconds(self) -> float:
+        return window_seconds(self.window)
+
+    @cached_property
+    def keyword_matcher(self) -> Matcher:
+        """Its keywords as route keywords match: whole words or phrases, any case."""
+        return Matcher.build(self.keywords, regex=False)
 
 
 class MuteConfig(_Strict):
@@ -315,6 +395,7 @@ class Config(_Strict):
 
     storybot: BotConfig = BotConfig()
     stories: tuple[StoryConfig, ...] = ()
+    feeds: tuple[FeedConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     summaries: SummariesConfig | None = None
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -328,7 +409,10 @@ class Config(_Strict):
     def _by_id(self) -> dict[str, StoryConfig]:
         return {s.id: s for s in self.stories}
 
-    def interval_for(self, story: StoryConfig) -> float:
+    def feed(self, feed_id: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.id == feed_id), None)
+
+    def interval_for(self, story: StoryConfig | FeedConfig) -> float:
         return story.interval or self.storybot.interval
 
     def resolve_path(self, path: str) -> Path:
@@ -361,34 +445,37 @@ class Config(_Strict):
     def channels_for(
         self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
     ) -> tuple[str, ...]:
-        """Channels routed to a story, by id or by keyword in its title or text, in config
-        order; a route drops alerts holding one of its `exclude` words and kinds (bot.routing
-        names them: "update", "correction", "edit", "headline") it does not list (kind=None:
-        any kind, the catalog's standing routes); less the channels that muted the story (a
-        mute counts until its end, judged at `at`, default now)."""
+        """Channels routed to a story, by id, by its feed (the feed's own `channels` first, then
+        routes naming it in `feeds`) or by keyword in its title or text, in config order; a
+        route drops alerts holding one of its `exclude` words and kinds (bot.routing names
+        them: "update", "correction", "edit", "headline") it does not list (kind=None: any
+        kind, the catalog's standing routes); less the channels that muted the story (a mute
+        counts until its end, judged at `at`, default now)."""
         return tuple(self._routes_for(story, text, kind, at))
 
     def digest_periods(
         self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
     ) -> dict[str, float]:
         """Of the channels `channels_for` gives, those that get the alert in a digest, with the
-        period. A channel that any selecting route sends to at once gets it at once; one in
-        several digest routes gets the shortest period."""
+        period. A channel that any selecting route (or its feed's own `channels`) sends to at
+        once gets it at once; one in several digest routes gets the shortest period."""
         periods: dict[str, float] = {}
         for channel, routes in self._routes_for(story, text, kind, at).items():
-            chosen = [r.digest_period for r in routes]
+            chosen = [r.digest_period if r else None for r in routes]
             if None not in chosen:
                 periods[channel] = min(p for p in chosen if p is not None)
         return periods
 
     def _routes_for(
         self, story: StoryConfig, text: str, kind: str | None, at: datetime | None
-    ) -> dict[str, list[RouteConfig]]:
-        """Channel -> the routes that send it the alert, channels in config order, muted ones left out."""
+    ) -> dict[str, list[RouteConfig | None]]:
+        """Channel -> the routes that send it the alert (None: its feed's own `channels`, sent
+        at once), channels in config order, muted ones left out."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}"
-        found: dict[str, list[RouteConfig]] = {}
+        feed = self.feed(story.feed_id) if story.feed_id else None
+        found: dict[str, list[RouteConfig | None]] = {c: [None] for c in (feed.channels if feed else ())}
         for route in self.routes:
-            if route.selects(story.id, haystack, kind):
+            if route.selects(story.id, haystack, kind, feed.id if feed else None):
                 for channel in route.channels:
                     found.setdefault(channel, []).append(route)
         if self.mutes:
@@ -418,7 +505,7 @@ class Config(_Strict):
         )
 
 
-CORE_TABLES = {"storybot", "stories", "routes", "summaries"}
+CORE_TABLES = {"storybot", "stories", "feeds", "routes", "summaries"}
 HELD_ONLY = ("origin", "added_by")  # model fields bot.overlay sets; config.toml may not
 
 ConfigCheck = Callable[[Config], list[str]]
@@ -460,7 +547,11 @@ def load_config(path: str | Path, checks: Iterable[ConfigCheck] = ()) -> Config:
         raise ConfigError(str(path), [f"cannot read: {err}"]) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path), [f"not valid TOML: {err}"]) from None
-    no_stories = [] if data.get("stories") else ["stories: no story to track (add a [[stories]] table)"]
+    no_stories = (
+        []
+        if data.get("stories") or data.get("feeds")
+        else ["stories: no story to track (add a [[stories]] or a [[feeds]] table)"]
+    )
     try:
         config = parse_config(data, str(path), path.parent.resolve())
     except ConfigError as err:
@@ -475,29 +566,37 @@ def _relations(core: dict[str, Any]) -> list[str]:
     """Rules between keys, read from the raw tables so they are reported beside field errors.
     Linear in the number of stories and routes."""
     stories, routes = _tables(core.get("stories")), _tables(core.get("routes"))
+    feeds = _tables(core.get("feeds"))
     problems = [
         f"stories[{n}]: give exactly one of 'url' or 'path'"
         for n, story in stories
         if (story.get("url") is None) == (story.get("path") is None)
     ]
     problems += [
-        f"{table}[{n}].{key}: unknown key (set by storybot for what chat adds, not in the file)"
+        f"{table}[{n}].{key}: unknown key (set by storybot for what chat and feeds add, not in the file)"
         for table, rows, keys in (("stories", stories, ("origin",)), ("routes", routes, HELD_ONLY))
         for n, row in rows
         for key in keys
         if key in row
     ]
     counts = Counter(_strings([story.get("id") for _, story in stories]))
-    dupes = sorted(story_id for story_id, count in counts.items() if count > 1)
-    if dupes:
-        problems.append(f"stories: duplicate id {', '.join(dupes)}")
+    feed_ids = Counter(_strings([feed.get("id") for _, feed in feeds]))
+    for table, ids in (("stories", counts), ("feeds", feed_ids)):
+        dupes = sorted(key for key, count in ids.items() if count > 1)
+        if dupes:
+            problems.append(f"{table}: duplicate id {', '.join(dupes)}")
     for n, route in routes:
-        selected = _strings(route.get("stories"))
-        if not selected and not _strings(route.get("keywords")):
-            problems.append(f"routes[{n}]: give 'stories' (ids, or \"*\" for all) or 'keywords'")
+        selected, followed = _strings(route.get("stories")), _strings(route.get("feeds"))
+        if not selected and not followed and not _strings(route.get("keywords")):
+            problems.append(
+                f"routes[{n}]: give 'stories' (ids, or \"*\" for all), 'feeds' (feed ids) or 'keywords'"
+            )
         unknown = [s for s in selected if s != "*" and s not in counts]
         if unknown:
             problems.append(f"routes[{n}].stories: unknown story id {', '.join(unknown)}")
+        unknown = [f for f in followed if f not in feed_ids]
+        if unknown:
+            problems.append(f"routes[{n}].feeds: unknown feed id {', '.join(unknown)}")
     return problems
 
 

@@ -20,8 +20,8 @@ from bot.redact import display_url
 
 
 def source_problems(config: Config) -> list[str]:
-    """One line per story whose URL (as resolved now) or path the fetcher would refuse, and
-    per story path that names no file."""
+    """One line per story (or feed) whose URL (as resolved now) or path the fetcher would refuse,
+    and per story path that names no file."""
     problems: list[str] = []
     for n, story in enumerate(config.stories):
         if story.url is not None:
@@ -37,6 +37,10 @@ def source_problems(config: Config) -> list[str]:
             if not real.is_file():
                 what = "is not a file" if real.exists() else "does not exist"
                 problems.append(f"stories[{n}].path: {real} {what}")
+    for n, feed in enumerate(config.feeds):
+        refusal = url_refusal(feed.url, config)
+        if refusal:
+            problems.append(f"feeds[{n}].url: {refusal} ({display_url(feed.url)})")
     return problems
 
 

@@ -136,7 +136,7 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
 def test_a_file_without_stories_is_an_error(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
-    assert caught.value.problems == ("stories: no story to track (add a [[stories]] table)",)
+    assert caught.value.problems == ("stories: no story to track (add a [[stories]] or a [[feeds]] table)",)
 
 
 @pytest.mark.timeout(60)
