@@ -294,8 +294,8 @@ def _record(
     written: dict[str, str],
     links: dict[str, Corrects],
 ) -> EventRecord:
-    """An event with its summary (the model's, when it wrote one), the channels routed to it,
-    and what it corrects."""
+    """An event with its summary (the model's, when it wrote one), the channels routed to it
+    (at once, or in a digest) and what it corrects."""
     match event:
         case NewUpdate(section):
             record = EventRecord(
@@ -323,11 +323,14 @@ def _record(
                 summary=f"Now: {new}\nWas: {old}",
             )
     kind = kind_name(record.kind, event.section.label if isinstance(event, NewUpdate) else "")
-    channels = config.channels_for(cfg, f"{story.title} {record.summary}", kind)
+    text = f"{story.title} {record.summary}"
+    held = config.digest_periods(cfg, text, kind)
+    channels = tuple(c for c in config.channels_for(cfg, text, kind) if c not in held)
+    record = replace(record, channels=channels, held=tuple(held.items()))
     link = links.get(record.fingerprint or "")
     if link is None:
-        return replace(record, channels=channels)
-    return replace(record, channels=channels, corrects=link.alerted, revised=link.revised)
+        return record
+    return replace(record, corrects=link.alerted, revised=link.revised)
 
 
 def _sections(story: Story, known: set[str], written: dict[str, str]) -> list[SectionRecord]:

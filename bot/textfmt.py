@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
@@ -9,6 +10,7 @@ from bot.summarize import cut
 
 TIMELINE_SHORT = 5
 TIMELINE_CHARS = 140
+CATCH_UP_SHOWN = 10  # updates a catch-up lists; earlier ones are counted
 
 
 def _short(summary: str) -> str:
@@ -61,6 +63,8 @@ ALERT_LEADS = {
     AlertKind.SECTION_EDITED: "Revised",
     AlertKind.HEADLINE_CHANGED: "Headline changed",
     AlertKind.TRACKING: "Now tracking",
+    AlertKind.CATCH_UP: "The story so far",
+    AlertKind.DIGEST: "Digest",
     AlertKind.STORY_PAUSED: "Story paused",
 }
 
@@ -88,8 +92,65 @@ def alert_time(alert: Alert) -> datetime:
     return alert.timestamp or alert.seen_at
 
 
+@dataclass(frozen=True, slots=True)
+class StorySoFar:
+    """What a catch-up shows: the original, the latest updates oldest first, and how many
+    earlier ones were left out. One rule for every platform."""
+
+    original: TimelineEntry | None
+    updates: tuple[TimelineEntry, ...]
+    earlier: int
+
+
+def story_so_far(alert: Alert, limit: int = CATCH_UP_SHOWN) -> StorySoFar:
+    entries = alert.timeline
+    original = next((e for e in entries if e.label == "Original"), None)
+    updates = tuple(e for e in entries if e is not original)
+    shown = updates[-limit:] if limit else ()
+    return StorySoFar(original, shown, len(updates) - len(shown))
+
+
+def earlier_note(count: int) -> str:
+    """'and 3 earlier updates': what a catch-up says of the updates it leaves out."""
+    return f"and {count} earlier update{'' if count == 1 else 's'}"
+
+
+def digest_title(alert: Alert) -> str:
+    """'3 updates to <story title>'."""
+    count = len(alert.updates)
+    return f"{count} update{'' if count == 1 else 's'} to {alert.story_title}"
+
+
+def catch_up_lines(alert: Alert) -> list[str]:
+    """A catch-up as plain text: the original's summary, then each update in order."""
+    so_far = story_so_far(alert)
+    lines = []
+    if so_far.original is not None:
+        lines.append(f"Original, {entry_time(so_far.original)}: {so_far.original.summary}")
+    if so_far.earlier:
+        lines.append(f"... {earlier_note(so_far.earlier)}")
+    lines += [f"- {entry_time(e)}: {e.label}. {_short(e.summary)}" for e in so_far.updates]
+    return lines or ["Nothing stored yet."]
+
+
+def digest_lines(alert: Alert) -> list[str]:
+    """A digest as plain text: each update's headline and summary, oldest first. A member's
+    headline names what it is ('Correction', 'Update edited (20% changed)'); an edit shows
+    when it was revised, as its own alert would."""
+    return [f"- {u.headline}, {_member_time(u)}: {u.summary}" for u in alert.updates]
+
+
+def _member_time(update: Alert) -> str:
+    """A digest member's time: the publisher's, else 'seen <first sight>'; an edit's, 'revised <when>'."""
+    if update.kind is AlertKind.SECTION_EDITED:
+        return f"revised {format_time(alert_time(update))}"
+    return format_time(update.timestamp) if update.timestamp else f"seen {format_time(update.seen_at)}"
+
+
 def alert_lead(alert: Alert) -> str:
-    """'New update: <story title>'."""
+    """'New update: <story title>'; a digest says how many: '3 updates to <story title>'."""
+    if alert.kind is AlertKind.DIGEST:
+        return digest_title(alert)
     return f"{alert_label(alert)}: {alert.story_title}"
 
 

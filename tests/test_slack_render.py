@@ -315,6 +315,65 @@ def test_a_note_is_short_and_labelled_by_what_it_notes() -> None:
     assert texts(alert_to_blocks(correction)[1])[0].startswith("*Correction:* ")
 
 
+# --- catch-ups and digests -----------------------------------------------------------------
+
+
+def long_story(updates: int, summary: str = "Update {n} happened.") -> tuple[TimelineEntry, ...]:
+    original = entry(POSTED, "Original", "Russia says it will pull its troops from Kherson.")
+    later = [
+        entry(POSTED + timedelta(hours=n + 1), "Update", summary.format(n=n + 1)) for n in range(updates)
+    ]
+    return (original, *later)
+
+
+def test_a_catch_up_shows_the_original_then_the_last_ten_updates_in_order() -> None:
+    alert = kherson_alert(kind=AlertKind.CATCH_UP, headline="", summary="", timeline=long_story(14))
+    text, blocks = alert_to_blocks(alert)
+    body = "\n".join(texts(blocks))
+    assert text == "The story so far: Russia: Withdrawal From Kherson Is Complete — 14 updates"
+    assert "The story so far" in body
+    assert body.index("pull its troops") < body.index("and 4 earlier updates") < body.index("Update 5 ")
+    assert "Update 4 " not in body and "Update 1 " not in body
+    assert [int(n) for n in re.findall(r"Update (\d+) happened", body)] == list(range(5, 15))
+    assert blocks[-1]["elements"][0]["action_id"] == TIMELINE_ACTION  # the whole story, on request
+    assert_within_limits(blocks)
+
+
+def test_a_digest_lists_each_update_with_its_headline_in_order() -> None:
+    updates = tuple(
+        kherson_alert(
+            event_id=n, headline=label, summary=f"Summary {n}.", timestamp=UPDATED + timedelta(hours=n)
+        )
+        for n, label in enumerate(["Update", "Correction", "Headline changed"], start=1)
+    )
+    alert = kherson_alert(kind=AlertKind.DIGEST, headline="", summary="", timeline=(), updates=updates)
+    text, blocks = alert_to_blocks(alert)
+    body = "\n".join(texts(blocks))
+    assert text == "3 updates to Russia: Withdrawal From Kherson Is Complete"
+    assert body.startswith(f"*3 updates to <{URL}|Russia: Withdrawal From Kherson Is Complete>*")
+    assert (
+        body.index("*Update*")
+        < body.index("Summary 1.")
+        < body.index("*Correction*")
+        < body.index("Summary 3.")
+    )
+    assert_within_limits(blocks)
+
+
+def test_catch_ups_and_digests_of_hostile_or_huge_text_stay_inert_and_within_limits() -> None:
+    hostile = long_story(40, HOSTILE * 30 + " {n}")
+    members = tuple(kherson_alert(event_id=n, headline=HOSTILE, summary=HOSTILE * 30) for n in range(60))
+    for alert in (
+        kherson_alert(kind=AlertKind.CATCH_UP, story_title=HOSTILE, timeline=hostile),
+        kherson_alert(kind=AlertKind.DIGEST, story_title=HOSTILE, timeline=(), updates=members),
+    ):
+        text, blocks = alert_to_blocks(alert)
+        assert_within_limits(blocks)
+        for piece in [text, *texts(blocks)]:
+            assert live_markup(piece, allowed_link=URL) == [], piece
+            assert "@channel" not in piece and "@here" not in piece
+
+
 def test_a_pause_notice_names_the_story_the_error_and_the_way_back_and_pings_nobody() -> None:
     notice = Notice(
         7, "kherson", HOSTILE, AlertKind.STORY_PAUSED, "Paused after 10 failed polls in a row",
@@ -326,3 +385,16 @@ def test_a_pause_notice_names_the_story_the_error_and_the_way_back_and_pings_nob
     assert "Story paused" in shown and "HTTP 500" in shown and "`/story resume kherson`" in shown
     for piece in [text, *texts(blocks)]:
         assert live_markup(piece) == [], piece
+
+
+def test_a_digest_lists_a_correction_and_an_edit_each_an_edit_at_when_it_was_revised() -> None:
+    fix = kherson_alert(event_id=2, headline="Correction", label="Correction", summary="It is the Dnipro.")
+    edit = kherson_alert(
+        event_id=3, kind=AlertKind.SECTION_EDITED, headline="Update edited (20% changed)", label="Update",
+        summary="Now says dawn.", seen_at=REVISED_AT,
+    )  # fmt: skip
+    alert = kherson_alert(kind=AlertKind.DIGEST, headline="", summary="", timeline=(), updates=(fix, edit))
+    body = "\n".join(texts(alert_to_blocks(alert)[1]))
+    revised = f"*Update edited (20% changed)* · <!date^{int(REVISED_AT.timestamp())}^"
+    assert "*Correction* · " in body and revised in body  # not its section's first stamp
+    assert body.index("It is the Dnipro.") < body.index("Now says dawn.")

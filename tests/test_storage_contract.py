@@ -8,6 +8,7 @@ and test_postgres_store.py.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -513,6 +514,146 @@ async def test_a_correction_of_a_section_never_alerted_is_a_plain_post(store: St
     assert [(d.channel, d.action.value) for d in await store.deliveries(fix)] == [("rec:A", "post")]
     (row,) = await store.events()
     assert row.target_event_id is None
+
+
+# --- catch-ups and digests ----------------------------------------------------------------
+
+THIRD = section(
+    "Engineers cleared the bridges.", SectionKind.UPDATE, datetime(2022, 11, 12, 9, tzinfo=CHICAGO)
+)
+
+
+async def grow(store: Store, sections: tuple[Section, ...], at: datetime, *events: EventRecord) -> list[int]:
+    """Record the story as `sections` on top of the latest version, with `events`."""
+    story = Story(title="Kherson", sections=sections)
+    known = await store.known_fingerprints("kherson")
+    new = [record(s) for s in sections if s.fingerprint not in known]
+    return await store.record_version(
+        "kherson", await latest_id(store), at, FetchMeta(), story, new, list(events)
+    )
+
+
+async def test_a_route_added_mid_story_queues_one_catch_up_as_of_its_version(store: Store) -> None:
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:A")]) == []  # no version yet
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:A")]) == []  # routed from the start
+    await grow(store, (FIRST, ORIGINAL), T0 + DAY, update("Update", "rec:A", at=FIRST.timestamp))
+    both = [("kherson", "rec:A"), ("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], both) == [("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], both) == []
+    # dropped and added back: the channel had its catch-up, so it gets none again
+    await store.sync_stories([KHERSON], both[:1])
+    assert await store.sync_stories([KHERSON], both) == []
+    (catch_up,) = [e for e in await store.events("kherson") if e.kind is AlertKind.CATCH_UP]
+    (delivery,) = await store.deliveries(catch_up.id)
+    assert delivery.channel == "rec:B" and delivery.status is DeliveryStatus.PENDING
+    due = await store.due_deliveries(T0 + DAY, platforms=("rec",))
+    assert [(d.event_id, d.channel) for d in due if d.channel == "rec:B"] == [(catch_up.id, "rec:B")]
+    # a later update reaches rec:B on its own; the catch-up shows the story as it stood
+    await grow(store, (THIRD, FIRST, ORIGINAL), T0 + 2 * DAY, update("Update", "rec:A", "rec:B"))
+    alert = await store.alert(catch_up.id)
+    assert alert.kind is AlertKind.CATCH_UP and alert.story_title == "Kherson"
+    assert [e.label for e in alert.timeline] == ["Original", "Update"]
+    assert alert.timeline[1].timestamp == FIRST.timestamp
+
+
+async def test_a_channel_that_had_an_alert_of_the_story_gets_no_catch_up(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    await grow(store, (FIRST, ORIGINAL), T0 + DAY, update("Update", "rec:K"))  # a keyword route's alert
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:K")]) == []
+
+
+async def test_held_events_are_grouped_into_one_digest_per_story_and_channel(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    half_hour = timedelta(minutes=30)
+
+    def held(headline: str, at: datetime | None) -> EventRecord:
+        return EventRecord(AlertKind.NEW_UPDATE, headline, f"summary of {headline}", at,
+                           channels=("rec:A",), held=(("rec:D", 1800.0),))  # fmt: skip
+
+    (one,) = await grow(store, (FIRST, ORIGINAL), T0, held("one", FIRST.timestamp))
+    (two,) = await grow(
+        store, (THIRD, FIRST, ORIGINAL), T0 + timedelta(minutes=1), held("two", THIRD.timestamp)
+    )
+    (three,) = await grow(store, (SECOND, THIRD, FIRST, ORIGINAL), T0 + timedelta(minutes=2),
+                          held("three", SECOND.timestamp))  # fmt: skip
+    (digest,) = [e for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    rows = await store.deliveries()
+    assert sorted((r.event_id, r.channel) for r in rows if r.channel == "rec:D") == [(digest.id, "rec:D")]
+    assert sum(r.channel == "rec:A" for r in rows) == 3  # the immediate channel is untouched
+    (row,) = await store.deliveries(digest.id)
+    assert row.next_attempt_at == T0 + half_hour  # due a period after it opened
+    early = await store.due_deliveries(T0 + timedelta(minutes=29), platforms=("rec",))
+    assert "rec:D" not in {d.channel for d in early}
+    (due,) = [d for d in await store.due_deliveries(T0 + half_hour, ("rec",)) if d.channel == "rec:D"]
+    alert = await store.alert(digest.id)
+    assert alert.kind is AlertKind.DIGEST
+    # in publisher order (Nov 10, Nov 11, Nov 12), not the order they were seen
+    assert [u.event_id for u in alert.updates] == [one, three, two]
+    assert [u.summary for u in alert.updates] == ["summary of one", "summary of three", "summary of two"]
+    # once claimed, the digest is closed: the next held event opens a new one
+    assert await store.claim(due.id, T0 + half_hour)
+    await grow(store, (THIRD, SECOND, FIRST, ORIGINAL), T0 + half_hour, held("four", None))
+    assert [u.event_id for u in (await store.alert(digest.id)).updates] == [one, three, two]
+    digests = [e for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    assert len(digests) == 2 and len((await store.alert(digests[1].id)).updates) == 1
+    (later,) = await store.deliveries(digests[1].id)
+    assert later.next_attempt_at == T0 + 2 * half_hour and later.channel == "rec:D"
+
+
+async def test_only_routes_named_for_catch_up_get_one(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    routes = [("kherson", "rec:A"), ("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], routes, catch_up={("kherson", "rec:B")}) == [
+        ("kherson", "rec:B")
+    ]
+    assert [d.channel for d in await store.deliveries()] == ["rec:B"]  # rec:A follows from now on
+
+
+async def test_a_correction_of_an_update_delivered_in_a_digest_is_held_or_posted_never_an_edit(
+    store: Store,
+) -> None:
+    """A digest is never edited: on a digest route the correction joins the next digest; on a
+    channel that got the update only in a digest (or in a catch-up), it is posted on its own."""
+    await tracked(store)
+    base = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    first_event = EventRecord(
+        AlertKind.NEW_UPDATE, "Update", "Troops crossed.", FIRST.timestamp, FIRST.fingerprint,
+        channels=("rec:A",), label="Update", held=(("rec:D", 1800.0), ("rec:E", 1800.0)),
+    )  # fmt: skip
+    story = Story(title="Kherson", sections=(FIRST, ORIGINAL))
+    (first,) = await store.record_version(
+        "kherson", base, T0, FetchMeta(), story, [record(FIRST)], [first_event]
+    )
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:C")]) == [("kherson", "rec:C")]
+    sent_at = T0 + timedelta(hours=1)
+    for due in await store.due_deliveries(sent_at, platforms=("rec",)):
+        assert await store.claim(due.id, sent_at)
+        await store.mark_sent(due.id, f"m-{due.channel}", None, sent_at)
+    sent_digests = [e.id for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    assert len(sent_digests) == 2  # one for each digest route, both sent
+    catch_up = {e.id for e in await store.events("kherson") if e.kind is AlertKind.CATCH_UP}
+    fix_event = replace(edit_of(FIRST, FIRST_FIXED, "rec:A", "rec:C", "rec:E"), held=(("rec:D", 1800.0),))
+    story = Story(title="Kherson", sections=(FIRST_FIXED, ORIGINAL))
+    (fix,) = await store.record_version(
+        "kherson", await latest_id(store), T0 + DAY, FetchMeta(), story, [record(FIRST_FIXED)], [fix_event]
+    )
+    rows = [(d.channel, d.action.value) for d in await store.deliveries(fix)]
+    assert rows == [("rec:A", "edit"), ("rec:A", "note"), ("rec:C", "post"), ("rec:E", "post")]
+    (row,) = [e for e in await store.events() if e.id == fix]
+    assert row.target_event_id == first and row.target_event_id not in catch_up
+    digests = [e.id for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    (opened,) = [d for d in digests if d not in sent_digests]
+    assert [d.channel for d in await store.deliveries(opened)] == ["rec:D"]
+    for sent in sent_digests:  # the sent digests are untouched
+        assert [u.event_id for u in (await store.alert(sent)).updates] == [first]
+        assert [d.action.value for d in await store.deliveries(sent)] == ["post"]
+    (member,) = (await store.alert(opened)).updates
+    assert (member.event_id, member.kind, member.label) == (fix, AlertKind.SECTION_EDITED, "Update")
+    assert (await store.corrected_alert(fix)).summary == FIRST_FIXED.body
 
 
 # --- story health: failures in a row, pauses and their notices, deliveries failed for good ----

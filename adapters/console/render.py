@@ -11,7 +11,15 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind
-from bot.textfmt import alert_lead, alert_time, format_time, notice_text, render_view
+from bot.textfmt import (
+    alert_lead,
+    alert_time,
+    catch_up_lines,
+    digest_lines,
+    format_time,
+    notice_text,
+    render_view,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -31,6 +39,8 @@ def alert_to_panel(alert: Alert) -> Panel:
     and Discord (whose button is `/story timeline <id>` here); once corrected, when and what."""
     if alert.note:
         return note_to_panel(alert)
+    if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
+        return _grouped_panel(alert)
     if alert.kind is AlertKind.SECTION_EDITED:
         when = f"revised {format_time(alert_time(alert))}"
     else:
@@ -55,6 +65,21 @@ def note_to_panel(alert: Alert) -> Panel:
         f"{alert.summary}\n(revised {format_time(alert_time(alert))}; the earlier alert is corrected)"
     )
     return Panel(body, title=_text(alert_lead(alert)), title_align="left", border_style="yellow")
+
+
+def _grouped_panel(alert: Alert) -> Panel:
+    """A catch-up (the story so far) or a digest (several updates) as one panel."""
+    parts: list[RenderableType] = []
+    if alert.kind is AlertKind.DIGEST:
+        lines = digest_lines(alert)
+    else:
+        parts.append(_text(f"as of {format_time(alert.seen_at)}", style="bold"))
+        lines = catch_up_lines(alert)
+    parts += [_text(line) for line in lines]
+    parts.append(_text(f"full timeline: /story timeline {alert.story_id}", style="dim"))
+    if alert.story_url:
+        parts.append(_text(alert.story_url, style="underline"))
+    return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
 
 
 def notice_to_panel(notice: Notice) -> Panel:

@@ -94,7 +94,8 @@ class SectionSeen:
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """An event as the pipeline hands it to the store, summary and routed channels included."""
+    """An event as the pipeline hands it to the store, summary and routed channels included:
+    `channels` get it at once, `held` (channel, period in seconds) in their next digest."""
 
     kind: AlertKind
     headline: str
@@ -109,6 +110,7 @@ class EventRecord:
     # in place where it was posted) and shows the second's text in it.
     corrects: str | None = None
     revised: str | None = None
+    held: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
