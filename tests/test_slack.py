@@ -580,3 +580,30 @@ async def test_the_manifest_asks_for_the_history_scopes() -> None:
     assert {"chat:write", "commands", "channels:history", "groups:history"} <= set(
         re.findall(r"- (\S+)", scopes)
     )
+
+
+async def test_fake_limits_posts_per_channel_as_slack_does() -> None:
+    """chat.postMessage's own limit in the fake: a burst per channel, then one a second; beyond
+    it 429 + Retry-After in whole seconds and nothing kept; other channels are not held back."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    now = [100.0]
+    async with FakeSlack(post_rate=1.0, post_burst=2) as fake:
+        assert fake.post_limit is not None
+        fake.post_limit.clock = lambda: now[0]
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)  # no retry handlers
+        for _ in range(2):
+            await client.chat_postMessage(channel="C1", text="burst")
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_postMessage(channel="C1", text="over")
+        assert refused.value.response.status_code == 429
+        assert refused.value.response.headers["Retry-After"] in ("1", ["1"])
+        await client.chat_postMessage(channel="C2", text="another channel")
+        now[0] += 0.5  # half a token: still refused, asked to wait the rest (rounded up)
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="C1", text="early")
+        now[0] += 0.5
+        await client.chat_postMessage(channel="C1", text="on time")
+    assert [m.text for m in fake.messages["C1"]] == ["burst", "burst", "on time"]
+    assert fake.limited == 2 and len(fake.messages["C2"]) == 1
