@@ -177,7 +177,7 @@ async def _deliver(store: Store, senders: dict[str, Any]) -> float:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
             rows = await store.deliveries()
-            if not any(d.status == "pending" for d in rows):
+            if not any(d.status in ("pending", "claimed") for d in rows):  # claimed: a send under way
                 break
     finally:
         task.cancel()

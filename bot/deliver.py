@@ -230,7 +230,13 @@ class Dispatcher:
         else:
             delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
         log.info("delivery to %s will retry in %.1fs: %s", delivery.channel, delay, err.reason)
+        # a rate limit refused the send; on the delivery's first claim nothing can have landed, so
+        # its retry need not ask the platform first (a history read per 429, itself rate-limited)
         await self.store.mark_retry(
-            delivery.id, err.reason, self.clock() + timedelta(seconds=delay), count=not rate_limited
+            delivery.id,
+            err.reason,
+            self.clock() + timedelta(seconds=delay),
+            count=not rate_limited,
+            unclaim=rate_limited and delivery.claimed_at is None,
         )
         return DeliveryReport(retrying=1)

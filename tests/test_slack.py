@@ -219,20 +219,27 @@ async def test_not_in_channel_is_permanent_and_names_the_channel(slack: FakeSlac
 
 
 async def test_429_burst_every_alert_arrives_once(slack: FakeSlack, kherson: Any) -> None:
+    """chat.postMessage's 429 is per channel: the send does not wait in place (holding one of the
+    dispatcher's slots), the dispatcher retries that channel when Retry-After says, in order."""
     store, _, commands = kherson
-    # as many 429s as one send retries in place: whichever channels they hit (the order depends on
-    # scheduling), every send ends in place; four could all land on one channel and exhaust it
-    slack.rate_limit(count=3, retry_after=1)
+    slack.rate_limit(count=3, retry_after=1)  # each channel's first post (they go at once)
     sleeps = Sleeps()
     adapter = make_adapter(slack, commands, sleep=sleeps)
+    offset = [timedelta(0)]
+    dispatcher = Dispatcher(store, {"slack": adapter}, clock=lambda: now_utc() + offset[0])
     async with running(adapter):
-        report = await Dispatcher(store, {"slack": adapter}).deliver_pending()
+        first = await dispatcher.deliver_pending()
+        early = await dispatcher.deliver_pending()
+        offset[0] = timedelta(seconds=1.5)
+        late = await dispatcher.deliver_pending()
     n = await event_count(store)
-    assert report.sent == 3 * n
+    assert (first.sent, first.retrying) == (0, 3)
+    assert early.sent == 0  # not before Slack's Retry-After
+    assert late.sent == 3 * n
+    assert sleeps.waits == []  # no slot held waiting
     assert {c: len(m) for c, m in slack.messages.items()} == {"C1": n, "C2": n, "C3": n}
     assert distinct_alerts(slack)
     assert [status for method, status in slack.calls if method == "chat.postMessage"].count(429) == 3
-    assert sleeps.waits == [1.0] * 3  # Retry-After honoured, in place
 
 
 async def test_long_retry_after_goes_back_to_the_dispatcher(slack: FakeSlack, kherson: Any) -> None:

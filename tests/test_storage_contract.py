@@ -329,6 +329,22 @@ async def test_a_claimed_delivery_retried_or_failed_keeps_its_first_claim(store:
     assert stuck.claimed_at == T0
 
 
+async def test_a_retry_refused_on_its_first_claim_can_give_the_claim_back(store: Store) -> None:
+    """unclaim: the platform refused the only send (a rate limit), so the retry just sends."""
+    await queue(store)
+    one, _, two = await store.due_deliveries(T0, platforms=("rec",))
+    assert await store.claim(one.id, T0) and await store.claim(two.id, T0)
+    await store.mark_retry(one.id, "rate limited", T0, count=False, unclaim=True)
+    await store.mark_retry(two.id, "rate limited", T0, count=False)
+    due = {d.id: d for d in await store.due_deliveries(T0, platforms=("rec",))}
+    assert due[one.id].claimed_at is None and due[one.id].attempts == 0
+    assert due[two.id].claimed_at == T0  # kept: the next attempt looks for an earlier send
+    assert await store.claimed_unrecorded(("rec",), older_than=T0 + DAY) == []
+    assert await store.claim(one.id, T0 + DAY)
+    (stuck,) = await store.claimed_unrecorded(("rec",), older_than=T0 + DAY + DAY)
+    assert stuck.id == one.id and stuck.claimed_at == T0 + DAY
+
+
 async def test_known_titles_and_fingerprints_remember_everything(store: Store) -> None:
     await tracked(store)
     first = await baseline(store, Story(title="Old title", sections=(ORIGINAL,)))

@@ -475,12 +475,15 @@ class PostgresStore:
                 (message_id, thread_id, at, delivery_id),
             )
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
         async with self.transaction() as conn:
             await conn.execute(
                 """UPDATE deliveries SET status = 'pending', attempts = attempts + %s,
-                       last_error = %s, next_attempt_at = %s WHERE id = %s""",
-                (int(count), error[:500], retry_at, delivery_id),
+                       last_error = %s, next_attempt_at = %s,
+                       claimed_at = CASE WHEN %s THEN NULL ELSE claimed_at END WHERE id = %s""",
+                (int(count), error[:500], retry_at, unclaim, delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:

@@ -507,12 +507,15 @@ class SqliteStore:
                 (message_id, thread_id, encode_time(at), delivery_id),
             )
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
         async with self.transaction() as db:
             await db.execute(
                 """UPDATE deliveries SET status = 'pending', attempts = attempts + ?,
-                       last_error = ?, next_attempt_at = ? WHERE id = ?""",
-                (int(count), error[:500], utc_key(retry_at), delivery_id),
+                       last_error = ?, next_attempt_at = ?,
+                       claimed_at = CASE WHEN ? THEN NULL ELSE claimed_at END WHERE id = ?""",
+                (int(count), error[:500], utc_key(retry_at), int(unclaim), delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
