@@ -33,7 +33,7 @@ BENCH = "6 alert latency"
 
 def run(quick: bool) -> list[Figure]:
     if quick:
-        return asyncio.run(measure(300, interval=6.0, jitter=1.0, every=30))
+        return asyncio.run(measure(200, interval=5.0, jitter=0.5, every=20))
     figures = []
     for stories in (1_000, 5_000):
         figures += asyncio.run(measure(stories, interval=60.0, jitter=10.0, every=100))

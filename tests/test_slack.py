@@ -219,27 +219,40 @@ async def test_not_in_channel_is_permanent_and_names_the_channel(slack: FakeSlac
 
 
 async def test_429_burst_every_alert_arrives_once(slack: FakeSlack, kherson: Any) -> None:
-    """chat.postMessage's 429 is per channel: the send does not wait in place (holding one of the
-    dispatcher's slots), the dispatcher retries that channel when Retry-After says, in order."""
+    """chat.postMessage's 429 is per channel: the send does not wait in place, the dispatcher
+    waits out Retry-After for that channel and sends again, in order, within the pass."""
     store, _, commands = kherson
     slack.rate_limit(count=3, retry_after=1)  # each channel's first post (they go at once)
-    sleeps = Sleeps()
-    adapter = make_adapter(slack, commands, sleep=sleeps)
-    offset = [timedelta(0)]
-    dispatcher = Dispatcher(store, {"slack": adapter}, clock=lambda: now_utc() + offset[0])
+    in_place, waits = Sleeps(), Sleeps()
+    adapter = make_adapter(slack, commands, sleep=in_place)
     async with running(adapter):
-        first = await dispatcher.deliver_pending()
-        early = await dispatcher.deliver_pending()
-        offset[0] = timedelta(seconds=1.5)
-        late = await dispatcher.deliver_pending()
+        report = await Dispatcher(store, {"slack": adapter}, sleep=waits).deliver_pending()
     n = await event_count(store)
-    assert (first.sent, first.retrying) == (0, 3)
-    assert early.sent == 0  # not before Slack's Retry-After
-    assert late.sent == 3 * n
-    assert sleeps.waits == []  # no slot held waiting
+    assert (report.sent, report.retrying) == (3 * n, 0)
+    assert in_place.waits == [] and waits.waits == [1.0] * 3  # Retry-After honoured, by the dispatcher
     assert {c: len(m) for c, m in slack.messages.items()} == {"C1": n, "C2": n, "C3": n}
     assert distinct_alerts(slack)
     assert [status for method, status in slack.calls if method == "chat.postMessage"].count(429) == 3
+    assert [method for method, _ in slack.calls].count("conversations.history") == 0  # nothing landed
+
+
+async def test_a_rate_limited_channel_holds_no_sending_slot(slack: FakeSlack, kherson: Any) -> None:
+    """One slot, three channels, the first post refused for a second: while that channel waits,
+    the other two get every alert (were the slot held, they could not, and this would time out)."""
+    store, _, commands = kherson
+    n = await event_count(store)
+    slack.rate_limit(count=1, retry_after=1)
+
+    async def wait_for_the_others(seconds: float) -> None:
+        assert seconds == 1.0
+        await slack.wait_for(lambda: sum(len(m) for m in slack.messages.values()) == 2 * n)
+
+    adapter = make_adapter(slack, commands, sleep=Sleeps())
+    async with running(adapter):
+        dispatcher = Dispatcher(store, {"slack": adapter}, concurrency=1, sleep=wait_for_the_others)
+        report = await dispatcher.deliver_pending()
+    assert report.sent == 3 * n
+    assert sorted(len(m) for m in slack.messages.values()) == [n, n, n] and distinct_alerts(slack)
 
 
 async def test_long_retry_after_goes_back_to_the_dispatcher(slack: FakeSlack, kherson: Any) -> None:
