@@ -6,10 +6,14 @@ import argparse
 import importlib
 from collections.abc import Mapping
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from adapters.base import ChatAdapter
-from bot.commands import Commands
-from bot.config import CHANNEL, Config
+if TYPE_CHECKING:
+    from adapters.base import ChatAdapter
+    from bot.commands import Commands
+    from bot.config import (
+        Config,  # the platform SDKs load only when a platform is built (fast --help and check)
+    )
 
 PLATFORMS = {
     "console": "adapters.console",
@@ -24,6 +28,8 @@ def platform_module(name: str) -> ModuleType:
 
 def validate_platforms(config: Config) -> list[str]:
     """Problems in platform tables and in the platforms that routes and admins name."""
+    from bot.config import CHANNEL
+
     problems: list[str] = []
     for name, table in config.platforms.items():
         if name not in PLATFORMS:

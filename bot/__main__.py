@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
-import signal
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.logging import RichHandler
+from bot import logsetup
 
-from adapters.base import ChatAdapter
-from adapters.console import ConsoleAdapter
-from adapters.registry import add_platform_cli, build_platforms, validate_platforms
-from bot.app import StoryBot
-from bot.commands import Commands
-from bot.config import Config, ConfigError, load_config
-from bot.demo import run_demo
-from bot.jobs.worker import run_worker
-from bot.ports import StartError
-from bot.preview import FetchFailed, fetch_preview, json_text, render_text
-from bot.redact import RedactUrls
-from bot.sources import source_problems
-from bot.storage import StoreError
-from bot.textfmt import format_time
+if TYPE_CHECKING:
+    from adapters.base import ChatAdapter
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+    from bot.commands import Commands
+    from bot.config import Config
+
+# Only what every command needs is imported above: each command imports its own modules (the
+# platform SDKs, the demo, trafilatura, procrastinate...), so `--help` and `check` start fast.
 
 log = logging.getLogger("storybot")
 DEFAULT_CONFIGS = ("config.toml", "config.example.toml")
@@ -39,35 +30,52 @@ DEFAULT_CONFIGS = ("config.toml", "config.example.toml")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _logging(args.verbose)
+    logsetup.configure(args.verbose, args.log_format)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 0
+    # storybot uses no pydantic plugins: skip pydantic's scan of every installed package for
+    # them (a tenth of `storybot check`'s start)
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         config = None if getattr(args, "configless", False) else load_checked(_config_path(args))
         return int(args.handler(args, config) or 0)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
-    except StartError as err:
-        print(f"storybot: {err}", file=sys.stderr)
-        return 3
-    except StoreError as err:  # a database that cannot be opened: said at once, never waited on
-        print(f"storybot: {err}", file=sys.stderr)
-        return 4
+    except Exception as err:
+        code = _exit_status(err)
+        if code is None:
+            raise
+        print(err if code == 2 else f"storybot: {err}", file=sys.stderr)
+        return code
+
+
+def _exit_status(err: Exception) -> int | None:
+    """2: invalid config; 3: a platform cannot start; 4: the database cannot be opened (said at
+    once, never waited on); None: a bug, shown as a traceback. The exception classes are
+    imported only when one is raised, so a command pays for no module it does not use."""
+    from bot.config import ConfigError
+    from bot.ports import StartError
+    from bot.storage.errors import StoreError
+
+    statuses: tuple[tuple[type[Exception], int], ...] = ((ConfigError, 2), (StartError, 3), (StoreError, 4))
+    return next((code for kind, code in statuses if isinstance(err, kind)), None)
 
 
 def load_checked(path: Path | None) -> Config:
     """What `storybot check` validates, and what a running bot's reload validates: the core
     tables and the platform tables. ConfigError lists every problem."""
+    from adapters.registry import validate_platforms
+    from bot.config import ConfigError, load_config
+
     if path is None:
         raise ConfigError("config.toml", ["file not found (copy config.example.toml to config.toml)"])
     return load_config(path, checks=[validate_platforms])
 
 
 def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
+    import asyncio
+
     return int(asyncio.run(coro()) or 0)
 
 
@@ -75,6 +83,9 @@ def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    from bot.config import ConfigError
+    from bot.sources import source_problems
+
     refused = source_problems(config)
     if refused:
         print(ConfigError(str(_config_path(args) or "config"), refused), file=sys.stderr)
@@ -85,8 +96,19 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """Until SIGTERM or SIGINT (then: stop polling, finish the sends under way, exit 0).
+    SIGHUP reloads config.toml now, as a change to the file would."""
+    import asyncio
+
+    from adapters.registry import build_platforms
+    from bot.app import StoryBot
+
     async def run() -> None:
+        stop = asyncio.Event()
+        running: list[StoryBot] = []
+        _on_signals(stop, lambda: running[0].request_reload() if running else None)
         async with await StoryBot.create(config, _config_path(args), load=load_checked) as bot:
+            running.append(bot)
             platforms = build_platforms(config, bot.commands, os.environ)
             await bot.attach(platforms)
             log.info(
@@ -94,17 +116,35 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
                 ", ".join(p.platform for p in platforms),
                 len(config.stories),
             )
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             await bot.run(stop, poll=not args.listen_only)
+        log.info("storybot stopped")
 
     return _run(run)
 
 
+def _on_signals(stop: Any, reload: Callable[[], object]) -> None:
+    """SIGTERM and SIGINT set `stop` (a graceful stop, no traceback); SIGHUP calls `reload`."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _stopping, stop, sig)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+
+
+def _stopping(stop: Any, sig: int) -> None:
+    import signal
+
+    if not stop.is_set():
+        log.info("%s: stopping (sends under way are finished first)", signal.Signals(sig).name)
+    stop.set()
+
+
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     """Run queued polls and deliveries until SIGTERM/SIGINT (then finish the jobs under way)."""
+    from adapters.registry import build_platforms
+    from bot.jobs.worker import run_worker
 
     def senders(commands: Commands) -> list[ChatAdapter]:
         return build_platforms(config, commands, os.environ, listen=False)
@@ -119,10 +159,13 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import StoryBot
+    from bot.textfmt import format_time
+
     async def poll() -> int:
         async with await StoryBot.create(config) as bot:
-            ids = [args.story] if args.story else [s.id for s in config.stories]
-            unknown = [i for i in ids if config.story(i) is None]
+            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's too
+            unknown = [i for i in ids if bot.config.story(i) is None]
             if unknown:
                 print(f"unknown story: {', '.join(unknown)}", file=sys.stderr)
                 return 2
@@ -143,6 +186,9 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+
     async def ask() -> None:
         async with await StoryBot.create(config) as bot:
             await ConsoleAdapter(bot.commands).ask(" ".join(args.text))
@@ -150,7 +196,36 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     return _run(ask)
 
 
+def cmd_manage(args: argparse.Namespace, config: Config) -> int:
+    """`storybot track|untrack|subscribe|...`: the `/story` verb of the same name, run as the
+    operator (config.toml's own author), on the channel `--channel platform:id` names."""
+    words = [args.verb, *getattr(args, "words", [])]
+    if getattr(args, "name", None):
+        words += ["as", args.name]
+    if getattr(args, "duration", None):
+        words += ["for", args.duration]
+    import getpass
+
+    from bot.app import StoryBot
+    from bot.models import Caller, ReplyKind
+
+    channel = getattr(args, "channel", None)
+    platform, _, channel_id = channel.partition(":") if channel else ("cli", "", "")
+
+    async def manage() -> int:
+        async with await StoryBot.create(config) as bot:
+            caller = Caller(platform, getpass.getuser(), channel_id or None, operator=True)
+            reply = await bot.commands.handle(" ".join(words), caller)
+        print(reply.text, file=sys.stderr if reply.kind is ReplyKind.ERROR else sys.stdout)
+        return 1 if reply.kind is ReplyKind.ERROR else 0
+
+    return _run(manage)
+
+
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+
     async def chat() -> None:
         async with await StoryBot.create(config) as bot:
             await ConsoleAdapter(bot.commands).chat()
@@ -159,9 +234,17 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
+    import tempfile
+
+    from rich.console import Console
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import StoryBot
+    from bot.demo import DemoFailed, run_demo
+
     console = Console(highlight=False)
 
-    async def demo() -> None:
+    async def demo() -> int:
         with tempfile.TemporaryDirectory(prefix="storybot-demo-") as workdir:
             adapters: list[ConsoleAdapter] = []
 
@@ -172,17 +255,42 @@ def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
             def say(text: str) -> None:
                 console.print(f"[bold blue]demo[/bold blue] {text}", markup=True, highlight=False)
 
-            bot = await run_demo(Path(workdir), platforms, say)
+            try:
+                bot = await run_demo(Path(workdir), platforms, say)
+            except DemoFailed as err:
+                print(f"storybot: demo failed: {err}", file=sys.stderr)
+                return 1
             # the bot is closed; answer from a fresh one over the same database
-            async with await StoryBot.create(bot.config) as again:
+            async with await StoryBot.create(bot.file_config) as again:
                 say("A user asks: /story kherson")
                 await ConsoleAdapter(again.commands, console=console).ask("/story kherson")
+        return 0
 
     return _run(demo)
 
 
+def cmd_init(args: argparse.Namespace, config: Config | None) -> int:
+    """Write a commented config.toml (and the seed story it tracks); never overwrite."""
+    from bot.starter import InitRefused, write_starter
+
+    target = Path(args.path or args.config or "config.toml")
+    try:
+        written = write_starter(target)
+    except InitRefused as err:
+        print(f"storybot: {err}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: edit {target}, then `storybot -c {target} check` and `storybot -c {target} run`")
+    return 0
+
+
 def cmd_preview(args: argparse.Namespace, config: Config | None) -> int:
     """Print what storybot reads on a page. 0: it has sections; 1: it has none; 2: fetch failed."""
+    import asyncio
+
+    from bot.preview import FetchFailed, fetch_preview, json_text, render_text
+
     try:
         with _quiet("bot.fetch", unless=args.verbose):  # its failure is printed once, below
             found = asyncio.run(fetch_preview(args.source, allow_private=args.allow_private))
@@ -230,6 +338,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-c", "--config", help="config file (default: config.toml, else config.example.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--log-format",
+        choices=logsetup.FORMATS,
+        default="auto",
+        help="auto (default): columns in a terminal, one plain line per record otherwise; "
+        "plain; json: one JSON object per line",
+    )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(title="commands")
     run = sub.add_parser("run", help="poll on schedule and post alerts (console when no tokens)")
     run.add_argument(
@@ -259,6 +375,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="replay the seed story end to end, offline").set_defaults(
         handler=cmd_demo, configless=True
     )
+    init = sub.add_parser(
+        "init",
+        help="write a commented config.toml to start from (never overwrites)",
+        description="Write a commented config.toml to start from, with the seed story it tracks "
+        "in seeds/ beside it. An existing file is never overwritten (exit 1).",
+    )
+    init.add_argument("path", nargs="?", help="where to write it (default: -c, else config.toml)")
+    init.set_defaults(handler=cmd_init, configless=True)
     preview = sub.add_parser(
         "preview",
         help="print what storybot reads on a page; stores and alerts nothing, needs no config",
@@ -277,8 +401,62 @@ def _parser() -> argparse.ArgumentParser:
         help="also fetch from loopback and private addresses (a page on this machine or your network)",
     )
     preview.set_defaults(handler=cmd_preview, configless=True)
+    _manage_cli(sub)
+    from adapters.registry import add_platform_cli  # the light part of each platform: no SDK
+
     add_platform_cli(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked (importlib.metadata costs a --help 40 ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("storybot")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown"
+        print(f"storybot {found}")
+        parser.exit()
+
+
+def _manage_cli(sub: Any) -> None:
+    """The `/story` verbs that change what is tracked and who is told, for the terminal."""
+
+    def verb(name: str, help_text: str, *, channel: bool = True) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+        if channel:
+            parser.add_argument(
+                "--channel", required=True, type=_channel, help="the channel, as platform:id (slack:C0123)"
+            )
+        parser.set_defaults(handler=cmd_manage, verb=name)
+        return parser
+
+    track = verb("track", "preview a page and track it (nothing already on it is news)", channel=False)
+    track.add_argument("words", nargs=1, metavar="URL")
+    track.add_argument("--as", dest="name", help="the story's name (default: from its title)")
+    untrack = verb("untrack", "stop tracking a story added from chat or the CLI", channel=False)
+    untrack.add_argument("words", nargs="+", metavar="NAME")
+    for name, what in (("subscribe", "gets"), ("unsubscribe", "stops getting")):
+        parser = verb(name, f"the channel {what} a story's alerts, or those of stories with keywords")
+        parser.add_argument("words", nargs="+", metavar="NAME|KEYWORDS")
+    mute = verb("mute", "hold a story's alerts back from the channel")
+    mute.add_argument("words", nargs="+", metavar="NAME")
+    mute.add_argument("--for", dest="duration", help="how long: 30m, 2h, 3d, 1w (default: until unmuted)")
+    verb("unmute", "the channel gets the story's alerts again").add_argument(
+        "words", nargs="+", metavar="NAME"
+    )
+    verb("subscriptions", "what the channel gets alerts of")
+
+
+def _channel(text: str) -> str:
+    from bot.config import CHANNEL
+
+    if not CHANNEL.match(text):
+        raise argparse.ArgumentTypeError("must be platform:channel_id, e.g. slack:C0123 or discord:1234")
+    return text
 
 
 def _positive(text: str) -> int:
@@ -286,17 +464,6 @@ def _positive(text: str) -> int:
     if not 1 <= value <= 256:
         raise argparse.ArgumentTypeError("must be from 1 to 256")
     return value
-
-
-def _logging(verbose: bool) -> None:
-    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler]
-    )
-    noisy_loggers = ("httpx", "apscheduler", "aiosqlite", "psycopg", "slack_bolt", "slack_sdk", "discord")
-    for noisy in (*noisy_loggers, "trafilatura", "procrastinate"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
-    handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
 
 
 if __name__ == "__main__":

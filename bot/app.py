@@ -10,9 +10,10 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,15 +23,23 @@ from bot.config import Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
 from bot.fetch import Fetcher, make_client
+from bot.metrics import NO_METRICS, Metrics
+from bot.model_summaries import ModelSummarizer, endpoint_from
+from bot.overlay import effective_config
 from bot.pipeline import PollMemo, PollOutcome, PollStatus, poll_story
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.ports import Platform
+from bot.preview import RETRIES as PREVIEW_RETRIES
+from bot.preview import Preview, fetch_preview
 from bot.scheduler import PollScheduler
-from bot.storage import Store, StoreError, now_utc, open_store
+from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+HELD_CHECK_SECONDS = 10.0  # how soon what another process added to the store is followed
+HEALTH_TIMEOUT = 2.0
+STOP_GRACE = 10.0  # seconds a stopping poll may take beyond its fetch deadline (storing what it found)
 PRUNE_HOURS = 24.0
 
 ConfigLoader = Callable[[Path], Config]
@@ -50,19 +59,33 @@ class StoryBot:
         load: ConfigLoader = load_config,
         *,
         shared_store: bool = False,
+        summarizer: ModelSummarizer | None = None,
+        metrics: Metrics = NO_METRICS,
     ):
-        self.config = config
+        self.file_config = config  # what config.toml says
+        self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
+        self._held: HeldState | None = None
+        self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
+        self.metrics = metrics
+        self.metrics_url: str | None = None  # where /metrics is served while running, when it is
         self.config_path = config_path
         self.load = load
         self.store = store
         self.client = client
         self.fetcher = self._fetcher(config)
+        self.summarizer = summarizer  # model summaries of new updates ([summaries]); None: extractive
         # the cheap 304 path (bot.pollcache); a store other processes write to is asked each poll
         self.checks = CheckBatch(store)
         self.memo = PollMemo(ValidatorCache(remember=not shared_store), self.checks)
-        self.commands = Commands(store, lambda: self.config, poll=self._poll_for_command)
+        self.commands = Commands(
+            store,
+            lambda: self.config,
+            poll=self._poll_for_command,
+            preview=self.preview_page,
+            on_change=self.refresh_held,
+        )
         self.platforms: list[Platform] = []
-        self.dispatcher = Dispatcher(store, {})
+        self.dispatcher = Dispatcher(store, {}, metrics=metrics)
         self.scheduler = PollScheduler(self.poll)
         self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
@@ -70,6 +93,8 @@ class StoryBot:
         self._config_mtime = _mtime(config_path)
         self._config_refused: str | None = None  # the last refusal logged, so it is logged once
         self.store_faults = FaultLog(log)
+        self._reloads: set[asyncio.Task[bool]] = set()
+        self._reload_lock = asyncio.Lock()
 
     @classmethod
     async def create(
@@ -92,12 +117,25 @@ class StoryBot:
             policy=config.address_policy,
             per_host=config.storybot.per_host,
         )
-        bot = cls(config, store, client, config_path, load, shared_store=shared)
+        endpoint = endpoint_from(config.summaries, environ)
+        summarizer = ModelSummarizer(client, endpoint) if endpoint else None
+        bot = cls(
+            config,
+            store,
+            client,
+            config_path,
+            load,
+            shared_store=shared,
+            summarizer=summarizer,
+            metrics=_metrics(config),
+        )
         bot._exit.push_async_callback(store.close)
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            await sync_catalog(store, config)
+            bot._held = await store.held()
+            bot.config = effective_config(config, bot._held)
+            await sync_catalog(store, bot.config)
         except BaseException:
             await bot.close()
             raise
@@ -115,7 +153,7 @@ class StoryBot:
         await self.dispatcher.drain()
         await self._exit.aclose()
 
-    def _fetcher(self, config: Config) -> Fetcher:
+    def _fetcher(self, config: Config, **options: Any) -> Fetcher:
         return Fetcher(
             self.client,
             base_dir=config.base_dir,
@@ -123,7 +161,13 @@ class StoryBot:
             max_bytes=config.storybot.max_bytes,
             per_host=config.storybot.per_host,
             deadline=config.storybot.fetch_deadline,
+            **options,
         )
+
+    async def preview_page(self, url: str) -> Preview:
+        """What `/story track` shows before tracking: read through the app's own client, so the
+        address policy, body cap and deadline are the poller's; one retry (a person waits)."""
+        return await fetch_preview(url, fetcher=self._fetcher(self.config, retries=PREVIEW_RETRIES))
 
     # --- the pipeline ------------------------------------------------------------------
 
@@ -140,7 +184,13 @@ class StoryBot:
             return None
         try:
             outcome = await poll_story(
-                story, config=self.config, fetcher=self.fetcher, store=self.store, memo=self.memo
+                story,
+                config=self.config,
+                fetcher=self.fetcher,
+                store=self.store,
+                memo=self.memo,
+                summarizer=self.summarizer,
+                metrics=self.metrics,
             )
         except StoreError as err:  # a full disk, a read-only file, a server gone: it recurs each poll
             error = f"database: {err}"
@@ -189,39 +239,69 @@ class StoryBot:
         self.polls = poll
         if poll:
             self.scheduler.apply(self.config)
-        self.scheduler.scheduler.add_job(
-            self.check_config,
-            "interval",
-            seconds=CONFIG_CHECK_SECONDS,
-            id="config",
-            max_instances=1,
-            coalesce=True,
+        housekeeping = (
+            (self.check_config, CONFIG_CHECK_SECONDS, "config"),
+            (self.refresh_held, HELD_CHECK_SECONDS, "held"),
+            (self.prune, PRUNE_HOURS * 3600, "prune"),
         )
-        self.scheduler.scheduler.add_job(
-            self.prune, "interval", hours=PRUNE_HOURS, id="prune", max_instances=1, coalesce=True
-        )
+        for job, seconds, name in housekeeping:
+            self.scheduler.scheduler.add_job(
+                job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+            )
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
-            await stop.wait()
+            async with self._observed() as url:
+                self.metrics_url = url
+                await stop.wait()
         finally:
-            self.scheduler.shutdown()
+            await self.scheduler.stop(grace=self.config.storybot.fetch_deadline + STOP_GRACE)
             for task in deliveries:
                 task.cancel()
             await asyncio.gather(*deliveries, return_exceptions=True)
 
-    async def check_config(self) -> bool:
-        """Reload config.toml if it changed, validated as `storybot check` validates it, off the
-        event loop (a large file takes a while). An invalid edit is logged once, with every
-        problem; the last good config keeps running."""
+    def _observed(self) -> AbstractAsyncContextManager[str | None]:
+        """/metrics and /healthz while running, when `[storybot] metrics` names an address
+        (read at start: a reload does not move it)."""
+        address = self.config.storybot.metrics
+        if address is None:
+            return nullcontext()
+        from bot.observe import PrometheusMetrics, serving
+
+        assert isinstance(self.metrics, PrometheusMetrics)
+        return serving(address, self.metrics, self.health, self.store.pending_count)
+
+    async def health(self) -> list[str]:
+        """What is wrong with the running bot (`/healthz`): the store must answer within
+        seconds and the scheduler must be running. Empty when healthy."""
+        problems = []
+        if not self.scheduler.scheduler.running:
+            problems.append("scheduler not running")
+        try:
+            await asyncio.wait_for(self.store.schema_version(), HEALTH_TIMEOUT)
+        except TimeoutError:
+            problems.append(f"store did not answer within {HEALTH_TIMEOUT:g}s")
+        except Exception as err:  # a store that is down fails any way it likes
+            problems.append(f"store unreachable: {type(err).__name__}: {err}")
+        return problems
+
+    async def check_config(self, *, force: bool = False) -> bool:
+        """Reload config.toml if it changed (or, `force`, whether or not it did: SIGHUP),
+        validated as `storybot check` validates it, off the event loop (a large file takes a
+        while). An invalid edit is logged once, with every problem (a forced reload logs it
+        again); the last good config keeps running."""
+        async with self._reload_lock:  # the timer's check and a SIGHUP's, one at a time
+            return await self._reload(force)
+
+    async def _reload(self, force: bool) -> bool:
         mtime = _mtime(self.config_path)
-        if self.config_path is None or mtime == self._config_mtime:
+        if self.config_path is None or (mtime == self._config_mtime and not force):
             return False
         self._config_mtime = mtime
         try:
             config = await asyncio.to_thread(self.load, self.config_path)
         except ConfigError as err:
-            if str(err) != self._config_refused:
+            if str(err) != self._config_refused or force:
                 log.error("config change ignored, still running the last good config:\n%s", err)
             self._config_refused = str(err)
             return False
@@ -230,14 +310,44 @@ class StoryBot:
         log.info("config reloaded: %d stories", len(config.stories))
         return True
 
+    def request_reload(self) -> None:
+        """Reload config.toml now (SIGHUP), on the path a change of the file takes."""
+        log.info("reloading %s (SIGHUP)", self.config_path)
+        task = asyncio.get_running_loop().create_task(self.check_config(force=True), name="reload")
+        self._reloads.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(self._reloads.discard)
+
     async def apply_config(self, config: Config) -> None:
+        """Run on a new config.toml, with what the store holds merged in (bot.overlay)."""
         if (
-            config.platforms != self.config.platforms
+            config.platforms != self.file_config.platforms
             or (config.storybot.database, config.storybot.database_env)
-            != (self.config.storybot.database, self.config.storybot.database_env)
-            or config.address_policy != self.config.address_policy
+            != (self.file_config.storybot.database, self.file_config.storybot.database_env)
+            or config.address_policy != self.file_config.address_policy
+            or config.summaries != self.file_config.summaries
+            or config.storybot.metrics != self.file_config.storybot.metrics
         ):
-            log.warning("platform, database and allow_private/allow_hosts settings change on restart only")
+            log.warning(
+                "platform, database, allow_private/allow_hosts, metrics and [summaries] settings "
+                "apply on restart only"
+            )
+        async with self._deriving:
+            self.file_config = config
+            await self._run_on(effective_config(config, self._held or HeldState()))
+
+    async def refresh_held(self) -> bool:
+        """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
+        another process) and, if they changed, run on the merged config. True if they changed."""
+        async with self._deriving:
+            held = await self.store.held()
+            if held == self._held:
+                return False
+            self._held = held
+            await self._run_on(effective_config(self.file_config, held))
+            return True
+
+    async def _run_on(self, config: Config) -> None:
+        """Make `config` (already merged) the one every part runs on."""
         if config.storybot.max_polls != self.config.storybot.max_polls:
             # polls under way finish on the old slots; new ones queue on the new
             self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
@@ -247,6 +357,16 @@ class StoryBot:
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)
+        self.metrics.forget({s.id for s in config.stories})
+
+
+def _metrics(config: Config) -> Metrics:
+    """Prometheus metrics when `[storybot] metrics` is set (prometheus-client loads only then)."""
+    if config.storybot.metrics is None:
+        return NO_METRICS
+    from bot.observe import PrometheusMetrics
+
+    return PrometheusMetrics()
 
 
 def _mtime(path: Path | None) -> float | None:

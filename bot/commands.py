@@ -21,12 +21,14 @@ import unicodedata
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from bot.config import Config
-from bot.models import Reply, ReplyKind, StoryBrief
+from bot.manage import VERBS as MANAGE_VERBS
+from bot.manage import Manage, Previewer
+from bot.models import Caller, Reply, ReplyKind, StoryBrief
 from bot.names import NameIndex
 from bot.storage import Store
 from bot.textfmt import format_time, render_view
@@ -41,17 +43,21 @@ T = TypeVar("T")
 HELP = (
     "/story <name or words>: the story's latest update, its summary and its timeline\n"
     "/story timeline <name>: every dated section of a story\n"
-    "/story list: the stories being tracked\n"
+    "/story list: the stories being tracked, and whether config.toml or chat added each\n"
+    "/story subscriptions: what this channel gets alerts of\n"
     "/story help: this text"
 )
+MANAGE_HELP = (
+    "/story track <url> [as <name>]: preview a page and track it (nothing already on it is news)\n"
+    "/story untrack <name>: stop tracking a story added from chat\n"
+    "/story subscribe <name | keywords, comma separated>: this channel gets those alerts\n"
+    "/story unsubscribe <name | keywords>: it stops getting them\n"
+    "/story mute <name> [for 2h]: hold a story's alerts back here (for 30m, 2h, 3d, 1w; "
+    "or until unmuted)\n"
+    "/story unmute <name>: hear it again"
+)
 ADMIN_HELP = "/story poll <name>: fetch a story now (admins)\n/story status: fetch health (admins)"
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    platform: str
-    user_id: str
-    channel_id: str | None = None
+MAX_MANAGE = 2100  # a /story track line: a URL of up to 2,000 characters and a name
 
 
 class Commands:
@@ -63,11 +69,16 @@ class Commands:
         config: Callable[[], Config],
         *,
         poll: Callable[[str], Awaitable[str]] | None = None,
+        preview: Previewer | None = None,
+        on_change: Callable[[], Awaitable[object]] | None = None,
         refresh_every: float = 30.0,
     ):
+        """`preview` reads a page for `/story track` (through the app's safe fetcher);
+        `on_change` runs after chat changed what the store holds (the app re-derives its config)."""
         self.store = store
         self.config = config
         self.poll = poll
+        self.manage = Manage(store, config, named=self.named, preview=preview, on_change=on_change)
         self.refresh_every = refresh_every  # catches what other processes (workers) changed
         self.names = NameIndex()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-names")
@@ -125,6 +136,9 @@ class Commands:
 
     async def handle(self, text: str, caller: Caller) -> Reply:
         try:
+            verb, _, rest = clean_query(text, MAX_MANAGE).partition(" ")
+            if verb.casefold() in MANAGE_VERBS:
+                return await self.manage.handle(verb.casefold(), rest, caller)
             return await self._handle(clean_query(text), caller)
         except Exception:
             log.exception("command failed")
@@ -137,6 +151,12 @@ class Commands:
         names = await self._names()
         query = clean_query(prefix)
         return await self._work(_completions, names, query, limit)
+
+    async def named(self, query: str) -> str | None:
+        """The story a query names exactly (id, alias, title) or by a prefix only it has: never
+        a guess, so what chat changes is the story the user meant."""
+        names = await self._names()
+        return await self._quick(_named, names, clean_query(query))
 
     async def resolve(self, query: str) -> tuple[str | None, list[str]]:
         """The story a query names, or None with suggestions."""
@@ -192,13 +212,19 @@ class Commands:
         names = await self._names()
         briefs = tuple(await self._work(names.ordered))
         lines = [f"Tracking {len(briefs)} stor{'y' if len(briefs) == 1 else 'ies'}:"] if briefs else []
+        config = self.config()
+        briefs = tuple(replace(b, origin=origin_label(config, b.id)) for b in briefs)
         lines += [
-            f"- {b.title} ({b.id})" + (f", updated {format_time(b.updated)}" if b.updated else "")
+            f"- {b.title} ({b.id})"
+            + (f", updated {format_time(b.updated)}" if b.updated else "")
+            + f" [{b.origin}]"
             for b in briefs
         ]
         if with_help:
             lines += ["", HELP]
-            if self.config().is_admin(caller.platform, caller.user_id):
+            if config.may_manage(caller.platform, caller.user_id, caller.roles) or caller.operator:
+                lines.append(MANAGE_HELP)
+            if config.is_admin(caller.platform, caller.user_id):
                 lines.append(ADMIN_HELP)
         return Reply(ReplyKind.HELP if with_help else ReplyKind.LIST, "\n".join(lines), stories=briefs)
 
@@ -256,8 +282,15 @@ def _completions(names: NameIndex, query: str, limit: int) -> list[StoryBrief]:
 _MENTION = re.compile(r"<[@!#][^>]*>|@(?:everyone|here)\b", re.IGNORECASE)
 
 
-def clean_query(text: str) -> str:
+def clean_query(text: str, limit: int = MAX_QUERY) -> str:
     """What a query means, minus what could hurt: control characters, mention syntax, excess."""
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: MAX_QUERY * 4])
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: limit * 4])
     text = _MENTION.sub(" ", text).replace("<", " ").replace(">", " ").replace("@", " ")
-    return " ".join(text.split())[:MAX_QUERY]
+    return " ".join(text.split())[:limit]
+
+
+def origin_label(config: Config, story_id: str) -> str:
+    """Who added a story, for `/story list`: config.toml, chat, or its feed."""
+    story = config.story(story_id)
+    origin = story.origin if story else "config"
+    return {"config": "config.toml", "chat": "chat"}.get(origin, origin.replace(":", " "))

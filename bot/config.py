@@ -13,11 +13,11 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,11 +28,13 @@ from pydantic import (
 )
 
 from bot.envnames import EnvName
+from bot.metrics import listen_address
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
+ROLELESS = ("slack", "console")  # platforms whose callers carry no roles
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
 
 
@@ -66,6 +68,9 @@ class StoryConfig(_Strict):
     title: str | None = None
     aliases: tuple[str, ...] = ()
     interval: Seconds | None = None
+    # who declared it: "config" (this file), "chat" (chat or the CLI), "feed:<id>": set by
+    # bot.overlay for stories the store holds, never written in config.toml
+    origin: str = "config"
 
     @field_validator("url")
     @classmethod
@@ -93,6 +98,9 @@ class RouteConfig(_Strict):
     stories: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     channels: tuple[str, ...]
+    # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
+    origin: str = "config"
+    added_by: str = ""
 
     @field_validator("channels")
     @classmethod
@@ -108,6 +116,19 @@ class RouteConfig(_Strict):
     @classmethod
     def _fold_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(k.casefold() for k in keywords if k.strip())
+
+
+class MuteConfig(_Strict):
+    """A channel that gets none of a story's alerts until `until` (None: until unmuted). Held
+    in the store; bot.overlay puts them here so `channels_for` honours them."""
+
+    story_id: str
+    channel: str
+    until: datetime | None = None
+    added_by: str = ""
+
+    def active(self, at: datetime) -> bool:
+        return self.until is None or self.until > at
 
 
 class BotConfig(_Strict):
@@ -126,6 +147,10 @@ class BotConfig(_Strict):
     max_polls: Annotated[int, Field(ge=1, le=10_000)] = 256
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    # who may track, untrack, subscribe and mute from chat (admins always may): users as
+    # "platform:user_id"; on platforms with roles (Discord), role ids as "platform:role_id"
+    managers: tuple[str, ...] = ()
+    manager_roles: tuple[str, ...] = ()
     fetch_deadline: Annotated[float, Field(ge=1, le=600)] = 30
     allow_private: StrictBool = False
     allow_hosts: tuple[str, ...] = ()
@@ -138,6 +163,15 @@ class BotConfig(_Strict):
     stalled_after: Annotated[float, Field(ge=2, le=3600)] = 30
     # when workers look for due stories; a 6th field is seconds ("* * * * * */20")
     tick_cron: str = "* * * * *"
+    # `storybot run` serves Prometheus /metrics and /healthz here ("127.0.0.1:9464"); off when unset
+    metrics: str | None = None
+
+    @field_validator("metrics")
+    @classmethod
+    def _listen(cls, address: str | None) -> str | None:
+        if address is not None:
+            listen_address(address)
+        return address
 
     @field_validator("queue_database")
     @classmethod
@@ -149,6 +183,8 @@ class BotConfig(_Strict):
     @field_validator("tick_cron")
     @classmethod
     def _cron(cls, cron: str) -> str:
+        from croniter import croniter  # only a config that sets tick_cron pays for it
+
         if not croniter.is_valid(cron):
             raise ValueError('must be a cron expression such as "* * * * *" (every minute)')
         return cron
@@ -160,13 +196,37 @@ class BotConfig(_Strict):
             parse_allowance(entry)
         return entries
 
-    @field_validator("admins")
+    @field_validator("admins", "managers")
     @classmethod
     def _user_refs(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
         for ref in admins:
             if not USER.match(ref):
                 raise ValueError(f"{ref!r} is not 'platform:user_id' (e.g. 'slack:U0123')")
         return admins
+
+    @field_validator("manager_roles")
+    @classmethod
+    def _role_refs(cls, roles: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in roles:
+            found = USER.match(ref)
+            if not found:
+                raise ValueError(f"{ref!r} is not 'platform:role_id' (e.g. 'discord:1234')")
+            if found["platform"] in ROLELESS:
+                raise ValueError(f"{ref!r}: {found['platform']} has no roles; list its users in managers")
+        return roles
+
+
+class SummariesConfig(_Strict):
+    """[summaries]: an OpenAI-compatible chat-completions endpoint that writes the summary of a
+    new update (bot/model_summaries.py). Absent, or its URL variable unset: extractive summaries.
+    Every value that may be secret or differs per machine comes from the environment."""
+
+    url_env: EnvName  # the variable holding the base URL; storybot POSTs {base}/v1/chat/completions
+    model: str = ""  # the model name the endpoint expects
+    model_env: EnvName | None = None  # or the variable holding it (wins over `model`)
+    key_env: EnvName | None = None  # the variable holding the API key, if the endpoint wants one
+    timeout: Annotated[float, Field(gt=0, le=60)] = 10  # seconds for the whole call, then extractive
+    max_chars: Annotated[int, Field(ge=80, le=1000)] = 280  # a longer answer is cut at a sentence
 
 
 class Config(_Strict):
@@ -179,8 +239,10 @@ class Config(_Strict):
     storybot: BotConfig = BotConfig()
     stories: tuple[StoryConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
+    summaries: SummariesConfig | None = None
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base_dir: Path = Path(".")
+    mutes: tuple[MuteConfig, ...] = ()  # from the store (bot.overlay), never from the file
 
     def story(self, story_id: str) -> StoryConfig | None:
         return self._by_id.get(story_id)
@@ -219,8 +281,9 @@ class Config(_Strict):
             allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
         )
 
-    def channels_for(self, story: StoryConfig, text: str = "") -> tuple[str, ...]:
-        """Channels routed to a story, by id or by keyword in its title or text, in config order."""
+    def channels_for(self, story: StoryConfig, text: str = "", at: datetime | None = None) -> tuple[str, ...]:
+        """Channels routed to a story, by id or by keyword in its title or text, in config order,
+        less those that muted the story (a mute counts until its end, judged at `at`, default now)."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
         found: dict[str, None] = {}
         for route in self.routes:
@@ -230,13 +293,35 @@ class Config(_Strict):
                 or any(k in haystack for k in route.keywords)
             ):
                 found.update(dict.fromkeys(route.channels))
+        if self.mutes:
+            when = at or datetime.now(UTC)
+            muted = {m.channel for m in self._mutes_by_story.get(story.id, ()) if m.active(when)}
+            return tuple(c for c in found if c not in muted)
         return tuple(found)
+
+    @cached_property
+    def _mutes_by_story(self) -> dict[str, list[MuteConfig]]:
+        by_story: dict[str, list[MuteConfig]] = {}
+        for mute in self.mutes:
+            by_story.setdefault(mute.story_id, []).append(mute)
+        return by_story
 
     def is_admin(self, platform: str, user_id: str) -> bool:
         return f"{platform}:{user_id}" in self.storybot.admins
 
+    def may_manage(self, platform: str, user_id: str, roles: Iterable[str] = ()) -> bool:
+        """Whether a caller may track, untrack, subscribe and mute: an admin, a listed manager,
+        or a holder of a listed role on that platform."""
+        bot = self.storybot
+        return (
+            self.is_admin(platform, user_id)
+            or f"{platform}:{user_id}" in bot.managers
+            or any(f"{platform}:{role}" in bot.manager_roles for role in roles)
+        )
 
-CORE_TABLES = {"storybot", "stories", "routes"}
+
+CORE_TABLES = {"storybot", "stories", "routes", "summaries"}
+HELD_ONLY = ("origin", "added_by")  # model fields bot.overlay sets; config.toml may not
 
 ConfigCheck = Callable[[Config], list[str]]
 """A check a caller adds to loading (the CLI: platform tables); returns one line per problem."""
@@ -296,6 +381,13 @@ def _relations(core: dict[str, Any]) -> list[str]:
         f"stories[{n}]: give exactly one of 'url' or 'path'"
         for n, story in stories
         if (story.get("url") is None) == (story.get("path") is None)
+    ]
+    problems += [
+        f"{table}[{n}].{key}: unknown key (set by storybot for what chat adds, not in the file)"
+        for table, rows, keys in (("stories", stories, ("origin",)), ("routes", routes, HELD_ONLY))
+        for n, row in rows
+        for key in keys
+        if key in row
     ]
     counts = Counter(_strings([story.get("id") for _, story in stories]))
     dupes = sorted(story_id for story_id, count in counts.items() if count > 1)

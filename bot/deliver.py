@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Alert
 from bot.ports import AlertSender, DeliveryError, Posted
 from bot.storage import PendingDelivery, Store, now_utc
@@ -78,8 +79,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = now_utc,
         max_inline_wait: float = 5.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        metrics: Metrics = NO_METRICS,
     ):
         self.store = store
+        self.metrics = metrics
         self.senders = dict(senders)
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -199,6 +202,7 @@ class Dispatcher:
                 await self.store.mark_sent(
                     delivery.id, earlier.message_id, earlier.thread_id or thread_id, self.clock()
                 )
+                self.metrics.alert_sent(delivery.platform)
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
             return DeliveryReport()  # another process claimed it first: it is theirs to send
@@ -212,6 +216,7 @@ class Dispatcher:
         await self.store.mark_sent(
             delivery.id, posted.message_id, posted.thread_id or thread_id, self.clock()
         )
+        self.metrics.alert_sent(delivery.platform)
         return DeliveryReport(sent=1)
 
     async def _earlier_send(
@@ -243,6 +248,7 @@ class Dispatcher:
         if err.permanent or (not rate_limited and attempts >= self.max_attempts):
             log.warning("delivery to %s failed for good: %s", delivery.channel, err.reason)
             await self.store.mark_failed(delivery.id, err.reason)
+            self.metrics.alert_failed(delivery.platform)
             return DeliveryReport(failed=1)
         if rate_limited:
             delay = float(err.retry_after or 0)

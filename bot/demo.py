@@ -19,7 +19,11 @@ from bot.config import parse_config
 from bot.pipeline import PollOutcome, PollStatus
 from bot.ports import Platform
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parent / "data" / "seeds"  # package data: works from a wheel too
+
+
+class DemoFailed(Exception):
+    """The demo could not show what it is for: no seed snapshots, or no alert came out."""
 
 
 class SnapshotOrigin:
@@ -62,8 +66,13 @@ async def run_demo(
     say: Callable[[str], None],
     snapshots: Sequence[Path] | None = None,
 ) -> StoryBot:
-    """Replay the snapshots through the pipeline; returns the (closed) bot for inspection."""
+    """Replay the snapshots through the pipeline; returns the (closed) bot for inspection.
+    DemoFailed when there is nothing to replay or nothing was alerted: an empty demo is a
+    broken install, not a success."""
     pages = sorted(snapshots or (SEEDS / "kherson").glob("*.txt"))
+    if len(pages) < 2:
+        raise DemoFailed(f"the seed story is missing: {len(pages)} snapshot(s) in {SEEDS / 'kherson'}")
+    sent = 0
     origin = SnapshotOrigin()
     async with origin.running() as url:
         config = parse_config(
@@ -82,9 +91,11 @@ async def run_demo(
                 origin.serve(page.read_bytes())
                 say(f"The origin now serves {page.name}; polling.")
                 say(_narrate(await bot.poll("kherson")))
-                await bot.deliver()
+                sent += (await bot.deliver()).sent
                 say("Polling again: " + _narrate(await bot.poll("kherson")))
-            return bot
+    if not sent:
+        raise DemoFailed("the seed story's update was not alerted")
+    return bot
 
 
 def _narrate(outcome: PollOutcome | None) -> str:

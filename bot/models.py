@@ -144,6 +144,9 @@ class Alert:
     timestamp: datetime | None
     seen_at: datetime
     timeline: tuple[TimelineEntry, ...] = ()
+    # the timeline in one line ("3rd update since Nov 9"), made by the core (bot.timeline) so
+    # every platform says the same; empty when the story has no update to count
+    progress: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,7 @@ class StoryBrief:
     aliases: tuple[str, ...] = ()
     updated: datetime | None = None
     suspect: str | None = None  # why the last fetch was not taken as the story, if it was not
+    origin: str = ""  # who added it, for lists: "config.toml", "chat", "feed <id>"; "" unsaid
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,3 +192,25 @@ class Reply:
     text: str
     story: StoryView | None = None
     stories: tuple[StoryBrief, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who typed a command, and where. `roles`: the caller's role ids on platforms that have
+    them (Discord). `operator`: the person at the server's terminal (the CLI), who may do
+    anything config.toml lets them do anyway."""
+
+    platform: str
+    user_id: str
+    channel_id: str | None = None
+    roles: tuple[str, ...] = ()
+    operator: bool = False
+
+    @property
+    def ref(self) -> str:
+        """Who, as stored beside what they added: 'slack:U0123', or 'cli:<login>'."""
+        return f"cli:{self.user_id}" if self.operator else f"{self.platform}:{self.user_id}"
+
+    @property
+    def channel(self) -> str | None:
+        return f"{self.platform}:{self.channel_id}" if self.channel_id else None

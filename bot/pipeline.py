@@ -9,6 +9,7 @@ becomes a diff base, so an outage cannot make old sections look new afterwards.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -17,11 +18,31 @@ from bot.boilerplate import MIN_STORIES, line_keys, site_of, strip_lines
 from bot.config import Config, StoryConfig
 from bot.diff import diff
 from bot.fetch import Fetcher
-from bot.models import AlertKind, Event, HeadlineChanged, NewUpdate, SectionEdited, Story
+from bot.metrics import NO_METRICS, Metrics
+from bot.model_summaries import ModelSummarizer
+from bot.models import (
+    AlertKind,
+    Event,
+    HeadlineChanged,
+    NewUpdate,
+    Section,
+    SectionEdited,
+    SectionKind,
+    Story,
+)
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.read import parse_story
 from bot.sanity import first_page_reason, suspect_reason
-from bot.storage import EventRecord, FetchMeta, SectionRecord, StaleBase, Store, Validators, now_utc
+from bot.storage import (
+    EventRecord,
+    FetchMeta,
+    SectionRecord,
+    StaleBase,
+    Store,
+    StoreError,
+    Validators,
+    now_utc,
+)
 from bot.summarize import summarize, summarize_edit
 
 log = logging.getLogger(__name__)
@@ -65,19 +86,45 @@ async def poll_story(
     store: Store,
     now: datetime | None = None,
     memo: PollMemo | None = None,
+    summarizer: ModelSummarizer | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> PollOutcome:
-    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches.
+    """Fetch, parse, diff and store one story. Never raises for bad pages or fetches
+    (StoreError when the store fails). Tells `metrics` how the fetch and the poll went.
 
     The stored story is loaded only when the page came back with new bytes; a 304 or the
-    same bytes again costs a check time, batched when `memo` has a CheckBatch."""
+    same bytes again costs a check time, batched when `memo` has a CheckBatch. With a
+    `summarizer`, new updates are summarised by a model before anything is recorded, so the
+    summary is stored with its event and no later poll, retry or restart asks again."""
+    try:
+        outcome = await _poll(story, config, fetcher, store, now, memo, summarizer, metrics)
+    except StoreError:
+        metrics.polled(story.id, PollStatus.FAILED.value)
+        raise
+    metrics.polled(story.id, outcome.status.value)
+    return outcome
+
+
+async def _poll(
+    story: StoryConfig,
+    config: Config,
+    fetcher: Fetcher,
+    store: Store,
+    now: datetime | None,
+    memo: PollMemo | None,
+    summarizer: ModelSummarizer | None,
+    metrics: Metrics,
+) -> PollOutcome:
     at = now or now_utc()
     memo = memo or PollMemo(ValidatorCache(remember=False))
     held = await memo.validators.get(story.id, store)
+    started = time.monotonic()
     result = await fetcher.fetch(
         story.source,
         etag=held.etag if held else None,
         last_modified=held.last_modified if held else None,
     )
+    metrics.fetched(time.monotonic() - started, ok=not result.failed)
     if result.not_modified or (held is not None and result.ok and result.content_hash == held.content_hash):
         if memo.checks is not None:
             memo.checks.add(story.id, at)
@@ -122,10 +169,11 @@ async def poll_story(
     events: list[Event] = []
     if last is not None and not baseline:
         events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
-    records = tuple(_record(e, parsed, story, config) for e in events)
+    written = await _model_summaries(events, parsed, known, summarizer) if summarizer else {}
+    records = tuple(_record(e, parsed, story, config, written) for e in events)
     try:
         event_ids = await store.record_version(
-            story.id, last.id if last else None, at, meta, parsed, _sections(parsed, known), records
+            story.id, last.id if last else None, at, meta, parsed, _sections(parsed, known, written), records
         )
     except StaleBase as stale:
         log.info("%s; this poll is dropped, the next one diffs against the new version", stale)
@@ -160,14 +208,51 @@ async def _newsworthy(events: list[Event], story_id: str, store: Store, known: s
     return events
 
 
-def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> EventRecord:
-    """An event with its summary and the channels routed to it."""
+MODEL_CALLS_PER_POLL = 3  # more new updates at once than this get extractive summaries
+
+
+async def _model_summaries(
+    events: list[Event], story: Story, known: set[str], summarizer: ModelSummarizer
+) -> dict[str, str]:
+    """The model's summary of each new update (by fingerprint), where it gave one. Asked in
+    turn, each bounded by the summarizer's timeout, before the poll records anything: a crash
+    before the record loses the answer with the poll, and the next poll asks again."""
+    written: dict[str, str] = {}
+    new = [e.section for e in events if isinstance(e, NewUpdate)][:MODEL_CALLS_PER_POLL]
+    for section in new:
+        before = previous_section(story, section, known)
+        summary = await summarizer.summarize_update(story.title, section, summarize(before) if before else "")
+        if summary:
+            written[section.fingerprint] = summary
+    return written
+
+
+def previous_section(story: Story, new: Section, known: set[str]) -> Section | None:
+    """The section a reader saw last before `new`: the newest already-known section dated no
+    later than it, else the first known update in page order (pages put the latest first),
+    else the original."""
+    older = [s for s in story.sections if s.fingerprint in known]
+    if new.timestamp is not None:
+        dated = [
+            (s.timestamp, n, s) for n, s in enumerate(older) if s.timestamp and s.timestamp <= new.timestamp
+        ]
+        if dated:
+            return max(dated, key=lambda item: (item[0], -item[1]))[2]
+    updates = [s for s in older if s.kind is SectionKind.UPDATE]
+    candidates = updates or older
+    return candidates[0] if candidates else None
+
+
+def _record(
+    event: Event, story: Story, cfg: StoryConfig, config: Config, written: dict[str, str]
+) -> EventRecord:
+    """An event with its summary (the model's, when it wrote one) and the channels routed to it."""
     match event:
         case NewUpdate(section):
             record = EventRecord(
                 AlertKind.NEW_UPDATE,
                 headline=section.label,
-                summary=summarize(section),
+                summary=written.get(section.fingerprint) or summarize(section),
                 published_at=section.timestamp,
                 fingerprint=section.fingerprint,
             )
@@ -190,7 +275,7 @@ def _record(event: Event, story: Story, cfg: StoryConfig, config: Config) -> Eve
     return replace(record, channels=channels)
 
 
-def _sections(story: Story, known: set[str]) -> list[SectionRecord]:
+def _sections(story: Story, known: set[str], written: dict[str, str]) -> list[SectionRecord]:
     return [
         SectionRecord(
             fingerprint=s.fingerprint,
@@ -199,7 +284,7 @@ def _sections(story: Story, known: set[str]) -> list[SectionRecord]:
             header=s.header,
             published_at=s.timestamp,
             body=s.body,
-            summary=summarize(s),
+            summary=written.get(s.fingerprint) or summarize(s),
         )
         for s in story.sections
         if s.fingerprint not in known

@@ -122,6 +122,27 @@ def render_text(preview: Preview, *, full: bool = False) -> str:
     return "\n".join(lines)
 
 
+def render_brief(preview: Preview, *, sections: int = 5, words: int = 12) -> str:
+    """The preview as a short chat answer: the head, one line for each of the first `sections`
+    sections (its label, time and first `words` words), and how much furniture was dropped."""
+    story = preview.story
+    count = len(story.sections)
+    lines = [
+        f"title: {_field(story.title)}",
+        f"byline: {_field(story.byline)}",
+        f"updated: {_when(story.updated)}",
+        f"{count} dated section{'' if count == 1 else 's'}" + (":" if count else ""),
+    ]
+    for section in story.sections[:sections]:
+        head = _clean(section.label or section.kind.value)
+        when = f" ({_when(section.timestamp)})" if section.timestamp else ""
+        lines.append(f"- {head}{when}: {_clean(_first_words(section.paragraphs, words))}")
+    if count > sections:
+        lines.append(f"- and {count - sections} more")
+    lines.append(f"dropped as furniture: {len(preview.dropped)} block(s)")
+    return "\n".join(lines)
+
+
 def _section_lines(n: int, section: Section, *, full: bool) -> list[str]:
     name = section.kind.value
     if section.label.casefold() != name:

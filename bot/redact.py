@@ -51,12 +51,28 @@ def redact_text(text: str) -> str:
     return _URL.sub(lambda m: display_url(m.group(0)), text) if "://" in text else text
 
 
+#: Credentials by their shape, wherever a library might log one (a request's headers at debug
+#: level): Slack tokens, an Authorization header's value, a Discord bot token.
+_TOKENS = re.compile(
+    r"\b(?:xox[a-z]|xapp)-[A-Za-z0-9-]{8,}"
+    r"|(?<=Bearer )[^\s'\",]{8,}|(?<=Bot )[^\s'\",]{20,}"
+    r"|\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"
+)
+
+
+def redact_log(text: str) -> str:
+    """`text` as a log may show it: URLs as `display_url` shows them, token-shaped strings
+    replaced by `[redacted]`."""
+    return _TOKENS.sub("[redacted]", redact_text(text))
+
+
 class RedactUrls(logging.Filter):
-    """A handler filter: log records show URLs as `display_url` does (httpx logs whole URLs)."""
+    """A handler filter: log records show URLs as `display_url` does (httpx logs whole URLs),
+    and nothing shaped like a Slack or Discord token or an Authorization value."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             record.msg = record.getMessage()
             record.args = None
-        record.msg = redact_text(str(record.msg))
+        record.msg = redact_log(str(record.msg))
         return True

@@ -9,6 +9,7 @@ failing origin costs less and less until it works again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -33,13 +34,26 @@ class PollScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.backoff = FailureBackoff()
         self._intervals: dict[str, tuple[float, float]] = {}
+        self._running: set[asyncio.Task[object]] = set()  # polls under way
 
     def start(self) -> None:
         self.scheduler.start()
 
     def shutdown(self) -> None:
+        """Stop at once: polls under way are cancelled (APScheduler's asyncio executor does so)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stop(self, grace: float) -> None:
+        """Start no poll, let the polls under way finish (up to `grace` seconds: each is
+        bounded by its fetch deadline), then shut down. A graceful stop cancels nothing."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._running:
+            log.info("waiting for %d poll(s) under way", len(self._running))
+            await asyncio.wait(set(self._running), timeout=grace)
+        self.shutdown()
 
     def apply(self, config: Config) -> None:
         wanted = {s.id: (config.interval_for(s), config.storybot.jitter) for s in config.stories}
@@ -71,6 +85,10 @@ class PollScheduler:
 
     async def run_poll(self, story_id: str) -> PollOutcome | None:
         """The job: poll, then back off after a failure (or come back when the origin asked)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         outcome = await self._poll(story_id)
         timing = self._intervals.get(story_id)
         if outcome is None or timing is None:

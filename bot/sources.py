@@ -23,7 +23,7 @@ def source_problems(config: Config) -> list[str]:
     problems: list[str] = []
     for n, story in enumerate(config.stories):
         if story.url is not None:
-            refusal = _url_refusal(story.url, config)
+            refusal = url_refusal(story.url, config)
             if refusal:
                 problems.append(f"stories[{n}].url: {refusal} ({display_url(story.url)})")
         elif story.path is not None:
@@ -34,7 +34,9 @@ def source_problems(config: Config) -> list[str]:
     return problems
 
 
-def _url_refusal(url: str, config: Config) -> str | None:
+def url_refusal(url: str, config: Config) -> str | None:
+    """Why the fetcher would refuse `url` as written (a private or loopback address, localhost),
+    or None: a name that resolves to such an address is refused by the fetcher itself."""
     try:
         parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)

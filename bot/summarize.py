@@ -81,6 +81,12 @@ def summarize_edit(old: Section, new: Section, limit: int = 280) -> str:
     return _fit(after, limit)
 
 
+def first_sentences(text: str, limit: int, most: int = 2) -> str:
+    """At most `most` leading sentences of `text` that fit in `limit` (the first cut at a word
+    when it alone is too long): how a model's answer is held to an alert's size."""
+    return _fit(sentences([text])[:most], limit)
+
+
 def _key(sentence: str) -> str:
     return normalise_text(sentence).casefold()
 

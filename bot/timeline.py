@@ -5,9 +5,10 @@ Pure presentation rules, kept out of SQL so every storage backend shows a story 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from bot.models import Alert, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, StoryView, TimelineEntry
 from bot.redact import display_url
 from bot.storage.rows import EventRow, SectionSeen, StoryRecord
 
@@ -46,7 +47,40 @@ def story_view(record: StoryRecord, sections: Iterable[SectionSeen]) -> StoryVie
     )
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def short_date(moment: datetime, reference: datetime | None = None) -> str:
+    """'Nov 9' in the moment's own zone (the publisher's); with the year when it is not
+    `reference`'s year."""
+    text = f"{moment:%b} {moment.day}"
+    return text if reference is not None and reference.year == moment.year else f"{text}, {moment.year}"
+
+
+def progress(event: EventRow, sections: Sequence[SectionSeen]) -> str:
+    """The timeline as one line: '3rd update since Nov 9' for a new update (its place among
+    the story's updates, counted from the original's date), '3 updates since Nov 9' for
+    other events. Empty when there is no update to count."""
+    ordered = sorted(sections, key=lambda s: (s.published_at or s.first_seen_at).timestamp())
+    updates = [s for s in ordered if s.label != "Original"]
+    if not ordered or not updates:
+        return ""
+    start = next((s for s in ordered if s.label == "Original"), ordered[0])
+    since = short_date(start.published_at or start.first_seen_at, event.published_at or event.seen_at)
+    if event.kind is AlertKind.NEW_UPDATE:
+        places = [n for n, s in enumerate(updates, 1) if s.fingerprint == event.fingerprint]
+        moment = (event.published_at or event.seen_at).timestamp()
+        earlier = sum((s.published_at or s.first_seen_at).timestamp() < moment for s in updates)
+        place = places[0] if places else earlier + 1  # its section gone from the page: by time
+        return f"{ordinal(place)} update since {since}"
+    return f"{len(updates)} update{'' if len(updates) == 1 else 's'} since {since}"
+
+
 def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen]) -> Alert:
+    sections = tuple(sections)
     return Alert(
         event_id=event.id,
         story_id=event.story_id,
@@ -58,4 +92,5 @@ def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSe
         timestamp=event.published_at,
         seen_at=event.seen_at,
         timeline=timeline(sections),
+        progress=progress(event, sections),
     )

@@ -8,6 +8,7 @@ from typing import Any
 from bot.catalog import sync_catalog
 from bot.config import Config, parse_config
 from bot.fetch import Fetcher, make_client
+from bot.model_summaries import ModelSummarizer
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollOutcome, poll_story
 from bot.storage import Store, open_store
@@ -36,8 +37,11 @@ def kherson_config(tmp_path: Path, channels: list[str], **extra: Any) -> Config:
     return parse_config(data, "test", tmp_path)
 
 
-async def poll_file(config: Config, store: Store, content: Path | str) -> PollOutcome:
-    """Write `content` as the story's file and poll it once."""
+async def poll_file(
+    config: Config, store: Store, content: Path | str, summarizer: ModelSummarizer | None = None
+) -> PollOutcome:
+    """Write `content` as the story's file and poll it once (new updates summarised by
+    `summarizer`'s model, when given)."""
     path = config.resolve_path("kherson.txt")
     path.write_text(
         content.read_text(encoding="utf-8") if isinstance(content, Path) else content, encoding="utf-8"
@@ -46,16 +50,17 @@ async def poll_file(config: Config, store: Store, content: Path | str) -> PollOu
         fetcher = Fetcher(client, base_dir=config.base_dir)
         story = config.story("kherson")
         assert story is not None
-        return await poll_story(story, config=config, fetcher=fetcher, store=store)
+        return await poll_story(story, config=config, fetcher=fetcher, store=store, summarizer=summarizer)
 
 
-async def kherson_store(tmp_path: Path, channels: list[str]) -> tuple[Store, Config]:
+async def kherson_store(tmp_path: Path, channels: list[str], *, lead: str = "") -> tuple[Store, Config]:
     """A store where Kherson was baselined on Nov 9, then polled on Nov 11: one NewUpdate,
-    one pending delivery per channel."""
+    one pending delivery per channel. `lead`: text the Nov 11 update opens with."""
     config = kherson_config(tmp_path, channels)
     store = await open_store(config.database({}))
     await sync_catalog(store, config)
     await poll_file(config, store, NOV9)
-    outcome = await poll_file(config, store, NOV11)
+    update = NOV11.read_text(encoding="utf-8").replace("Russia now says", f"{lead} Russia now says", 1)
+    outcome = await poll_file(config, store, update if lead else NOV11)
     assert len(outcome.event_ids) == 1, outcome
     return store, config

@@ -21,14 +21,16 @@ import adapters.discord as discord_platform
 from adapters.discord.cli import _sync, client_id_from_token, invite_url
 from adapters.discord.client import DiscordAdapter, DiscordStartError
 from adapters.discord.settings import settings_from
+from bot.catalog import sync_catalog
 from bot.commands import Commands
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, parse_config
 from bot.deliver import Dispatcher
 from bot.models import Alert, AlertKind
 from bot.ports import DeliveryError
 from bot.storage import Store, now_utc
+from bot.storage import open_store as open_store_at
 from tests.fakes.discord import CHANNEL_IDS, GUILD_ID, FakeDiscord, embed_problems
-from tests.helpers import SEED_SUMMARY_START, kherson_store
+from tests.helpers import NOV9, NOV11, SEED_SUMMARY_START, kherson_config, kherson_store
 
 C1, C2 = CHANNEL_IDS
 MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
@@ -52,8 +54,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-async def open_store(tmp_path: Path, channels: list[int | str]) -> tuple[Store, Config]:
-    return await kherson_store(tmp_path, [f"discord:{c}" for c in channels])
+async def open_store(tmp_path: Path, channels: list[int | str], lead: str = "") -> tuple[Store, Config]:
+    return await kherson_store(tmp_path, [f"discord:{c}" for c in channels], lead=lead)
 
 
 @pytest.fixture
@@ -144,6 +146,10 @@ async def test_autocomplete_offers_kherson_for_khe(fake: FakeDiscord, bot: Disco
     assert timeline["data"]["choices"][0]["value"] == "timeline kherson"
     verbs = await fake.autocomplete("li")
     assert {"name": "List the tracked stories", "value": "list"} in verbs["data"]["choices"]
+    subscriptions = await fake.autocomplete("subs")
+    assert {"name": "What this channel gets alerts of", "value": "subscriptions"} in subscriptions["data"][
+        "choices"
+    ]
 
 
 async def test_story_is_synced_to_the_configured_guild_at_start(
@@ -153,7 +159,7 @@ async def test_story_is_synced_to_the_configured_guild_at_start(
     assert story["name"] == "story"
     options = {o["name"]: o for o in story["options"]}
     assert options["query"]["autocomplete"] is True and options["query"]["required"] is True
-    assert options["query"]["max_length"] == 200
+    assert options["query"]["max_length"] == 2100  # room for `track <url> as <name>`
     assert set(options) == {"query", "timeline", "public"}
     assert None not in fake.commands  # nothing global when guilds are listed
 
@@ -286,6 +292,79 @@ async def test_seed_update_reaches_every_routed_channel_exactly_once(
         assert message["allowed_mentions"] == {"parse": []}
         assert not message["content"]
     assert no_duplicates(fake)
+
+
+async def test_alert_escapes_story_markdown_shows_one_timeline_line_and_a_timeline_button(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    marked = "*bold* _italic_ ~~struck~~ `code` @everyone"
+    store, config = await open_store(tmp_path, [C1], lead=marked)
+    async with store:
+        adapter = await started(fake, store, config)
+        try:
+            report = await Dispatcher(store, {"discord": adapter}).deliver_pending()
+        finally:
+            await adapter.close()
+    assert report.sent == 1
+    [message] = fake.messages[C1]
+    [embed] = message["embeds"]
+    description = embed["description"]
+    assert description.startswith("\\*bold\\* \\_italic\\_ \\~\\~struck\\~\\~ \\`code\\` @\u200beveryone")
+    assert message["allowed_mentions"] == {"parse": []}
+    assert description.endswith(" · 1st update since Nov 9")
+    assert not embed.get("fields")  # no timeline lines: the update is not repeated
+    [row] = message["components"]
+    [button] = row["components"]
+    assert (button["custom_id"], button["label"]) == ("storybot:timeline:kherson", "Full timeline")
+
+
+async def test_the_timeline_button_answers_the_clicker_alone_with_the_full_timeline(
+    fake: FakeDiscord, kherson: tuple[Store, Config], bot: DiscordAdapter
+) -> None:
+    await Dispatcher(kherson[0], {"discord": bot}).deliver_pending()
+    [alert] = seed_posts(fake, C1)
+    callback = await fake.click(alert, "storybot:timeline:kherson")
+    assert callback["type"] == 4 and callback["data"]["flags"] & EPHEMERAL
+    assert callback["data"]["allowed_mentions"] == {"parse": []}
+    embed = embed_of(callback)
+    assert [f["name"] for f in embed["fields"]] == ["Update", "Original"]
+    assert embed_of(await fake.slash("timeline kherson"))["fields"] == embed["fields"]  # the same answer
+
+
+async def test_the_timeline_button_works_after_a_restart(
+    fake: FakeDiscord, kherson: tuple[Store, Config]
+) -> None:
+    first = await started(fake, *kherson)
+    await Dispatcher(kherson[0], {"discord": first}).deliver_pending()
+    await first.close()
+    [alert] = seed_posts(fake, C1)
+    second = await started(fake, *kherson)  # a new process knows nothing of the message
+    try:
+        callback = await fake.click(alert, "storybot:timeline:kherson")
+    finally:
+        await second.close()
+    assert SEED_SUMMARY_START in embed_of(callback)["fields"][0]["value"]
+
+
+async def test_a_long_list_says_how_many_more_it_left_out(fake: FakeDiscord, tmp_path: Path) -> None:
+    stories = [
+        {"id": f"story-{n:03}", "url": f"https://news.example/{n}", "title": f"A story *{n}*"}
+        for n in range(300)
+    ]
+    config = parse_config(
+        {"storybot": {"database": str(tmp_path / "s.db")}, "stories": stories}, "test", tmp_path
+    )
+    async with await open_store_at(config.database({})) as store:
+        await sync_catalog(store, config)
+        adapter = await started(fake, store, config)
+        try:
+            listing = embed_of(await fake.slash("list"))
+        finally:
+            await adapter.close()
+    lines = listing["description"].split("\n")
+    shown = [line for line in lines if line.startswith("**A story")]
+    assert 0 < len(shown) < 300 and lines[-1] == f"\N{HORIZONTAL ELLIPSIS} and {300 - len(shown)} more"
+    assert "\\*1\\*" in listing["description"]  # markdown in titles escaped
 
 
 async def test_a_429_burst_drops_nothing_and_duplicates_nothing(
@@ -505,7 +584,6 @@ async def test_storybot_with_discord_delivers_the_alert_and_answers(
     the seed story polled twice, the update delivered, /story answered."""
     from adapters.registry import build_platforms
     from bot.app import StoryBot
-    from tests.helpers import NOV9, NOV11, kherson_config
 
     config = kherson_config(tmp_path, [f"discord:{C1}"], discord=table(fake))
     async with await StoryBot.create(config) as app:

@@ -41,6 +41,7 @@ def kherson_alert(**changes: object) -> Alert:
         "timestamp": NOV11,
         "seen_at": SEEN,
         "timeline": (entry("Update", NOV11, SUMMARY), entry("Original", NOV9, "Russia announced a pullout.")),
+        "progress": "1st update since Nov 9",
     }
     fields.update(changes)
     return Alert(**fields)  # type: ignore[arg-type]
@@ -86,9 +87,9 @@ def test_alert_embed_carries_title_link_summary_reader_local_time_and_source() -
     assert embed.author.name == "New update"
     assert embed.footer.text == "Source: newser.com · kherson"
     assert embed.timestamp == NOV11
-    # the earlier entry of the timeline is shown, the alert's own update is not repeated
-    assert [f.name for f in embed.fields] == ["Original"]
-    assert f"<t:{int(NOV9.timestamp())}:f>" in (embed.fields[0].value or "")
+    # the timeline is one line; no field repeats the update or lists the original
+    assert embed.fields == [] and "Russia announced a pullout" not in all_text(embed)
+    assert embed.description.endswith(" · 1st update since Nov 9")
     assert problems(embed) == {}
 
 
@@ -154,6 +155,28 @@ def test_timeline_reply_holds_at_most_25_fields_and_6000_characters() -> None:
     assert len(embed.fields) <= 25
     assert len(embed) <= 6000
     assert problems(embed) == {}
+    last = embed.fields[-1]
+    assert (last.name, last.value) == (ELLIPSIS, f"and {60 - (len(embed.fields) - 1)} more")
+
+
+def test_timeline_reply_within_limits_counts_nothing_more() -> None:
+    embed = reply_to_embed(Reply(ReplyKind.TIMELINE, "text", story=kherson_view(timeline_size=25)))
+    assert len(embed.fields) == 25 and "more" not in all_text(embed)
+
+
+def test_story_reply_cuts_its_timeline_to_five_and_counts_the_rest() -> None:
+    embed = reply_to_embed(Reply(ReplyKind.STORY, "text", story=kherson_view(timeline_size=9)))
+    assert [f.name for f in embed.fields] == ["Update"] * 5 + [ELLIPSIS]
+    assert embed.fields[-1].value == "and 3 more"  # 9 entries: the latest above, 5 here, 3 left
+
+
+def test_a_long_text_answer_is_cut_by_whole_lines_and_counts_them() -> None:
+    lines = [f"- Story *number* {n} (story{n})" for n in range(400)]
+    embed = reply_to_embed(Reply(ReplyKind.HELP, "\n".join(lines)))
+    description = embed.description or ""
+    kept = description.split("\n")[:-1]
+    assert description.endswith(f"{ELLIPSIS} and {400 - len(kept)} more") and len(description) <= 4096
+    assert kept[-1].startswith("\\- Story \\*number\\*")  # whole lines, markdown escaped
 
 
 def test_list_reply_names_each_story_and_its_id() -> None:

@@ -86,3 +86,53 @@ async def test_a_long_retry_after_reschedules_the_story_instead_of_holding_a_slo
         held = time.monotonic() - started
 
     assert delay == 3600 and held < 2 and len(origin.requests) == 1
+
+
+async def test_a_graceful_stop_lets_polls_under_way_finish_and_starts_none(tmp_path: Path) -> None:
+    import asyncio
+
+    started: list[str] = []
+    finished: list[str] = []
+    gate = asyncio.Event()
+
+    async def poll(story_id: str) -> None:
+        started.append(story_id)
+        await gate.wait()
+        finished.append(story_id)
+
+    scheduler = PollScheduler(poll)
+    scheduler.start()
+    scheduler.apply(config_with(tmp_path, {"a": 60}))
+    async with asyncio.timeout(10):
+        while not started:
+            await asyncio.sleep(0.01)
+    stopping = asyncio.create_task(scheduler.stop(grace=10))
+    await asyncio.sleep(0.1)
+    assert not stopping.done()  # waiting for the poll, not cancelling it
+    gate.set()
+    await stopping
+    assert finished == ["a"] and not scheduler.scheduler.running
+
+
+async def test_a_stop_cancels_a_poll_that_outlasts_the_grace(tmp_path: Path) -> None:
+    import asyncio
+
+    cancelled: list[str] = []
+
+    async def poll(story_id: str) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(story_id)
+            raise
+
+    scheduler = PollScheduler(poll)
+    scheduler.start()
+    scheduler.apply(config_with(tmp_path, {"a": 60}))
+    async with asyncio.timeout(10):
+        while not scheduler._running:
+            await asyncio.sleep(0.01)
+        await scheduler.stop(grace=0.2)
+        while not cancelled:
+            await asyncio.sleep(0.01)
+    assert cancelled == ["a"]

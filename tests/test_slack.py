@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 
 from adapters.slack import SlackAdapter, SlackStartError, build, validate
-from adapters.slack.render import SHARE_ACTION
+from adapters.slack.render import SHARE_ACTION, TIMELINE_ACTION, ZWSP
 from adapters.slack.settings import SlackSettings, read_secrets
 from bot.catalog import sync_catalog
 from bot.commands import Caller, Commands
@@ -207,6 +207,49 @@ async def test_hostile_story_text_reaches_slack_inert(slack: FakeSlack, tmp_path
     sent = slack.sent_texts()
     assert any("&lt;!channel&gt; &lt;@U123&gt;" in t for t in sent)  # it arrived, as plain text
     assert pings(sent) == [] and not any("<https://evil" in t for t in sent)
+
+
+FORMATTED = "*bold* _italic_ ~struck~ `code`"
+
+
+async def test_story_formatting_arrives_inert_and_the_alert_has_one_timeline_line(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    store, config = await kherson_store(tmp_path, ["slack:C1"], lead=FORMATTED)
+    async with store:
+        adapter = make_adapter(slack, Commands(store, lambda: config))
+        report = await Dispatcher(store, {"slack": adapter}).deliver_pending()
+    assert report.sent == 1
+    [alert] = slack.messages["C1"]
+    text = block_text(alert)
+    for mark in ("*bold*", "_italic_", "~struck~", "`code`"):
+        assert mark not in text  # Slack would have formatted it
+    z = ZWSP
+    assert f"{z}*{z}bold{z}*{z} {z}_{z}italic{z}_{z} {z}~{z}struck{z}~{z} {z}`{z}code{z}`{z}" in text
+    assert "\n1st update since Nov 9\n" in text  # the timeline, in one line
+    assert "Timeline" not in text and text.count("Nov 9") == 1  # no timeline lines repeated
+    [actions] = [b for b in alert.blocks or [] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [TIMELINE_ACTION]
+
+
+async def test_full_timeline_button_answers_the_clicker_with_the_whole_timeline(
+    slack: FakeSlack, kherson: Any
+) -> None:
+    store, _, commands = kherson
+    adapter = make_adapter(slack, commands)
+    async with running(adapter):
+        await Dispatcher(store, {"slack": adapter}).deliver_pending()
+        alert = slack.messages["C1"][0]
+        click = slack.button_click(alert, TIMELINE_ACTION, user_id="U9")
+        envelope_id = await slack.send_envelope("interactive", click)
+        await slack.wait_for(lambda: envelope_id in slack.acks)
+        [answer] = await response_count(slack, 1)
+    assert commands.seen == [("timeline kherson", Caller("slack", "U9", "C1"))]
+    assert answer.url == click["response_url"]
+    assert answer.body["response_type"] == "ephemeral" and answer.body["replace_original"] is False
+    text = block_text(answer)
+    assert SEED_SUMMARY_START in text and "Original" in text and "Update" in text  # both entries
+    assert len(slack.messages["C1"]) == 1 and not alert.updates  # the alert is left as it was
 
 
 async def test_not_in_channel_is_permanent_and_names_the_channel(slack: FakeSlack, kherson: Any) -> None:

@@ -12,6 +12,8 @@ from adapters.slack.render import (
     MAX_BLOCKS,
     MAX_TEXT,
     SHARE_ACTION,
+    TIMELINE_ACTION,
+    ZWSP,
     alert_to_blocks,
     escape,
     fit,
@@ -52,6 +54,7 @@ def kherson_alert(**changes: object) -> Alert:
             entry(POSTED, "Original", "Russia says it will pull its troops from Kherson."),
             entry(UPDATED, "Update", SUMMARY),
         ),
+        "progress": "1st update since Nov 9",
     }
     values.update(changes)
     return Alert(**values)  # type: ignore[arg-type]
@@ -122,15 +125,18 @@ def test_fit_never_exceeds_its_limit_nor_splits_an_entity(raw: str, limit: int) 
 # --- alerts -----------------------------------------------------------------------------
 
 
-def test_alert_links_the_headline_and_carries_summary_time_and_timeline() -> None:
+def test_alert_links_the_headline_and_carries_summary_time_and_one_timeline_line() -> None:
     text, blocks = alert_to_blocks(kherson_alert())
     body = "\n".join(texts(blocks))
     assert f"<{URL}|Russia: Withdrawal From Kherson Is Complete>" in body
-    assert SUMMARY in body
+    assert body.count(SUMMARY) == 1  # the update once: no timeline line repeats it
     unix = int(UPDATED.timestamp())
     assert f"<!date^{unix}^{{date_short_pretty}} at {{time}}|Nov 11, 2022 13:36 UTC>" in body
-    assert "*Timeline*" in body
-    assert body.index("Update") < body.index("Original")  # newest first, as the core lists it
+    assert "1st update since Nov 9" in body
+    assert "Timeline" not in body and "Original" not in body and "pull its troops" not in body
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    [timeline_button] = actions["elements"]
+    assert (timeline_button["action_id"], timeline_button["value"]) == (TIMELINE_ACTION, "timeline kherson")
     assert text.startswith("New update: Russia: Withdrawal From Kherson Is Complete")
     assert SUMMARY in text
     assert_within_limits(blocks)
@@ -159,7 +165,20 @@ def test_huge_alert_is_cut_cleanly_to_slacks_limits() -> None:
     text, blocks = alert_to_blocks(alert)
     assert_within_limits(blocks)
     assert slack_len(text) <= 3000 and text.endswith("…")
-    assert "… and 195 earlier" in "".join(texts(blocks))
+    assert "word" not in "".join(texts(blocks))  # the timeline is a button's, not the alert's
+
+
+def test_story_formatting_is_inert_but_ids_stay_copyable() -> None:
+    alert = kherson_alert(
+        story_id="kherson_bridge", story_title="The *real* story", summary="a_b ~c~ `d` **e** _f_"
+    )
+    _, blocks = alert_to_blocks(alert)
+    body = "\n".join(texts(blocks))
+    for raw in ("*real*", "~c~", "`d`", "**e**", "_f_", "a_b"):
+        assert raw not in body
+    assert f"|The {ZWSP}*{ZWSP}real{ZWSP}*{ZWSP} story>*" in body  # our own bold around it still works
+    assert "`kherson_bridge`" in body  # inside code nothing formats: the id is left as typed
+    assert escape("1 < 2 & *x*") == f"1 &lt; 2 &amp; {ZWSP}*{ZWSP}x{ZWSP}*{ZWSP}"
 
 
 def test_astral_characters_count_double_as_slack_counts_them() -> None:

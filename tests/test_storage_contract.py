@@ -290,6 +290,19 @@ async def test_due_deliveries_come_in_publisher_order_per_channel(store: Store) 
     assert due[0].id == first.id and due[0].attempts == 1
 
 
+async def test_pending_count_is_the_unsettled_deliveries(store: Store) -> None:
+    assert await store.pending_count() == 0
+    await queue(store)
+    due = await store.due_deliveries(T0, platforms=("rec",))
+    assert await store.pending_count() == 3
+    await store.claim(due[0].id, T0)  # claimed mid-send: still in the queue
+    await store.mark_retry(due[2].id, "boom", T0 + timedelta(minutes=5))
+    assert await store.pending_count() == 3
+    await store.mark_sent(due[0].id, "m1", None, T0)
+    await store.mark_failed(due[2].id, "gone")
+    assert await store.pending_count() == 1
+
+
 async def test_a_claim_is_taken_once_and_holds_its_channel(store: Store) -> None:
     later, earlier = await queue(store)
     first = (await store.due_deliveries(T0, platforms=("rec",)))[0]

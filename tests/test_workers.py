@@ -112,6 +112,8 @@ async def test_two_workers_poll_each_story_of_a_cycle_once(
         await defer_cycle(postgres_url, STORIES)
         await until(lambda: len(origin.requests) >= len(STORIES), 60, "every story polled")
         await until(lambda: sum(versions(postgres_url).values()) >= len(STORIES), 10, "every poll stored")
+        one.send_signal(signal.SIGHUP)  # a service manager's reload: noted, not fatal
+        await until(lambda: "SIGHUP: a worker" in (tmp_path / "w1.log").read_text(), 10, "SIGHUP noted")
         for proc in (one, two):  # a graceful stop: SIGTERM, the worker finishes and exits 0
             proc.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(one.wait, 30) == 0

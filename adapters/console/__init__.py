@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.console.adapter import ConsoleAdapter
-from bot.commands import Commands
+if TYPE_CHECKING:
+    from adapters.console.adapter import ConsoleAdapter
+    from bot.commands import Commands
 
 PLATFORM = "console"
+
+
+def __getattr__(name: str) -> Any:
+    """The adapter (rich, the core's commands) loads when used: `storybot check` needs only `validate`."""
+    if name == "ConsoleAdapter":
+        from adapters.console.adapter import ConsoleAdapter
+
+        return ConsoleAdapter
+    raise AttributeError(name)
 
 
 def validate(table: dict[str, Any]) -> list[str]:
@@ -23,6 +33,8 @@ def validate(table: dict[str, Any]) -> list[str]:
 def build(
     table: dict[str, Any], commands: Commands, env: Mapping[str, str], *, listen: bool = True
 ) -> ConsoleAdapter:
+    from adapters.console.adapter import ConsoleAdapter
+
     return ConsoleAdapter(commands, width=table.get("width"))
 
 

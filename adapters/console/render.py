@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.models import Alert, Reply, ReplyKind
-from bot.textfmt import alert_lead, format_time, render_view, timeline_lines
+from bot.textfmt import alert_lead, format_time, render_view
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -27,13 +27,15 @@ def _text(text: str, style: str = "") -> Text:
 
 
 def alert_to_panel(alert: Alert) -> Panel:
+    """The update, its summary, the timeline in one line and where the rest is, as on Slack
+    and Discord (whose button is `/story timeline <id>` here)."""
     when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
         _text(f"{alert.headline}  ·  {when}", style="bold"),
         _text(alert.summary),
     ]
-    if alert.timeline:
-        parts.append(_text("\n".join(["Timeline:", *timeline_lines(alert.timeline)]), style="dim"))
+    more = f"full timeline: /story timeline {alert.story_id}"
+    parts.append(_text(f"{alert.progress} · {more}" if alert.progress else more, style="dim"))
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
     return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")

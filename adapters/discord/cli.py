@@ -98,17 +98,3 @@ async def _sync(settings: DiscordSettings, token: str, guilds: tuple[int, ...]) 
     if guilds and len(lines) < len(guilds):
         raise DiscordStartError("some guilds refused the commands (see the log above)")
     return lines
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    discord_cmd = subparsers.add_parser("discord", help="Discord setup: invite link, command sync")
-    sub = discord_cmd.add_subparsers(dest="discord_command", required=True)
-    invite = sub.add_parser("invite-url", help="print the link that adds the bot to a server")
-    invite.add_argument("--client-id", type=int, help="the application's client id (default: from the token)")
-    invite.set_defaults(handler=cmd_invite_url)
-    sync = sub.add_parser("sync", help="register /story now (in [discord] guilds, or globally)")
-    sync.add_argument("--guild", type=int, action="append", help="sync to this guild id (repeatable)")
-    sync.add_argument(
-        "--global", dest="everywhere", action="store_true", help="sync globally (takes up to an hour)"
-    )
-    sync.set_defaults(handler=cmd_sync)

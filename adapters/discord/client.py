@@ -28,7 +28,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.base import ChatAdapter
-from adapters.discord.commands import NO_PINGS, story_command
+from adapters.discord.commands import NO_PINGS, TimelineButton, story_command, timeline_view
 from adapters.discord.render import alert_to_embed, footer_has_key, plain_clip
 from adapters.discord.settings import DiscordSettings
 from bot.commands import Commands
@@ -86,6 +86,9 @@ class StoryClient(discord.Client):
         super().__init__(intents=intents(), allowed_mentions=NO_PINGS, **options)
         self.settings = settings
         self.sync_on_login = sync
+        self.commands = commands  # what TimelineButton clicks are answered with
+        self.defer_after = defer_after
+        self.add_dynamic_items(TimelineButton)
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(story_command(commands, ephemeral=settings.ephemeral, defer_after=defer_after))
         self.tree.error(self._command_error)
@@ -242,7 +245,7 @@ class DiscordAdapter(ChatAdapter):
         embed = alert_to_embed(alert, key)
         if self.settings.threads and thread_id:
             try:
-                message = await self._post(thread_id, embed, key)
+                message = await self._post(thread_id, embed, key, alert.story_id)
                 return Posted(str(message.id), thread_id)
             except (discord.NotFound, discord.Forbidden) as err:
                 log.warning(
@@ -254,19 +257,22 @@ class DiscordAdapter(ChatAdapter):
             except Exception as err:
                 raise delivery_error(err, channel) from err
         try:
-            message = await self._post(channel, embed, key)
+            message = await self._post(channel, embed, key, alert.story_id)
         except Exception as err:
             raise delivery_error(err, channel) from err
         if not self.settings.threads:
             return Posted(str(message.id))
         return Posted(str(message.id), await self._open_thread(channel, message.id, alert))
 
-    async def _post(self, channel: str, embed: discord.Embed, key: str | None) -> discord.Message:
+    async def _post(
+        self, channel: str, embed: discord.Embed, key: str | None, story_id: str
+    ) -> discord.Message:
         if not channel.isdigit():
             raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
         target = self.client.get_partial_messageable(int(channel))
         # a nonce makes discord.py send enforce_nonce: true; without a key it picks a random one
-        return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key)
+        view = timeline_view(story_id)
+        return await target.send(embed=embed, view=view, allowed_mentions=NO_PINGS, nonce=key)
 
     async def find_sent(
         self, channel: str, key: str, thread_id: str | None, since: datetime

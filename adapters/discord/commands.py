@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 from discord import app_commands
 
-from adapters.discord.render import CHOICE_MAX, plain_clip, reply_to_embed
+from adapters.discord.render import CHOICE_MAX, TIMELINE_ID, plain_clip, reply_to_embed, timeline_custom_id
 from bot.commands import Caller, Commands
 from bot.models import Reply
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-VERBS = {"list": "List the tracked stories", "help": "How to use /story"}
+VERBS = {
+    "list": "List the tracked stories",
+    "help": "How to use /story",
+    "subscriptions": "What this channel gets alerts of",
+}
 NO_PINGS = discord.AllowedMentions.none()
 
 
@@ -79,23 +85,25 @@ def story_command(
 
     @app_commands.command(name="story", description="A tracked news story: its latest update and timeline")
     @app_commands.describe(
-        query="A story's name or words from it; or: list, help, timeline <story>",
+        query="A story's name or words; or list, help, timeline, subscriptions, track <url>, subscribe",
         timeline="Show every dated update of the story",
         public="Post the answer in the channel for everyone (default: only you see it)",
     )
     async def story(
         interaction: discord.Interaction,
-        query: app_commands.Range[str, 1, 200],
+        query: app_commands.Range[str, 1, 2100],  # room for `track <url> as <name>`
         timeline: bool = False,
         public: bool | None = None,
     ) -> None:
         if commands is None:
             raise app_commands.AppCommandError("this client only syncs commands")
         text = f"timeline {query}" if timeline and not query.casefold().startswith("timeline") else query
+        user = interaction.user
         caller = Caller(
             PLATFORM,
-            str(interaction.user.id),
+            str(user.id),
             str(interaction.channel_id) if interaction.channel_id else None,
+            roles=tuple(str(r.id) for r in user.roles) if isinstance(user, discord.Member) else (),
         )
         hidden = ephemeral if public is None else not public
         await answer(
@@ -107,3 +115,53 @@ def story_command(
         return [] if commands is None else await suggest(commands, current)
 
     return story
+
+
+TIMELINE_TEMPLATE = re.escape(TIMELINE_ID) + r"(?P<story>\S+)"
+
+
+class TimelineButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TIMELINE_TEMPLATE):
+    """An alert's "Full timeline" button. Its custom_id carries the story id, so the button
+    works on every alert ever posted, across restarts, with no view kept per message: the
+    client registers this class (`add_dynamic_items`) and discord.py builds one per click.
+    The answer is the core's `/story timeline <id>`, shown to the clicker only."""
+
+    def __init__(self, story_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Full timeline",
+                style=discord.ButtonStyle.secondary,
+                custom_id=timeline_custom_id(story_id),
+            )
+        )
+        self.story_id = story_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> TimelineButton:
+        return cls(match["story"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        commands: Commands | None = getattr(interaction.client, "commands", None)
+        if commands is None:
+            return  # a client that only syncs commands answers nothing
+        caller = Caller(
+            PLATFORM,
+            str(interaction.user.id),
+            str(interaction.channel_id) if interaction.channel_id else None,
+        )
+        defer_after: float = getattr(interaction.client, "defer_after", 2.0)
+        query = f"timeline {self.story_id}"
+        await answer(
+            interaction, lambda: commands.handle(query, caller), ephemeral=True, defer_after=defer_after
+        )
+
+
+def timeline_view(story_id: str) -> discord.ui.View:
+    """The components an alert carries: the "Full timeline" button. The view is stopped before
+    it is sent, so discord.py keeps no per-message copy: `TimelineButton` answers the clicks."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(TimelineButton(story_id))
+    view.stop()
+    return view

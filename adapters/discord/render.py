@@ -27,6 +27,9 @@ FOOTER_MAX = 2048
 AUTHOR_MAX = 256
 EMBED_TOTAL_MAX = 6000
 CHOICE_MAX = 100  # autocomplete choice name and value
+CUSTOM_ID_MAX = 100  # a button's custom_id
+TIMELINE_ID = "storybot:timeline:"  # an alert's "Full timeline" button: this prefix and the story id
+STORY_TIMELINE_SHORT = 5  # entries a /story answer shows before "and N more"
 
 ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
 ZWSP = "\N{ZERO WIDTH SPACE}"
@@ -102,8 +105,14 @@ def entry_time(entry: TimelineEntry) -> datetime:
     return entry.timestamp or entry.seen_at
 
 
+def timeline_custom_id(story_id: str) -> str:
+    """The custom_id of an alert's "Full timeline" button (story ids are at most 64 characters)."""
+    return (TIMELINE_ID + story_id)[:CUSTOM_ID_MAX]
+
+
 def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
-    """One alert as one embed: what happened, the new text's summary, when, and the source.
+    """One alert as one embed: what happened, the new text's summary, when, the timeline in
+    one line ("3rd update since Nov 9"), and the source. The full timeline is a button's.
     The footer ends with the delivery `key`, when given: Discord keeps no hidden field on a
     message, and the footer is where a later read of the channel finds which alert it is."""
     moment = alert.timestamp or alert.seen_at
@@ -112,7 +121,8 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     if alert.kind is AlertKind.HEADLINE_CHANGED and alert.headline:
         lines.insert(0, f"**{safe(alert.headline)}**")
     description = "\n\n".join(line for line in lines if line)
-    stamp = f"\n\n{both(moment)}"
+    progress = f" · {safe(alert.progress)}" if alert.progress else ""
+    stamp = f"\n\n{both(moment)}{progress}"
     embed = discord.Embed(
         title=plain_clip(title, TITLE_MAX),
         url=_safe_url(alert.story_url),
@@ -121,9 +131,6 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
         timestamp=moment,
     )
     embed.set_author(name=ALERT_LEADS[alert.kind])
-    earlier = sorted((e for e in alert.timeline if entry_time(e) < moment), key=entry_time, reverse=True)[:3]
-    for entry in earlier:
-        _add_entry_field(embed, entry)
     embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
     return fit(embed)
 
@@ -135,9 +142,10 @@ def reply_to_embed(reply: Reply) -> discord.Embed:
     if reply.kind is ReplyKind.LIST and reply.stories:
         return _list_embed(reply.stories)
     colour = discord.Colour.red() if reply.kind is ReplyKind.ERROR else COLOUR
+    lines = [safe(line) for line in reply.text.strip().split("\n")]
     embed = discord.Embed(
         title=_REPLY_TITLE.get(reply.kind, "storybot"),
-        description=safe_clip(reply.text, DESCRIPTION_MAX) or None,
+        description=_clip_lines(lines, DESCRIPTION_MAX) or None,
         colour=colour,
     )
     return fit(embed)
@@ -163,11 +171,10 @@ def _story_embed(story: StoryView, *, full: bool) -> discord.Embed:
     )
     entries = sorted(story.timeline, key=entry_time, reverse=True)
     if not full and latest is not None:
-        entries = [e for e in entries if e != latest][:5]
-    for entry in entries[:FIELDS_MAX]:
-        _add_entry_field(embed, entry)
+        entries = [e for e in entries if e != latest]
     hint = "" if full else f" · /story timeline {story.id} for the full history"
     embed.set_footer(text=_footer(story.url, story.id) + hint)
+    _add_entries(embed, entries, None if full else STORY_TIMELINE_SHORT)
     return fit(embed)
 
 
@@ -175,7 +182,8 @@ def _list_embed(stories: Iterable[StoryBrief]) -> discord.Embed:
     lines = []
     for brief in stories:
         updated = f" · updated {when(brief.updated, 'R')}" if brief.updated else ""
-        lines.append(f"**{safe(brief.title or brief.id)}** (`{brief.id}`){updated}")
+        origin = f" · {safe(brief.origin)}" if brief.origin else ""
+        lines.append(f"**{safe(brief.title or brief.id)}** (`{brief.id}`){updated}{origin}")
     embed = discord.Embed(
         title=_REPLY_TITLE[ReplyKind.LIST],
         description=_clip_lines(lines, DESCRIPTION_MAX),
@@ -186,7 +194,7 @@ def _list_embed(stories: Iterable[StoryBrief]) -> discord.Embed:
 
 
 def _clip_lines(lines: list[str], limit: int) -> str:
-    """Whole lines while they fit, then a count of the rest."""
+    """Whole lines while they fit, then a count of the rest ("… and 12 more")."""
     kept: list[str] = []
     size = 0
     for n, line in enumerate(lines):
@@ -196,6 +204,24 @@ def _clip_lines(lines: list[str], limit: int) -> str:
         kept.append(line)
         size += len(line) + 1
     return "\n".join(kept)
+
+
+def _add_entries(embed: discord.Embed, entries: list[TimelineEntry], limit: int | None) -> None:
+    """Timeline entries as fields, newest first: as many as `limit`, 25 fields and 6,000
+    characters allow, then a last field counting the rest ("… and 12 more")."""
+    shown = entries if limit is None else entries[:limit]
+    for entry in shown[:FIELDS_MAX]:
+        _add_entry_field(embed, entry)
+    while len(embed) > EMBED_TOTAL_MAX and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    while (left := len(entries) - len(embed.fields)) > 0:
+        name, value = ELLIPSIS, f"and {left} more"
+        if len(embed.fields) < FIELDS_MAX and len(embed) + len(name) + len(value) <= EMBED_TOTAL_MAX:
+            embed.add_field(name=name, value=value, inline=False)
+            return
+        if not embed.fields:
+            return  # the description fills the embed: fit() cuts it
+        embed.remove_field(len(embed.fields) - 1)
 
 
 def _add_entry_field(embed: discord.Embed, entry: TimelineEntry) -> None:

@@ -7,30 +7,52 @@ adapter when its tokens are in the environment, `add_cli` adds `storybot slack .
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.slack.app import SlackAdapter
-from adapters.slack.client import SlackStartError, make_client, socket_url, who_am_i
-from adapters.slack.settings import SlackSettings, missing_secrets, parse_settings, read_secrets
-from bot.commands import Commands
-from bot.config import Config, ConfigError
+if TYPE_CHECKING:
+    from adapters.slack.app import SlackAdapter
+    from adapters.slack.client import SlackStartError
+    from adapters.slack.settings import SlackSettings
+    from bot.commands import Commands
+    from bot.config import Config
+
+# Each function imports what it uses: `storybot --help` imports this module for `add_cli`
+# alone, and `storybot check` needs only the settings, never slack-bolt.
 
 PLATFORM = "slack"
 log = logging.getLogger(__name__)
 
 
+def __getattr__(name: str) -> Any:
+    """slack-bolt is imported only when the adapter is used, so `storybot --help` and
+    `storybot check` start fast (validating `[slack]` needs only the settings)."""
+    if name == "SlackAdapter":
+        from adapters.slack.app import SlackAdapter
+
+        return SlackAdapter
+    if name == "SlackStartError":
+        from adapters.slack.client import SlackStartError
+
+        return SlackStartError
+    raise AttributeError(name)
+
+
 def validate(table: dict[str, Any]) -> list[str]:
     """Problems in the `[slack]` table, each 'slack.<key>: what is wrong'."""
+    from adapters.slack.settings import parse_settings
+
     return parse_settings(table)[1]
 
 
 def settings_of(table: Mapping[str, Any]) -> SlackSettings:
+    from adapters.slack.settings import parse_settings
+    from bot.config import ConfigError
+
     settings, problems = parse_settings(table)
     if settings is None:
         raise ConfigError("[slack]", problems)
@@ -42,12 +64,16 @@ def build(
 ) -> SlackAdapter | None:
     """The adapter, or None when the tokens its mode needs are not in `env` (Slack is skipped).
     listen=False: it posts alerts but takes no /story (no socket, no HTTP server)."""
+    from adapters.slack.settings import missing_secrets, read_secrets
+
     settings = settings_of(table)
     missing = missing_secrets(settings, env)
     if missing:
         level = logging.WARNING if table or env.get(settings.bot_token_env) else logging.DEBUG
         log.log(level, "slack: not started; %s not set (%s mode)", " and ".join(missing), settings.mode)
         return None
+    from adapters.slack.app import SlackAdapter
+
     return SlackAdapter(commands, settings, read_secrets(settings, env), listen=listen)
 
 
@@ -71,11 +97,17 @@ def cmd_manifest(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    from adapters.slack.settings import missing_secrets, read_secrets
+
     settings = settings_of(config.platforms.get(PLATFORM, {}))
     missing = missing_secrets(settings, os.environ)
     if missing:
         print(f"slack: set {' and '.join(missing)} ({settings.mode} mode)", file=sys.stderr)
         return 1
+    import asyncio
+
+    from adapters.slack.client import SlackStartError
+
     secrets = read_secrets(settings, os.environ)
     try:
         who = asyncio.run(_check(settings, secrets.bot_token, secrets.app_token))
@@ -87,6 +119,8 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _check(settings: SlackSettings, bot_token: str, app_token: str | None) -> dict[str, Any]:
+    from adapters.slack.client import make_client, socket_url, who_am_i
+
     client = make_client(bot_token, settings.api_url)
     who = await who_am_i(client, settings.bot_token_env)
     if settings.mode == "socket":

@@ -32,7 +32,13 @@ from adapters.slack.client import (
     socket_url,
     who_am_i,
 )
-from adapters.slack.render import SHARE_ACTION, alert_to_blocks, reply_to_blocks, share_query
+from adapters.slack.render import (
+    SHARE_ACTION,
+    TIMELINE_ACTION,
+    alert_to_blocks,
+    reply_to_blocks,
+    share_query,
+)
 from adapters.slack.sent import find_post, metadata_for
 from adapters.slack.settings import SlackSecrets, SlackSettings
 from bot.commands import Caller, Commands
@@ -87,6 +93,7 @@ class SlackAdapter(ChatAdapter):
         )
         self.app.command("/story")(self._on_story)
         self.app.action(SHARE_ACTION)(self._on_share)
+        self.app.action(TIMELINE_ACTION)(self._on_timeline)
         self.url: str | None = None  # the HTTP-mode request URL once serving
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -151,7 +158,7 @@ class SlackAdapter(ChatAdapter):
             await self.close()
             raise SlackStartError("cannot open Slack's Socket Mode websocket") from None
 
-    # --- /story and the share button ---------------------------------------------------
+    # --- /story and the buttons -----------------------------------------------------------
 
     async def _on_story(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -177,20 +184,32 @@ class SlackAdapter(ChatAdapter):
     async def _on_share(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         """Post the answer the user saw privately to the channel, then drop the private copy."""
         await ack()
+        await self._answer_click(body, respond, response_type="in_channel", share=False)
+        await respond(delete_original=True)
+
+    async def _on_timeline(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        """An alert's "Full timeline": the core's `/story timeline <id>`, shown to the clicker
+        only (with the usual "Share to channel"); the alert itself stays as it is."""
+        await ack()
+        await self._answer_click(body, respond, response_type="ephemeral", share=True)
+
+    async def _answer_click(
+        self, body: dict[str, Any], respond: Any, *, response_type: str, share: bool
+    ) -> None:
+        """Run the command a button carries as its value, and answer at the click's response_url."""
         action = (body.get("actions") or [{}])[0]
         user, channel = body.get("user") or {}, body.get("channel") or {}
         caller = Caller(self.platform, str(user.get("id", "")), channel.get("id"))
         reply = await self.commands.handle(str(action.get("value", "")), caller)
-        text, blocks = reply_to_blocks(reply)
+        text, blocks = reply_to_blocks(reply, share=share_query(reply) if share else None)
         await respond(
             text=text,
             blocks=blocks,
-            response_type="in_channel",
+            response_type=response_type,
             replace_original=False,
             unfurl_links=False,
             unfurl_media=False,
         )
-        await respond(delete_original=True)
 
     # --- alerts ------------------------------------------------------------------------
 

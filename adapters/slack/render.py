@@ -1,8 +1,9 @@
 """Alerts and replies -> Block Kit. Pure functions: no I/O, no clock, no Slack client.
 
 Everything that comes from a story or a user is escaped here (`&`, `<`, `>`), so no story
-text can become `<!channel>`, `<!here>`, a mention or a link, and every text object is cut
-to fit Block Kit's limits before Slack can refuse the message. Each function returns
+text can become `<!channel>`, `<!here>`, a mention or a link; its formatting characters
+(`*`, `_`, `~`, backticks) are made inert too, so `*bold*` in a story stays as written.
+Every text object is cut to fit Block Kit's limits before Slack can refuse the message. Each function returns
 `(text, blocks)`: `text` is the plain fallback used by notifications and screen readers.
 """
 
@@ -21,10 +22,12 @@ MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
 MAX_FALLBACK = 3000  # we keep the notification text short, though Slack allows more
 MAX_BUTTON_VALUE = 2000
-TIMELINE_IN_ALERT = 5  # entries of the compact timeline under an alert
+TIMELINE_IN_ALERT = 5  # entries of the compact timeline under a /story answer
 TIMELINE_SUMMARY = 160  # characters of each timeline line's summary
 SHARE_ACTION = "storybot_share"
+TIMELINE_ACTION = "storybot_timeline"  # an alert's "Full timeline" button
 ELLIPSIS = "…"
+ZWSP = "\u200b"
 
 Block = dict[str, Any]
 
@@ -32,15 +35,29 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2
 # Bare @channel/@here/@everyone are only live when a client sets link_names or parse=full;
 # a word joiner (U+2060) after the @ keeps them readable and inert whatever the caller sets.
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# mrkdwn has no escape character. A formatting character opens or closes bold, italics,
+# strike or code only next to a space, punctuation or the text's edge: flanked by zero-width
+# spaces it does neither, and reads the same.
+_FORMATTING = re.compile(r"[*_~`]")
 
 # --- text primitives ---------------------------------------------------------------------
 
 
 def escape(text: str) -> str:
-    """Story or user text -> inert mrkdwn: control characters dropped, `& < >` escaped."""
+    """Story or user text -> inert mrkdwn: control characters dropped, `& < >` escaped,
+    `* _ ~` and backticks kept from formatting."""
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _FORMATTING.sub(lambda m: ZWSP + m.group() + ZWSP, text)
     return _BROADCAST.sub("@\u2060\\1", text)
+
+
+def code(text: str) -> str:
+    """A story id for an inline code span: inside one nothing formats but a backtick, and the
+    id must stay copyable as typed (`/story timeline kherson_bridge`), so only `& < >` are
+    escaped and backticks dropped."""
+    text = _CONTROL.sub("", text).replace("`", "")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")[:64]
 
 
 def slack_len(text: str) -> int:
@@ -100,18 +117,28 @@ def context(*mrkdwn: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": m} for m in mrkdwn[:10]]}
 
 
-def share_button(value: str) -> Block:
+def button(action_id: str, label: str, value: str) -> Block:
+    """An actions block with one button whose click comes back as `action_id` with `value`."""
     return {
         "type": "actions",
         "elements": [
             {
                 "type": "button",
-                "action_id": SHARE_ACTION,
-                "text": {"type": "plain_text", "text": "Share to channel"},
+                "action_id": action_id,
+                "text": {"type": "plain_text", "text": label},
                 "value": value[:MAX_BUTTON_VALUE],
             }
         ],
     }
+
+
+def share_button(value: str) -> Block:
+    return button(SHARE_ACTION, "Share to channel", value)
+
+
+def timeline_query(story_id: str) -> str:
+    """The command an alert's "Full timeline" button runs: `/story timeline <id>`."""
+    return f"timeline {story_id}"
 
 
 def sections_of_lines(lines: Iterable[str], limit: int = MAX_TEXT) -> list[Block]:
@@ -156,7 +183,8 @@ def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 
 
 def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
-    """An alert as a Slack message: linked headline, summary, time, compact timeline."""
+    """An alert as a Slack message: linked headline, the update and its summary, when, the
+    timeline in one line, and a button that answers (to the clicker) with the full timeline."""
     label = ALERT_LEADS[alert.kind]
     when = alert.timestamp or alert.seen_at
     title = fit(alert.story_title or alert.story_id, 300)
@@ -166,10 +194,10 @@ def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
         body = f"*{fit(alert.headline, 300)}*\n{body}" if body else f"*{fit(alert.headline, 300)}*"
     if body:
         blocks.append(section(body))
-    blocks.append(context(f"{label} · {date_token(when)} · `{fit(alert.story_id, 64)}`"))
-    if alert.timeline:
-        blocks.append(context("*Timeline*"))
-        blocks.extend(sections_of_lines(timeline_lines(alert.timeline, TIMELINE_IN_ALERT)))
+    blocks.append(context(f"{label} · {date_token(when)} · `{code(alert.story_id)}`"))
+    if alert.progress:
+        blocks.append(context(fit(alert.progress, 300)))
+    blocks.append(button(TIMELINE_ACTION, "Full timeline", timeline_query(alert.story_id)))
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
     return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
 
@@ -217,7 +245,7 @@ def _story_blocks(story: StoryView) -> list[Block]:
     if story.latest:
         latest = story.latest
         blocks.append(section(f"*{fit(latest.label, 40)}*\n{fit(latest.summary, MAX_TEXT - 100)}"))
-        blocks.append(context(f"{date_token(latest.timestamp or latest.seen_at)} · `{fit(story.id, 64)}`"))
+        blocks.append(context(f"{date_token(latest.timestamp or latest.seen_at)} · `{code(story.id)}`"))
     if story.timeline:
         blocks.append(context("*Timeline*"))
         blocks.extend(sections_of_lines(timeline_lines(story.timeline, TIMELINE_IN_ALERT)))
@@ -234,7 +262,8 @@ def _list_blocks(stories: tuple[StoryBrief, ...]) -> list[Block]:
     lines = []
     for brief in stories:
         updated = f" — updated {date_token(brief.updated)}" if brief.updated else ""
-        lines.append(f"• *{fit(brief.title or brief.id, 200)}* (`{fit(brief.id, 64)}`){updated}")
+        origin = f" — {fit(brief.origin, 64)}" if brief.origin else ""
+        lines.append(f"• *{fit(brief.title or brief.id, 200)}* (`{code(brief.id)}`){updated}{origin}")
     return [section("*Tracked stories*"), *sections_of_lines(lines)]
 
 

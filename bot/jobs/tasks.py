@@ -96,6 +96,7 @@ async def tick(context: JobContext, timestamp: int) -> dict[str, int]:
     """Periodic: defer what is due. It polls and sends nothing itself."""
     bot = runtime_of(context).bot
     now = datetime.fromtimestamp(timestamp, UTC)
+    await bot.refresh_held()  # stories and subscriptions chat or feeds added since the last tick
     polls = await defer_due_polls(context.app, bot, now)
     channels = await defer_due_deliveries(context.app, bot.store, bot.dispatcher.senders, now)
     if len(polls) + len(channels) >= ANALYZE_AFTER:
@@ -109,6 +110,8 @@ async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
     failed fetch queues the story's next poll after its backoff (the `failures` count rides
     along in the job), which the tick cannot undercut: the queueing lock holds it."""
     bot = runtime_of(context).bot
+    if bot.config.story(story_id) is None:
+        await bot.refresh_held()  # another worker's tick saw it first
     outcome = await bot.poll(story_id)
     if outcome is None:
         return "not tracked"

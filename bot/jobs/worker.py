@@ -8,7 +8,9 @@ and `deliver` queues, and on SIGTERM or SIGINT finish the jobs they are running,
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.app import StoryBot
@@ -51,6 +53,7 @@ async def run_worker(
                 concurrency,
                 ", ".join(bot.dispatcher.senders) or "nothing",
             )
+            _ignore_sighup()
             await app.run_worker_async(
                 queues=list(QUEUES),  # psycopg sends a list as an array, a tuple as a record
                 name=name or "worker",
@@ -60,3 +63,12 @@ async def run_worker(
                 stalled_worker_timeout=stalled_after,
                 delete_jobs="successful",
             )
+
+
+def _ignore_sighup() -> None:
+    """A worker reads the config at start: SIGHUP (a service manager's reload) says so instead
+    of ending the process, which is what SIGHUP does by default."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(
+        signal.SIGHUP, log.info, "SIGHUP: a worker reads config.toml at start only; restart it to apply it"
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.storage.contract import (
     DeliveryQueue,
     EventLog,
+    HeldRoutes,
     SiteLines,
     Store,
     StoryCatalog,
@@ -25,12 +26,16 @@ from bot.storage.rows import (
     EventRecord,
     EventRow,
     FetchMeta,
+    HeldState,
+    HeldStory,
     LastVersion,
+    Mute,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Subscription,
     Validators,
     now_utc,
 )
@@ -39,9 +44,10 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
     "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FetchMeta",
-    "LastVersion", "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store",
-    "StoreError", "StoryCatalog", "StoryEntry", "StoryRecord", "StoryViews", "SuspectFetches",
-    "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
+    "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute", "PendingDelivery", "SectionRecord",
+    "SectionSeen", "SiteLines", "StaleBase", "Store", "StoreError", "StoryCatalog", "StoryEntry",
+    "StoryRecord", "StoryViews", "Subscription", "SuspectFetches", "Validators", "VersionHistory",
+    "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 

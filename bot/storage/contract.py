@@ -16,12 +16,16 @@ from bot.storage.rows import (
     EventRecord,
     EventRow,
     FetchMeta,
+    HeldState,
+    HeldStory,
     LastVersion,
+    Mute,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Subscription,
     Validators,
 )
 
@@ -171,6 +175,11 @@ class DeliveryQueue(Protocol):
         """When the earliest pending delivery for `platforms` falls due, if any."""
         ...
 
+    async def pending_count(self) -> int:
+        """Deliveries not yet settled (waiting, retrying or claimed mid-send), every platform:
+        the queue depth an operator watches (`/metrics`)."""
+        ...
+
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         """Pending -> claimed, committed before the platform is called. True only for the one
         caller that moved it, so two senders never both send it."""
@@ -227,8 +236,64 @@ class StoryViews(Protocol):
         ...
 
 
+class HeldRoutes(Protocol):
+    """Stories, subscriptions and mutes added at runtime (chat, the CLI, feeds), kept beside
+    what config.toml declares. The store keeps them; `bot.overlay.effective_config` merges them
+    into the config, so nothing downstream tells them apart. Ids are not checked against
+    config.toml here: that is the caller's rule."""
+
+    async def add_held_story(self, story: HeldStory) -> bool:
+        """Hold a new story (its `added_at` stamped now when None). False, and nothing written,
+        when a held story already has that id."""
+        ...
+
+    async def remove_held_story(self, story_id: str) -> bool:
+        """Drop a held story with the subscriptions naming it and its mutes, in one
+        transaction. Its history stays (the catalog sync makes it inactive). False if not held."""
+        ...
+
+    async def remove_expired_stories(self, at: datetime) -> list[str]:
+        """Drop, as `remove_held_story` does, every held story whose `expires_at` is at or
+        before `at`; returns their ids, sorted."""
+        ...
+
+    async def add_subscription(self, subscription: Subscription) -> bool:
+        """Route alerts to a channel (`added_at` stamped now when None). False, and nothing
+        written, when the channel already has that same subscription."""
+        ...
+
+    async def remove_subscription(
+        self, channel: str, story_id: str = "", keywords: Sequence[str] = ()
+    ) -> bool:
+        """Drop the channel's subscription to that story (or those keywords, in any order).
+        False if there was none."""
+        ...
+
+    async def set_mute(self, mute: Mute) -> None:
+        """Mute a story in a channel, replacing any earlier mute of that pair."""
+        ...
+
+    async def remove_mute(self, story_id: str, channel: str) -> bool:
+        """Unmute; False if the pair was not muted."""
+        ...
+
+    async def held(self) -> HeldState:
+        """Every held story (by added_at, then id), subscription (by added_at, then channel)
+        and mute (by story, then channel), from one committed snapshot. Expired stories and
+        mutes are still returned: time is the reader's to judge."""
+        ...
+
+
 class Store(
-    StoryCatalog, VersionHistory, SuspectFetches, SiteLines, EventLog, DeliveryQueue, StoryViews, Protocol
+    StoryCatalog,
+    VersionHistory,
+    SuspectFetches,
+    SiteLines,
+    EventLog,
+    DeliveryQueue,
+    StoryViews,
+    HeldRoutes,
+    Protocol,
 ):
     """A whole store: every concern above, plus its lifetime. Open one with
     `bot.storage.open_store`; close it once (also via `async with`)."""

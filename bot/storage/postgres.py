@@ -26,6 +26,7 @@ from bot.codec import in_zone, story_from_data, story_to_data, zone_of
 from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
 from bot.redact import display_url
 from bot.storage.errors import StaleBase, StoreError
+from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
 from bot.storage.queueing import due_in_order
 from bot.storage.rows import (
@@ -34,12 +35,16 @@ from bot.storage.rows import (
     EventRecord,
     EventRow,
     FetchMeta,
+    HeldState,
+    HeldStory,
     LastVersion,
+    Mute,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Subscription,
     Validators,
 )
 from bot.timeline import alert_for, story_view
@@ -437,6 +442,12 @@ class PostgresStore:
         )
         return _aware(rows[0]["at"])
 
+    async def pending_count(self) -> int:
+        rows = await self._all(
+            "SELECT count(*) AS n FROM deliveries WHERE status IN ('pending', 'claimed')", ()
+        )
+        return int(rows[0]["n"])
+
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         async with self.transaction() as conn:
             cursor = await conn.execute(
@@ -513,6 +524,105 @@ class PostgresStore:
             )
             for r in rows
         ]
+
+    # --- held stories and routes ---------------------------------------------------------
+
+    async def add_held_story(self, story: HeldStory) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO held_stories (id, url, path, title, aliases, origin, added_by, added_at,
+                       expires_at, interval) VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s, %s)
+                   ON CONFLICT (id) DO NOTHING""",
+                (
+                    story.id, story.url, story.path, story.title, aliases_text(story.aliases),
+                    story.origin, story.added_by, story.added_at, story.expires_at, story.interval,
+                ),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
+    async def remove_held_story(self, story_id: str) -> bool:
+        async with self.transaction() as conn:
+            return bool(await _drop_held(conn, [story_id]))
+
+    async def remove_expired_stories(self, at: datetime) -> list[str]:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT id FROM held_stories WHERE expires_at <= %s ORDER BY id FOR UPDATE", (at,)
+            )
+            ids = [r["id"] for r in await cursor.fetchall()]
+            await _drop_held(conn, ids)
+            return sorted(ids)
+
+    async def add_subscription(self, subscription: Subscription) -> bool:
+        sub = subscription
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at)
+                   VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT DO NOTHING""",
+                (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by, sub.added_at),
+            )
+            return cursor.rowcount == 1
+
+    async def remove_subscription(
+        self, channel: str, story_id: str = "", keywords: Sequence[str] = ()
+    ) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM subscriptions WHERE channel = %s AND story_id = %s AND keywords = %s",
+                (channel, story_id, keywords_key(keywords)),
+            )
+            return cursor.rowcount > 0
+
+    async def set_mute(self, mute: Mute) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO mutes (story_id, channel, until, added_by) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (story_id, channel) DO UPDATE SET until = excluded.until,
+                       added_by = excluded.added_by""",
+                (mute.story_id, mute.channel, mute.until, mute.added_by),
+            )
+
+    async def remove_mute(self, story_id: str, channel: str) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM mutes WHERE story_id = %s AND channel = %s", (story_id, channel)
+            )
+            return cursor.rowcount > 0
+
+    async def held(self) -> HeldState:
+        async with self.transaction(snapshot=True) as conn:
+            stories = await _fetch(conn, "SELECT * FROM held_stories ORDER BY added_at, id")
+            subs = await _fetch(conn, "SELECT * FROM subscriptions ORDER BY added_at, channel")
+            mutes = await _fetch(conn, "SELECT * FROM mutes ORDER BY story_id, channel")
+        return HeldState(
+            tuple(
+                HeldStory(
+                    r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
+                    r["added_by"], _aware(r["added_at"]), _aware(r["expires_at"]), r["interval"],
+                )
+                for r in stories
+            ),
+            tuple(
+                Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
+                             _aware(r["added_at"]))
+                for r in subs
+            ),
+            tuple(Mute(r["story_id"], r["channel"], _aware(r["until"]), r["added_by"]) for r in mutes),
+        )  # fmt: skip
+
+
+async def _fetch(conn: Conn, sql: str) -> list[DictRow]:
+    return await (await conn.execute(sql)).fetchall()  # type: ignore[arg-type]  # a literal query
+
+
+async def _drop_held(conn: Conn, ids: Sequence[str]) -> int:
+    """Remove held stories with their subscriptions and mutes; returns how many stories went."""
+    if not ids:
+        return 0
+    await conn.execute("DELETE FROM subscriptions WHERE story_id = ANY(%s)", (list(ids),))
+    await conn.execute("DELETE FROM mutes WHERE story_id = ANY(%s)", (list(ids),))
+    cursor = await conn.execute("DELETE FROM held_stories WHERE id = ANY(%s)", (list(ids),))
+    return cursor.rowcount
 
 
 async def _connect(url: str) -> Conn:

@@ -122,4 +122,35 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN config_hash text NOT NULL DEFAULT ''
     """,
+    # 3: stories, subscriptions and mutes added at runtime (chat, the CLI, feeds), beside
+    # config.toml's; aliases a JSON array, keywords joined by \x1f
+    """
+    CREATE TABLE held_stories (
+        id text PRIMARY KEY,
+        url text,
+        path text,
+        title text NOT NULL DEFAULT '',
+        aliases text NOT NULL DEFAULT '[]',
+        origin text NOT NULL,
+        added_by text NOT NULL DEFAULT '',
+        added_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        interval double precision
+    );
+    CREATE TABLE subscriptions (
+        channel text NOT NULL,
+        story_id text NOT NULL DEFAULT '',
+        keywords text NOT NULL DEFAULT '',
+        added_by text NOT NULL DEFAULT '',
+        added_at timestamptz NOT NULL,
+        PRIMARY KEY (channel, story_id, keywords)
+    );
+    CREATE TABLE mutes (
+        story_id text NOT NULL,
+        channel text NOT NULL,
+        until timestamptz,
+        added_by text NOT NULL DEFAULT '',
+        PRIMARY KEY (story_id, channel)
+    );
+    """,
 )

@@ -171,3 +171,56 @@ class DeliveryRow:
     thread_id: str | None = None
     sent_at: datetime | None = None
     claimed_at: datetime | None = None
+
+
+# --- store-held stories and routes: what chat, the CLI and feeds add beside config.toml ---------
+
+
+@dataclass(frozen=True, slots=True)
+class HeldStory:
+    """A story added at runtime and kept in the store, not in config.toml. `origin` says who
+    holds it: "chat" or "cli" (a person), "feed:<feed id>" (a followed feed). A story past its
+    `expires_at` is no longer tracked (bot.overlay leaves it out)."""
+
+    id: str
+    url: str | None = None
+    path: str | None = None
+    title: str = ""
+    aliases: tuple[str, ...] = ()
+    origin: str = "chat"
+    added_by: str = ""
+    added_at: datetime | None = None  # None: the store stamps the time it is added
+    expires_at: datetime | None = None
+    interval: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel ('platform:id') that gets one story's alerts (`story_id`) or the alerts of
+    every story whose title or update mentions one of `keywords` (casefolded)."""
+
+    channel: str
+    story_id: str = ""
+    keywords: tuple[str, ...] = ()
+    added_by: str = ""
+    added_at: datetime | None = None  # None: the store stamps the time it is added
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A channel that gets none of a story's alerts until `until` (None: until unmuted)."""
+
+    story_id: str
+    channel: str
+    until: datetime | None = None
+    added_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldState:
+    """Everything the store holds beside config.toml, read in one snapshot: what
+    `bot.overlay.effective_config` merges into the config the app runs on."""
+
+    stories: tuple[HeldStory, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    mutes: tuple[Mute, ...] = ()

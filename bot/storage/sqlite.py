@@ -23,6 +23,7 @@ from bot.codec import decode_time, encode_time, story_from_json, story_to_json, 
 from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
+from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.queueing import due_in_order
 from bot.storage.rows import (
     DeliveryRow,
@@ -30,12 +31,16 @@ from bot.storage.rows import (
     EventRecord,
     EventRow,
     FetchMeta,
+    HeldState,
+    HeldStory,
     LastVersion,
+    Mute,
     PendingDelivery,
     SectionRecord,
     SectionSeen,
     StoryEntry,
     StoryRecord,
+    Subscription,
     Validators,
     now_utc,
 )
@@ -469,6 +474,10 @@ class SqliteStore:
         )
         return _utc(rows[0][0])
 
+    async def pending_count(self) -> int:
+        rows = await self._all("SELECT count(*) FROM deliveries WHERE status IN ('pending', 'claimed')", ())
+        return int(rows[0][0])
+
     async def claim(self, delivery_id: int, at: datetime) -> bool:
         async with self.transaction(durable=True) as db:
             cursor = await db.execute(
@@ -548,9 +557,106 @@ class SqliteStore:
 
     # --- plumbing ------------------------------------------------------------------------
 
+    # --- held stories and routes ---------------------------------------------------------
+
+    async def add_held_story(self, story: HeldStory) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """INSERT INTO held_stories (id, url, path, title, aliases, origin, added_by, added_at,
+                       expires_at, interval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (id) DO NOTHING""",
+                (
+                    story.id, story.url, story.path, story.title, aliases_text(story.aliases),
+                    story.origin, story.added_by, utc_key(story.added_at or now_utc()),
+                    utc_key(story.expires_at), story.interval,
+                ),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
+    async def remove_held_story(self, story_id: str) -> bool:
+        async with self.transaction() as db:
+            return bool(await _drop_held(db, [story_id]))
+
+    async def remove_expired_stories(self, at: datetime) -> list[str]:
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT id FROM held_stories WHERE expires_at IS NOT NULL AND expires_at <= ?", (utc_key(at),)
+            ) as cursor:
+                ids = sorted(r["id"] for r in await cursor.fetchall())
+            await _drop_held(db, ids)
+            return ids
+
+    async def add_subscription(self, subscription: Subscription) -> bool:
+        sub = subscription
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at)
+                   VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by,
+                 utc_key(sub.added_at or now_utc())),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
+    async def remove_subscription(
+        self, channel: str, story_id: str = "", keywords: Sequence[str] = ()
+    ) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM subscriptions WHERE channel = ? AND story_id = ? AND keywords = ?",
+                (channel, story_id, keywords_key(keywords)),
+            )
+            return cursor.rowcount > 0
+
+    async def set_mute(self, mute: Mute) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """INSERT INTO mutes (story_id, channel, until, added_by) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (story_id, channel) DO UPDATE SET until = excluded.until,
+                       added_by = excluded.added_by""",
+                (mute.story_id, mute.channel, utc_key(mute.until), mute.added_by),
+            )
+
+    async def remove_mute(self, story_id: str, channel: str) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM mutes WHERE story_id = ? AND channel = ?", (story_id, channel)
+            )
+            return cursor.rowcount > 0
+
+    async def held(self) -> HeldState:
+        async with self.snapshot() as db:
+            stories = await db.execute_fetchall("SELECT * FROM held_stories ORDER BY added_at, id")
+            subs = await db.execute_fetchall("SELECT * FROM subscriptions ORDER BY added_at, channel")
+            mutes = await db.execute_fetchall("SELECT * FROM mutes ORDER BY story_id, channel")
+        return HeldState(
+            tuple(
+                HeldStory(
+                    r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
+                    r["added_by"], _utc(r["added_at"]), _utc(r["expires_at"]), r["interval"],
+                )
+                for r in stories
+            ),
+            tuple(
+                Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
+                             _utc(r["added_at"]))
+                for r in subs
+            ),
+            tuple(Mute(r["story_id"], r["channel"], _utc(r["until"]), r["added_by"]) for r in mutes),
+        )  # fmt: skip
+
     async def _all(self, sql: str, args: Iterable[object] = ()) -> list[aiosqlite.Row]:
         async with self._read_lock:
             return list(await self._read.execute_fetchall(sql, tuple(args)))
+
+
+async def _drop_held(db: aiosqlite.Connection, ids: Sequence[str]) -> int:
+    """Remove held stories with their subscriptions and mutes; returns how many stories went."""
+    args = [(i,) for i in ids]
+    await db.executemany("DELETE FROM subscriptions WHERE story_id = ?", args)
+    await db.executemany("DELETE FROM mutes WHERE story_id = ?", args)
+    before = db.total_changes
+    await db.executemany("DELETE FROM held_stories WHERE id = ?", args)
+    return db.total_changes - before
 
 
 async def _connect(path: Path, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:

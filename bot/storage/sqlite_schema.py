@@ -157,6 +157,37 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN config_hash TEXT NOT NULL DEFAULT ''
     """,
+    # 9: stories, subscriptions and mutes added at runtime (chat, the CLI, feeds), beside
+    # config.toml's; times are UTC keys (sortable), aliases a JSON array, keywords joined by \x1f
+    """
+    CREATE TABLE held_stories (
+        id TEXT PRIMARY KEY,
+        url TEXT,
+        path TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        aliases TEXT NOT NULL DEFAULT '[]',
+        origin TEXT NOT NULL,
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        expires_at TEXT,
+        interval REAL
+    );
+    CREATE TABLE subscriptions (
+        channel TEXT NOT NULL,
+        story_id TEXT NOT NULL DEFAULT '',
+        keywords TEXT NOT NULL DEFAULT '',
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (channel, story_id, keywords)
+    ) WITHOUT ROWID;
+    CREATE TABLE mutes (
+        story_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        until TEXT,
+        added_by TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (story_id, channel)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -40,6 +40,7 @@ APP_ID = 1_100_000_000_000_000_001
 GUILD_ID = 1_200_000_000_000_000_001
 CHANNEL_IDS = (1_300_000_000_000_000_001, 1_300_000_000_000_000_002)
 USER_ID = 1_400_000_000_000_000_001
+NEWSDESK_ROLE_ID = 1_500_000_000_000_000_001  # a role of the guild besides @everyone
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 GUILDS_INTENT = 1 << 0
@@ -47,7 +48,8 @@ VIA = "1.1 google"
 MESSAGE_BUCKET = "80c17d2f203122d936070c88c8d10f33"
 
 # Interaction and callback types (Discord's numbers).
-APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4
+ACTION_ROW, BUTTON = 1, 2
 CHANNEL_MESSAGE, DEFERRED_MESSAGE, AUTOCOMPLETE_RESULT = 4, 5, 8
 EPHEMERAL_FLAG = 1 << 6
 
@@ -165,6 +167,28 @@ def embed_problems(embeds: list[dict[str, Any]], content: str = "") -> dict[str,
             ]
         }
     return problems
+
+
+def component_problems(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What Discord refuses in a message's components: more than 5 action rows, more than 5
+    buttons a row, a button with neither a custom_id (1-100 characters) nor a URL, a label over 80."""
+    errors: dict[str, Any] = {}
+    if len(rows) > 5:
+        errors["components"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}
+    for n, row in enumerate(rows):
+        items = row.get("components") or []
+        if row.get("type") != ACTION_ROW or not 1 <= len(items) <= 5:
+            errors[f"components.{n}"] = {"_errors": [{"code": "COMPONENT_LAYOUT_WIDTH_EXCEEDED"}]}
+        for m, item in enumerate(items):
+            custom_id, url = item.get("custom_id"), item.get("url")
+            bad_id = custom_id is not None and not 1 <= len(str(custom_id)) <= 100
+            if item.get("type") == BUTTON and (bad_id or (custom_id is None) == (url is None)):
+                errors[f"components.{n}.components.{m}"] = {"_errors": [{"code": "BUTTON_COMPONENT_INVALID"}]}
+            if len(str(item.get("label") or "")) > 80:
+                errors[f"components.{n}.components.{m}.label"] = {
+                    "_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]
+                }
+    return errors
 
 
 class FakeDiscord:
@@ -364,8 +388,10 @@ class FakeDiscord:
         guild_id: int = GUILD_ID,
         channel_id: int | None = None,
         user_id: int = USER_ID,
+        roles: tuple[int, ...] = (),
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload as Discord sends it for `/name options...`."""
+        """An INTERACTION_CREATE payload as Discord sends it for `/name options...`, from a
+        member holding `roles`."""
         channel_id = channel_id or min(self.guilds.get(guild_id) or {CHANNEL_IDS[0]})
         command = next(
             (c for c in self.commands.get(guild_id, []) + self.commands.get(None, []) if c["name"] == name),
@@ -402,7 +428,7 @@ class FakeDiscord:
             },
             "member": {
                 "user": user,
-                "roles": [],
+                "roles": [str(r) for r in roles],
                 "flags": 0,
                 "joined_at": "2022-11-01T00:00:00+00:00",
                 "deaf": False,
@@ -439,11 +465,38 @@ class FakeDiscord:
         await self._dispatch(self._current, "INTERACTION_CREATE", payload)
         return pending
 
-    async def slash(self, query: str, timeout: float = 5.0, **extra: Any) -> dict[str, Any]:
-        """Type `/story query:<query>`; return the bot's callback body."""
+    async def slash(
+        self,
+        query: str,
+        timeout: float = 5.0,
+        *,
+        user_id: int = USER_ID,
+        roles: tuple[int, ...] = (),
+        channel_id: int | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """`user_id`, holding `roles`, types `/story query:<query>` in `channel_id`; return the
+        bot's callback body."""
         options = [{"name": "query", "type": 3, "value": query}]
         options += [{"name": k, "type": 5, "value": v} for k, v in extra.items()]
-        pending = await self.send_interaction(self.interaction(options))
+        payload = self.interaction(options, channel_id=channel_id, user_id=user_id, roles=roles)
+        pending = await self.send_interaction(payload)
+        return await asyncio.wait_for(asyncio.shield(pending.callback), timeout)
+
+    async def click(
+        self, message: dict[str, Any], custom_id: str, timeout: float = 5.0, user_id: int = USER_ID
+    ) -> dict[str, Any]:
+        """Click the button `custom_id` on `message` (as this fake stored it); return the
+        bot's callback body. Discord sends the whole message with a component interaction."""
+        buttons = [c for row in message.get("components") or [] for c in row.get("components") or []]
+        if not any(b.get("custom_id") == custom_id for b in buttons):
+            raise LookupError(f"no button {custom_id!r} on that message")
+        payload = self.interaction(
+            [], kind=MESSAGE_COMPONENT, channel_id=int(message["channel_id"]), user_id=user_id
+        )
+        payload["data"] = {"custom_id": custom_id, "component_type": BUTTON}
+        payload["message"] = message
+        pending = await self.send_interaction(payload)
         return await asyncio.wait_for(asyncio.shield(pending.callback), timeout)
 
     async def autocomplete(self, partial: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -567,16 +620,19 @@ class FakeDiscord:
             "features": [],
             "roles": [
                 {
-                    "id": str(guild_id),
-                    "name": "@everyone",
-                    "permissions": "1071698660929",
-                    "position": 0,
+                    "id": str(role_id),
+                    "name": name,
+                    "permissions": "1071698660929" if position == 0 else "0",
+                    "position": position,
                     "color": 0,
                     "hoist": False,
                     "managed": False,
                     "mentionable": False,
                     "flags": 0,
                 }
+                for position, (role_id, name) in enumerate(
+                    ((guild_id, "@everyone"), (NEWSDESK_ROLE_ID, "newsdesk"))
+                )
             ],
             "emojis": [],
             "stickers": [],
@@ -796,7 +852,7 @@ class FakeDiscord:
             "pinned": False,
             "type": 20 if interaction else 0,
             "flags": int(body.get("flags") or 0),
-            "components": [],
+            "components": body.get("components") or [],
             "allowed_mentions": body.get("allowed_mentions"),
         }
 
@@ -817,6 +873,7 @@ class FakeDiscord:
         if not body.get("content") and not body.get("embeds"):
             return _error(400, 50006, "Cannot send an empty message")
         problems = embed_problems(body.get("embeds") or [], body.get("content") or "")
+        problems |= component_problems(body.get("components") or [])
         if problems:
             return _error(400, 50035, "Invalid Form Body", problems)
         nonce = body.get("nonce")

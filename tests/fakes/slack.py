@@ -267,35 +267,49 @@ class FakeSlack:
             "trigger_id": f"{uuid.uuid4().int % 10**12}.1.{uuid.uuid4().hex[:12]}",
         }
 
-    def button_click(self, response: Response, action_id: str, *, user_id: str = "U1") -> dict[str, Any]:
-        """A block_actions payload: `user_id` clicked the button `action_id` in `response`."""
+    def button_click(
+        self, clicked: Response | Message, action_id: str, *, user_id: str = "U1"
+    ) -> dict[str, Any]:
+        """A block_actions payload: `user_id` clicked the button `action_id` in `clicked`, a
+        private answer (a response_url post) or a message in a channel (an alert)."""
+        if isinstance(clicked, Message):
+            blocks, channel = clicked.blocks or [], clicked.channel
+            container = {
+                "type": "message",
+                "message_ts": clicked.ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
+        else:
+            blocks, channel = clicked.body.get("blocks") or [], "C1"
+            container = {
+                "type": "message",
+                "message_ts": "1732500000.000001",
+                "channel_id": channel,
+                "is_ephemeral": True,
+            }
         button = next(
             (
                 {**el, "block_id": block.get("block_id", "b1"), "action_ts": f"{time.time():.6f}"}
-                for block in response.body.get("blocks") or []
+                for block in blocks
                 for el in block.get("elements", [])
                 if block.get("type") == "actions" and el.get("action_id") == action_id
             ),
             None,
         )
         if button is None:
-            raise LookupError(f"no button {action_id!r} in that response")
+            raise LookupError(f"no button {action_id!r} there")
         return {
             "type": "block_actions",
             "user": {"id": user_id, "username": "tester", "name": "tester", "team_id": TEAM["team_id"]},
             "api_app_id": APP_ID,
             "token": "legacy-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": "1732500000.000001",
-                "channel_id": "C1",
-                "is_ephemeral": True,
-            },
+            "container": container,
             "trigger_id": "1.1.x",
             "team": {"id": TEAM["team_id"], "domain": "storybot-test"},
             "enterprise": None,
             "is_enterprise_install": False,
-            "channel": {"id": "C1", "name": "general"},
+            "channel": {"id": channel, "name": "general"},
             "state": {"values": {}},
             "response_url": self.new_response_url(),
             "actions": [button],
