@@ -250,6 +250,13 @@ async def test_the_view_orders_by_publisher_time_and_keeps_the_publishers_zone(s
     assert await store.story_view("never") is None
 
 
+async def test_the_view_of_a_story_never_read_is_its_record_alone(store: Store) -> None:
+    await tracked(store)
+    await store.record_failure("kherson", T0, "HTTP 503", 503)  # a failed fetch holds no sections
+    view = await store.story_view("kherson")
+    assert view is not None and view.timeline == () and view.latest is None and view.title == "kherson"
+
+
 async def test_an_alert_carries_its_event_and_the_current_timeline(store: Store) -> None:
     await tracked(store)
     first = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))

@@ -47,7 +47,7 @@ from bot.storage.rows import (
     Subscription,
     Validators,
 )
-from bot.timeline import alert_for, story_view
+from bot.timeline import alert_for, joined_view
 
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
 POOL_MAX = 10
@@ -396,11 +396,18 @@ class PostgresStore:
             return await _current_sections(conn, story_id)
 
     async def story_view(self, story_id: str) -> StoryView | None:
-        async with self.transaction(snapshot=True) as conn:
-            record = await _story_record(conn, story_id)
-            if record is None:
-                return None
-            return story_view(record, await _current_sections(conn, story_id))
+        """One statement (one snapshot, one round trip): the record, joined to the sections
+        the latest good version holds."""
+        rows = await self._all(
+            """SELECT st.id, st.source, st.title, st.subtitle, s.fingerprint, s.label,
+                      s.published_at, s.published_zone, s.first_seen_at, s.summary
+               FROM stories st LEFT JOIN sections s ON s.story_id = st.id AND s.fingerprint IN (
+                   SELECT jsonb_array_elements(v.parsed -> 'sections') ->> 'fingerprint' FROM versions v
+                   WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = st.id AND ok))
+               WHERE st.id = %s""",
+            (story_id,),
+        )
+        return joined_view(rows, _section_seen)
 
     # --- events --------------------------------------------------------------------------
 
@@ -681,13 +688,14 @@ async def _current_sections(conn: Conn, story_id: str) -> list[SectionSeen]:
                WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = %s AND ok))""",
         (story_id, story_id),
     )
-    return [
-        SectionSeen(
-            r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
-            r["summary"],
-        )
-        for r in await cursor.fetchall()
-    ]  # fmt: skip
+    return [_section_seen(r) for r in await cursor.fetchall()]
+
+
+def _section_seen(r: DictRow) -> SectionSeen:
+    return SectionSeen(
+        r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
+        r["summary"],
+    )  # fmt: skip
 
 
 def _pending(r: DictRow) -> PendingDelivery:

@@ -45,7 +45,7 @@ from bot.storage.rows import (
     now_utc,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
-from bot.timeline import alert_for, story_view
+from bot.timeline import alert_for, joined_view
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
 
@@ -422,11 +422,20 @@ class SqliteStore:
             return await _current_sections(db, story_id)
 
     async def story_view(self, story_id: str) -> StoryView | None:
-        async with self.snapshot() as db:
-            record = await _story_record(db, story_id)
-            if record is None:
-                return None
-            return story_view(record, await _current_sections(db, story_id))
+        """One statement, so one hand-off to the SQLite thread and one consistent read: the
+        record, joined to the sections the latest good version holds (their fingerprints read
+        from its stored JSON by SQLite, not decoded here)."""
+        rows = await self._all(
+            """SELECT st.id, st.source, st.title, st.subtitle,
+                      s.fingerprint, s.label, s.published_at, s.first_seen_at, s.summary
+               FROM stories st LEFT JOIN sections s ON s.story_id = st.id AND s.fingerprint IN (
+                   SELECT json_extract(j.value, '$.fingerprint')
+                   FROM versions v, json_each(v.parsed, '$.sections') j
+                   WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = st.id AND ok))
+               WHERE st.id = ?""",
+            (story_id,),
+        )
+        return joined_view(rows, _section_seen)
 
     # --- events --------------------------------------------------------------------------
 
@@ -715,13 +724,14 @@ async def _current_sections(db: aiosqlite.Connection, story_id: str) -> list[Sec
             WHERE story_id = ? AND fingerprint IN ({_marks(prints)})""",
         (story_id, *prints),
     )
-    return [
-        SectionSeen(
-            r["fingerprint"], r["label"], decode_time(r["published_at"]),
-            decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [_section_seen(r) for r in rows]
+
+
+def _section_seen(r: aiosqlite.Row) -> SectionSeen:
+    return SectionSeen(
+        r["fingerprint"], r["label"], decode_time(r["published_at"]),
+        decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
+    )  # fmt: skip
 
 
 async def _index_story(db: aiosqlite.Connection, story_id: str, story: Story | None = None) -> None:
