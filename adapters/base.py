@@ -11,7 +11,7 @@ import abc
 from datetime import datetime
 
 from bot.commands import Commands
-from bot.models import Alert
+from bot.models import Alert, Notice
 from bot.ports import Posted
 
 
@@ -33,9 +33,10 @@ class ChatAdapter(abc.ABC):
 
     @abc.abstractmethod
     async def send_alert(
-        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+        self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
-        """Post an alert carrying `key` (see bot.ports.AlertSender). Raise bot.ports.DeliveryError."""
+        """Post an alert (or an admin notice) carrying `key` (see bot.ports.AlertSender). Raise
+        bot.ports.DeliveryError."""
 
     @abc.abstractmethod
     async def find_sent(

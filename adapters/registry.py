@@ -27,7 +27,10 @@ def platform_module(name: str) -> ModuleType:
 
 
 def validate_platforms(config: Config) -> list[str]:
-    """Problems in platform tables and in the platforms that routes and admins name."""
+    """Problems in platform tables and in the platforms and channel ids that routes, admins
+    and admin channels name. Whether a channel id has the platform's form is the platform's
+    to say (its `channel_problem`): a channel's name where its id belongs is caught here,
+    not at the first alert."""
     from bot.config import CHANNEL
 
     problems: list[str] = []
@@ -38,14 +41,43 @@ def validate_platforms(config: Config) -> list[str]:
             )
         else:
             problems += platform_module(name).validate(table)
-    for n, route in enumerate(config.routes):
-        for ref in route.channels:
-            match = CHANNEL.match(ref)
-            if match and match["platform"] not in PLATFORMS:
-                problems.append(f"routes[{n}].channels: unknown platform in {ref!r}")
+    for key, ref in channel_refs(config):
+        match = CHANNEL.match(ref)
+        if match and match["platform"] not in PLATFORMS:
+            problems.append(f"{key}: unknown platform in {ref!r}")
+        elif match:
+            problem = platform_module(match["platform"]).channel_problem(match["channel"])
+            if problem:
+                problems.append(f"{key}: {problem}")
     for ref in config.storybot.admins:
         if ref.partition(":")[0] not in PLATFORMS:
             problems.append(f"storybot.admins: unknown platform in {ref!r}")
+    return problems
+
+
+def channel_refs(config: Config) -> list[tuple[str, str]]:
+    """(config key, "platform:channel") for every channel routes and admin notices go to."""
+    refs = [(f"routes[{n}].channels", ref) for n, route in enumerate(config.routes) for ref in route.channels]
+    return refs + [("storybot.admin_channels", ref) for ref in config.storybot.admin_channels]
+
+
+def secret_problems(config: Config, env: Mapping[str, str]) -> list[str]:
+    """One line per platform that a route or admin channel sends to but whose secrets (the
+    variables its table names) are not set: `storybot run` would not start it, and its
+    alerts would wait for ever. Named by the first key that sends there."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for key, ref in channel_refs(config):
+        platform = ref.partition(":")[0]
+        if platform in seen or platform not in PLATFORMS:
+            continue
+        seen.add(platform)
+        unset = platform_module(platform).unset_secrets(config.platforms.get(platform, {}), env)
+        if unset:
+            problems.append(
+                f"{key}: {ref!r} goes to {platform}, but {' and '.join(unset)} "
+                f"{'is' if len(unset) == 1 else 'are'} not set in the environment ([{platform}] names them)"
+            )
     return problems
 
 
@@ -63,7 +95,7 @@ def build_platforms(
         adapter = platform_module(name).build(config.platforms.get(name, {}), commands, env, listen=listen)
         if adapter is not None:
             built.append(adapter)
-    routed = {ref.partition(":")[0] for route in config.routes for ref in route.channels}
+    routed = {ref.partition(":")[0] for _, ref in channel_refs(config)}
     if not built or "console" in routed:
         built.insert(0, platform_module("console").build(config.platforms.get("console", {}), commands, env))
     return built

@@ -83,16 +83,51 @@ def _run(coro: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
 
 
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    """Beyond what loading checks: sources the fetcher would refuse or that are missing, and
+    platforms that routes send to whose secrets are not in the environment."""
+    from adapters.registry import secret_problems
     from bot.config import ConfigError
     from bot.sources import source_problems
 
-    refused = source_problems(config)
+    refused = source_problems(config) + secret_problems(config, os.environ)
     if refused:
         print(ConfigError(str(_config_path(args) or "config"), refused), file=sys.stderr)
         return 2
     routes = sum(len(r.channels) for r in config.routes)
     print(f"config OK: {len(config.stories)} stories, {len(config.routes)} routes to {routes} channels")
     return 0
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    """What `/story status` shows: failing and paused stories, deliveries that failed for good."""
+
+    from bot.health import status_text
+    from bot.storage import open_store
+
+    async def status() -> None:
+        store = await open_store(config.database(os.environ))
+        async with store:
+            _print_piped(await status_text(store))
+
+    return _run(status)
+
+
+def cmd_resume(args: argparse.Namespace, config: Config) -> int:
+    """`/story resume` from the shell: a running bot follows within PAUSED_REFRESH_SECONDS."""
+
+    from bot.storage import open_store
+
+    async def resume() -> int:
+        store = await open_store(config.database(os.environ))
+        async with store:
+            if await store.story_record(args.story) is None:  # a chat-added story counts too
+                print(f"unknown story: {args.story}", file=sys.stderr)
+                return 2
+            resumed = await store.resume_story(args.story)
+        print(f"resumed {args.story}" if resumed else f"{args.story} is not paused")
+        return 0
+
+    return _run(resume)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -164,12 +199,19 @@ def cmd_poll(args: argparse.Namespace, config: Config) -> int:
 
     async def poll() -> int:
         async with await StoryBot.create(config) as bot:
-            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's too
+            failed = 0
+            for feed in [] if args.story else config.feeds:  # a feed's new items are polled below
+                read = await bot.read_feed(feed.id)
+                assert read is not None
+                print(f"feed {feed.id}: {read.status.value}" + (f" ({read.error})" if read.error else ""))
+                for story_id in read.added:
+                    print(f"  now tracking {story_id}")
+                failed += read.error is not None
+            ids = [args.story] if args.story else [s.id for s in bot.config.stories]  # chat's and feeds' too
             unknown = [i for i in ids if bot.config.story(i) is None]
             if unknown:
                 print(f"unknown story: {', '.join(unknown)}", file=sys.stderr)
                 return 2
-            failed = 0
             for story_id in ids:
                 outcome = await bot.poll(story_id)
                 assert outcome is not None
@@ -364,8 +406,17 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=_positive, default=4, help="jobs at a time (default 4)")
     worker.add_argument("--name", help="this worker's name in logs and the queue (default: worker)")
     worker.set_defaults(handler=cmd_worker)
-    sub.add_parser("check", help="validate the config").set_defaults(handler=cmd_check)
-    poll = sub.add_parser("poll", help="poll once and print the events")
+    sub.add_parser(
+        "check",
+        help="validate the config: keys, channel ids, story paths and addresses, platform secrets",
+    ).set_defaults(handler=cmd_check)
+    sub.add_parser(
+        "status", help="failing and paused stories, and deliveries that failed for good"
+    ).set_defaults(handler=cmd_status)
+    resume = sub.add_parser("resume", help="poll a story paused for failing again")
+    resume.add_argument("story", help="the story id")
+    resume.set_defaults(handler=cmd_resume)
+    poll = sub.add_parser("poll", help="read each feed, poll once and print the events")
     poll.add_argument("story", nargs="?", help="one story id (default: all)")
     poll.set_defaults(handler=cmd_poll)
     ask = sub.add_parser("ask", help='answer one command, e.g. storybot ask "/story kherson"')

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ import httpx
 
 from bot.catalog import sync_catalog
 from bot.commands import Commands
-from bot.config import Config, ConfigError, load_config
+from bot.config import FEED_ORIGIN, Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
+from bot.feedwatch import FeedOutcome, FeedStatus, FeedValidators, poll_feed
 from bot.fetch import Fetcher, make_client
 from bot.metrics import NO_METRICS, Metrics
 from bot.model_summaries import ModelSummarizer, endpoint_from
@@ -37,6 +38,7 @@ from bot.storage import HeldState, Store, StoreError, now_utc, open_store
 log = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 2.0
+PAUSED_REFRESH_SECONDS = 30.0  # how soon a pause or resume made by another process is followed
 HELD_CHECK_SECONDS = 10.0  # how soon what another process added to the store is followed
 HEALTH_TIMEOUT = 2.0
 STOP_GRACE = 10.0  # seconds a stopping poll may take beyond its fetch deadline (storing what it found)
@@ -65,6 +67,7 @@ class StoryBot:
         self.file_config = config  # what config.toml says
         self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
         self._held: HeldState | None = None
+        self._merged_until: datetime | None = None  # when a held story merged in expires next
         self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.metrics = metrics
         self.metrics_url: str | None = None  # where /metrics is served while running, when it is
@@ -83,10 +86,13 @@ class StoryBot:
             poll=self._poll_for_command,
             preview=self.preview_page,
             on_change=self.refresh_held,
+            resume=self.resume,
         )
+        self.paused: set[str] = set()  # stories paused for failing: polled no more until resumed
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {}, metrics=metrics)
-        self.scheduler = PollScheduler(self.poll)
+        self.scheduler = PollScheduler(self.poll, self.read_feed)
+        self.feed_validators = FeedValidators()
         self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
@@ -133,9 +139,9 @@ class StoryBot:
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            bot._held = await store.held()
-            bot.config = effective_config(config, bot._held)
+            bot.config = bot._merge(await store.held())
             await sync_catalog(store, bot.config)
+            await bot.refresh_paused()
         except BaseException:
             await bot.close()
             raise
@@ -182,6 +188,8 @@ class StoryBot:
         story = self.config.story(story_id)
         if story is None:
             return None
+        if story_id in self.paused:
+            return PollOutcome(story_id, PollStatus.PAUSED)
         try:
             outcome = await poll_story(
                 story,
@@ -197,18 +205,60 @@ class StoryBot:
             self.store_faults.failed(story_id, error)
             return PollOutcome(story_id, PollStatus.FAILED, error=error)
         self.store_faults.recovered(story_id)
+        if outcome.paused:
+            self.paused.add(story_id)
         if outcome.story is not None:
             self.commands.note_title(story_id, outcome.story.title)
         if outcome.event_ids:
             self.dispatcher.notify()
         return outcome
 
+    async def refresh_paused(self) -> set[str]:
+        """Read which stories are paused (another process may have paused or resumed one)."""
+        self.paused = {h.id for h in await self.store.story_health() if h.paused}
+        return self.paused
+
+    async def resume(self, story_id: str) -> bool:
+        """Un-pause a story and poll it soon; False when it was not paused."""
+        resumed = await self.store.resume_story(story_id)
+        self.paused.discard(story_id)
+        if resumed and self.polls:
+            self.scheduler.poll_soon(story_id)
+        return resumed
+
     async def prune(self) -> int:
-        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune)."""
+        """Drop history nobody reads (bot.storage.contract.VersionHistory.prune), and held
+        stories expired for `retention_days` (kept until then so a feed that still lists an
+        item does not follow it again)."""
         cutoff = now_utc() - timedelta(days=self.config.storybot.retention_days)
         pruned = await self.store.prune(cutoff)
+        if await self.store.remove_expired_stories(cutoff):
+            await self.refresh_held()
         log.info("pruned %d stored version(s) no diff, event or timeline needs", pruned)
         return pruned
+
+    async def read_feed(self, feed_id: str) -> FeedOutcome | None:
+        """Read one [[feeds]] feed and follow its new items (bot.feedwatch); they are polled
+        from now on, their first poll a silent baseline. None if no such feed."""
+        feed = self.file_config.feed(feed_id)
+        if feed is None:
+            return None
+        try:
+            outcome = await poll_feed(
+                feed,
+                config=self.file_config,
+                fetcher=self.fetcher,
+                store=self.store,
+                validators=self.feed_validators,
+            )
+            if outcome.added:
+                await self.refresh_held()
+        except StoreError as err:
+            error = f"database: {err}"
+            self.store_faults.failed(FEED_ORIGIN + feed_id, error)
+            return FeedOutcome(feed_id, FeedStatus.FAILED, error=error)
+        self.store_faults.recovered(FEED_ORIGIN + feed_id)
+        return outcome
 
     async def deliver(self) -> DeliveryReport:
         return await self.dispatcher.deliver_pending()
@@ -242,6 +292,7 @@ class StoryBot:
         housekeeping = (
             (self.check_config, CONFIG_CHECK_SECONDS, "config"),
             (self.refresh_held, HELD_CHECK_SECONDS, "held"),
+            (self.refresh_paused, PAUSED_REFRESH_SECONDS, "paused"),
             (self.prune, PRUNE_HOURS * 3600, "prune"),
         )
         for job, seconds, name in housekeeping:
@@ -333,18 +384,27 @@ class StoryBot:
             )
         async with self._deriving:
             self.file_config = config
-            await self._run_on(effective_config(config, self._held or HeldState()))
+            await self._run_on(self._merge(self._held or HeldState()))
 
     async def refresh_held(self) -> bool:
         """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
-        another process) and, if they changed, run on the merged config. True if they changed."""
+        another process) and, if they changed or one of them has expired since, run on the
+        merged config. True if it changed."""
         async with self._deriving:
             held = await self.store.held()
-            if held == self._held:
+            if held == self._held and (self._merged_until is None or now_utc() < self._merged_until):
                 return False
-            self._held = held
-            await self._run_on(effective_config(self.file_config, held))
+            await self._run_on(self._merge(held))
             return True
+
+    def _merge(self, held: HeldState) -> Config:
+        """config.toml plus `held`, as of now; remembers when the next held story expires, so
+        `refresh_held` merges again then even if the store has not changed."""
+        at = now_utc()
+        self._held = held
+        ends = [s.expires_at for s in held.stories if s.expires_at is not None and s.expires_at > at]
+        self._merged_until = min(ends, default=None)
+        return effective_config(self.file_config, held, at)
 
     async def _run_on(self, config: Config) -> None:
         """Make `config` (already merged) the one every part runs on."""
@@ -353,7 +413,8 @@ class StoryBot:
             self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         self.config = config
         self.fetcher = self._fetcher(config)
-        await sync_catalog(self.store, config)
+        await sync_catalog(self.store, config)  # an edited story entry is un-paused
+        await self.refresh_paused()
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)

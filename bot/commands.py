@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from bot.config import Config
+from bot.health import status_text
 from bot.manage import VERBS as MANAGE_VERBS
 from bot.manage import Manage, Previewer
 from bot.models import Caller, Reply, ReplyKind, StoryBrief
@@ -56,7 +57,11 @@ MANAGE_HELP = (
     "or until unmuted)\n"
     "/story unmute <name>: hear it again"
 )
-ADMIN_HELP = "/story poll <name>: fetch a story now (admins)\n/story status: fetch health (admins)"
+ADMIN_HELP = (
+    "/story poll <name>: fetch a story now (admins)\n"
+    "/story status: failing and paused stories, deliveries that failed for good (admins)\n"
+    "/story resume <name>: poll a story paused for failing again (admins)"
+)
 MAX_MANAGE = 2100  # a /story track line: a URL of up to 2,000 characters and a name
 
 
@@ -71,6 +76,7 @@ class Commands:
         poll: Callable[[str], Awaitable[str]] | None = None,
         preview: Previewer | None = None,
         on_change: Callable[[], Awaitable[object]] | None = None,
+        resume: Callable[[str], Awaitable[bool]] | None = None,
         refresh_every: float = 30.0,
     ):
         """`preview` reads a page for `/story track` (through the app's safe fetcher);
@@ -79,6 +85,7 @@ class Commands:
         self.config = config
         self.poll = poll
         self.manage = Manage(store, config, named=self.named, preview=preview, on_change=on_change)
+        self._resume = resume  # the app's, which also polls the story again; else the store's
         self.refresh_every = refresh_every  # catches what other processes (workers) changed
         self.names = NameIndex()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-names")
@@ -182,7 +189,7 @@ class Commands:
             return await self._list(with_help=verb != "list", caller=caller)
         if verb == "timeline":
             return await self._story(rest.strip(), ReplyKind.TIMELINE)
-        if verb in {"poll", "status"}:
+        if verb in {"poll", "status", "resume"}:
             return await self._admin(verb, rest.strip(), caller)
         return await self._story(text, ReplyKind.STORY)
 
@@ -232,14 +239,14 @@ class Commands:
         if not self.config().is_admin(caller.platform, caller.user_id):
             return Reply(ReplyKind.ERROR, f"`/story {verb}` is for admins listed in config.toml.")
         if verb == "status":
-            briefs = await self.store.stories()  # fresh: fetch health is what status is asked for
-            lines = [
-                f"- {b.id}: last good fetch {format_time(b.updated) if b.updated else 'never'}"
-                + (f"; last fetch suspect: {b.suspect}" if b.suspect else "")
-                for b in briefs
-            ]
-            return Reply(ReplyKind.ADMIN, "Story status:\n" + "\n".join(lines))
+            return Reply(ReplyKind.ADMIN, await status_text(self.store))  # fresh from the store
         story_id, _ = await self.resolve(rest) if rest else (None, [])
+        if verb == "resume":
+            if story_id is None:
+                return Reply(ReplyKind.ERROR, "Name a tracked story to resume, e.g. `/story resume kherson`.")
+            if not await (self._resume or self.store.resume_story)(story_id):
+                return Reply(ReplyKind.ADMIN, f"{story_id} is not paused.")
+            return Reply(ReplyKind.ADMIN, f"Resumed {story_id}: polled again, its failure count cleared.")
         if story_id is None or self.poll is None:
             return Reply(ReplyKind.ERROR, "Name a tracked story to poll, e.g. `/story poll kherson`.")
         outcome = await self.poll(story_id)

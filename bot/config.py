@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -31,8 +32,13 @@ from bot.envnames import EnvName
 from bot.metrics import listen_address
 from bot.netpolicy import AddressPolicy, parse_allowance
 from bot.redact import display_url
+from bot.routing import Matcher, regex_problem
 
 STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+FEED_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # short: a feed's stories are named "<feed id>-<slug>-<hash>"
+FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
+WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
+WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
 ROLELESS = ("slack", "console")  # platforms whose callers carry no roles
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
@@ -59,6 +65,12 @@ class _Strict(BaseModel):
 Seconds = Annotated[float, Field(ge=5, le=7 * 24 * 3600)]
 
 
+def _http_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError("must be an http:// or https:// URL")
+    return url
+
+
 class StoryConfig(_Strict):
     """One tracked story: where to read it, what users may call it, how often to look."""
 
@@ -74,10 +86,8 @@ class StoryConfig(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not re.match(r"^https?://[^\s/]+", url):
-            raise ValueError("must be an http:// or https:// URL")
-        return url
+    def _url(cls, url: str | None) -> str | None:
+        return url if url is None else _http_url(url)
 
     @field_validator("aliases")
     @classmethod
@@ -91,12 +101,34 @@ class StoryConfig(_Strict):
     def source(self) -> str:
         return self.url or self.path or ""
 
+    @property
+    def feed_id(self) -> str | None:
+        """The [[feeds]] id of a story a feed added, else None."""
+        return self.origin.removeprefix(FEED_ORIGIN) if self.origin.startswith(FEED_ORIGIN) else None
+
+
+def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
+    for ref in channels:
+        if not CHANNEL.match(ref):
+            raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123', 'discord:1234')")
+    return channels
+
+
+AlertKindName = Literal["update", "correction", "edit", "headline"]
+
 
 class RouteConfig(_Strict):
-    """Send alerts of the named stories (or of stories matching keywords) to channels."""
+    """Send alerts of the named stories (or of the named feeds' stories, or of stories matching
+    keywords) to channels, unless the alert holds an `exclude` word or is of a kind the route
+    does not list in `kinds`. Keywords match whole words and phrases (bot.routing); `regex =
+    true` makes them regexes."""
 
+    regex: StrictBool = False  # first: the keyword checks below read it
     stories: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    kinds: tuple[AlertKindName, ...] = ("update", "correction", "edit", "headline")
     channels: tuple[str, ...]
     # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
     origin: str = "config"
@@ -104,18 +136,105 @@ class RouteConfig(_Strict):
 
     @field_validator("channels")
     @classmethod
-    def _channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+    def _channels(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
         if not channels:
             raise ValueError("list at least one channel")
-        for ref in channels:
-            if not CHANNEL.match(ref):
-                raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123', 'discord:1234')")
-        return channels
+        return _channel_refs(channels)
+
+    @field_validator("keywords", "exclude")
+    @classmethod
+    def _keyword_list(cls, keywords: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Blank entries dropped; with `regex = true`, each a regex bot.routing accepts."""
+        keywords = tuple(k for k in keywords if k.strip())
+        if info.data.get("regex"):
+            for pattern in keywords:
+                problem = regex_problem(pattern)
+                if problem:
+                    raise ValueError(f"{pattern[:60]!r}: {problem}")
+        return keywords
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_kind(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        if not kinds:
+            raise ValueError('list at least one kind: "update", "correction", "edit", "headline"')
+        return kinds
+
+    @cached_property
+    def keyword_matcher(self) -> Matcher:
+        return Matcher.build(self.keywords, regex=self.regex)
+
+    @cached_property
+    def exclude_matcher(self) -> Matcher:
+        return Matcher.build(self.exclude, regex=self.regex)
+
+    def selects(self, story_id: str, haystack: str, kind: str | None, feed_id: str | None = None) -> bool:
+        """Whether an alert of `story_id` (a story of feed `feed_id`, if any) reading `haystack`
+        (of `kind`; None: any) goes here."""
+        if kind is not None and kind not in self.kinds:
+            return False
+        chosen = (
+            "*" in self.stories
+            or story_id in self.stories
+            or (feed_id is not None and feed_id in self.feeds)
+            or self.keyword_matcher.any_in(haystack)
+        )
+        return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
+
+
+def window_seconds(text: str) -> float:
+    """'3d' -> 259200.0. Units: m(inutes), h(ours), d(ays), w(eeks). ValueError otherwise."""
+    match = WINDOW.match(text.strip().casefold())
+    if match is None:
+        raise ValueError('must be a length of time such as "36h", "3d" or "1w" (units m, h, d, w)')
+    return float(match["amount"]) * WINDOW_UNITS[match["unit"]]
+
+
+class FeedConfig(_Strict):
+    """A feed (RSS, Atom or a sitemap) whose every item, for `window` after its publication, is
+    tracked as a story. `keywords`: only items whose title or link holds one (whole words, as
+    route keywords match); `channels`: where
+    its stories' alerts go (routes may add more, naming the feed in `feeds`)."""
+
+    id: Annotated[str, Field(pattern=FEED_ID)]
+    url: str
+    interval: Seconds | None = None  # how often the feed is read (default: [storybot] interval)
+    item_interval: Seconds | None = None  # how often each of its stories is polled (default: interval)
+    window: str = "3d"
+    keywords: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _http_url(url)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, window: str) -> str:
+        seconds = window_seconds(window)
+        if not 3600 <= seconds <= 90 * 86400:
+            raise ValueError("must be between 1h and 90d")
+        return window
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        return _channel_refs(channels)
 
     @field_validator("keywords")
     @classmethod
-    def _fold_keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(k.casefold() for k in keywords if k.strip())
+    def _keywords(cls, keywords: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(k for k in keywords if k.strip())
+
+    @property
+    def window_seconds(self) -> float:
+        return window_seconds(self.window)
+
+    @cached_property
+    def keyword_matcher(self) -> Matcher:
+        """Its keywords as route keywords match: whole words or phrases, any case."""
+        return Matcher.build(self.keywords, regex=False)
 
 
 class MuteConfig(_Strict):
@@ -147,6 +266,10 @@ class BotConfig(_Strict):
     max_polls: Annotated[int, Field(ge=1, le=10_000)] = 256
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
+    # a story failing this many polls in a row is paused until an admin resumes it
+    pause_after: Annotated[int, Field(ge=1, le=100_000)] = 10
+    # where admins are told of a paused story, "platform:channel_id"
+    admin_channels: tuple[str, ...] = ()
     # who may track, untrack, subscribe and mute from chat (admins always may): users as
     # "platform:user_id"; on platforms with roles (Discord), role ids as "platform:role_id"
     managers: tuple[str, ...] = ()
@@ -196,6 +319,14 @@ class BotConfig(_Strict):
             parse_allowance(entry)
         return entries
 
+    @field_validator("admin_channels")
+    @classmethod
+    def _admin_channel_refs(cls, channels: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in channels:
+            if not CHANNEL.match(ref):
+                raise ValueError(f"{ref!r} is not 'platform:channel_id' (e.g. 'slack:C0123')")
+        return channels
+
     @field_validator("admins", "managers")
     @classmethod
     def _user_refs(cls, admins: tuple[str, ...]) -> tuple[str, ...]:
@@ -238,6 +369,7 @@ class Config(_Strict):
 
     storybot: BotConfig = BotConfig()
     stories: tuple[StoryConfig, ...] = ()
+    feeds: tuple[FeedConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     summaries: SummariesConfig | None = None
     platforms: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -251,7 +383,10 @@ class Config(_Strict):
     def _by_id(self) -> dict[str, StoryConfig]:
         return {s.id: s for s in self.stories}
 
-    def interval_for(self, story: StoryConfig) -> float:
+    def feed(self, feed_id: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.id == feed_id), None)
+
+    def interval_for(self, story: StoryConfig | FeedConfig) -> float:
         return story.interval or self.storybot.interval
 
     def resolve_path(self, path: str) -> Path:
@@ -281,17 +416,20 @@ class Config(_Strict):
             allow_private=self.storybot.allow_private, allow_hosts=self.storybot.allow_hosts
         )
 
-    def channels_for(self, story: StoryConfig, text: str = "", at: datetime | None = None) -> tuple[str, ...]:
-        """Channels routed to a story, by id or by keyword in its title or text, in config order,
-        less those that muted the story (a mute counts until its end, judged at `at`, default now)."""
-        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}".casefold()
-        found: dict[str, None] = {}
+    def channels_for(
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
+    ) -> tuple[str, ...]:
+        """Channels routed to a story, by id, by its feed (the feed's own `channels` first, then
+        routes naming it in `feeds`) or by keyword in its title or text, in config order; a
+        route drops alerts holding one of its `exclude` words and kinds (bot.routing names
+        them: "update", "correction", "edit", "headline") it does not list (kind=None: any
+        kind, the catalog's standing routes); less the channels that muted the story (a mute
+        counts until its end, judged at `at`, default now)."""
+        haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}"
+        feed = self.feed(story.feed_id) if story.feed_id else None
+        found: dict[str, None] = dict.fromkeys(feed.channels if feed else ())
         for route in self.routes:
-            if (
-                "*" in route.stories
-                or story.id in route.stories
-                or any(k in haystack for k in route.keywords)
-            ):
+            if route.selects(story.id, haystack, kind, feed.id if feed else None):
                 found.update(dict.fromkeys(route.channels))
         if self.mutes:
             when = at or datetime.now(UTC)
@@ -320,7 +458,7 @@ class Config(_Strict):
         )
 
 
-CORE_TABLES = {"storybot", "stories", "routes", "summaries"}
+CORE_TABLES = {"storybot", "stories", "feeds", "routes", "summaries"}
 HELD_ONLY = ("origin", "added_by")  # model fields bot.overlay sets; config.toml may not
 
 ConfigCheck = Callable[[Config], list[str]]
@@ -362,7 +500,11 @@ def load_config(path: str | Path, checks: Iterable[ConfigCheck] = ()) -> Config:
         raise ConfigError(str(path), [f"cannot read: {err}"]) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path), [f"not valid TOML: {err}"]) from None
-    no_stories = [] if data.get("stories") else ["stories: no story to track (add a [[stories]] table)"]
+    no_stories = (
+        []
+        if data.get("stories") or data.get("feeds")
+        else ["stories: no story to track (add a [[stories]] or a [[feeds]] table)"]
+    )
     try:
         config = parse_config(data, str(path), path.parent.resolve())
     except ConfigError as err:
@@ -377,29 +519,37 @@ def _relations(core: dict[str, Any]) -> list[str]:
     """Rules between keys, read from the raw tables so they are reported beside field errors.
     Linear in the number of stories and routes."""
     stories, routes = _tables(core.get("stories")), _tables(core.get("routes"))
+    feeds = _tables(core.get("feeds"))
     problems = [
         f"stories[{n}]: give exactly one of 'url' or 'path'"
         for n, story in stories
         if (story.get("url") is None) == (story.get("path") is None)
     ]
     problems += [
-        f"{table}[{n}].{key}: unknown key (set by storybot for what chat adds, not in the file)"
+        f"{table}[{n}].{key}: unknown key (set by storybot for what chat and feeds add, not in the file)"
         for table, rows, keys in (("stories", stories, ("origin",)), ("routes", routes, HELD_ONLY))
         for n, row in rows
         for key in keys
         if key in row
     ]
     counts = Counter(_strings([story.get("id") for _, story in stories]))
-    dupes = sorted(story_id for story_id, count in counts.items() if count > 1)
-    if dupes:
-        problems.append(f"stories: duplicate id {', '.join(dupes)}")
+    feed_ids = Counter(_strings([feed.get("id") for _, feed in feeds]))
+    for table, ids in (("stories", counts), ("feeds", feed_ids)):
+        dupes = sorted(key for key, count in ids.items() if count > 1)
+        if dupes:
+            problems.append(f"{table}: duplicate id {', '.join(dupes)}")
     for n, route in routes:
-        selected = _strings(route.get("stories"))
-        if not selected and not _strings(route.get("keywords")):
-            problems.append(f"routes[{n}]: give 'stories' (ids, or \"*\" for all) or 'keywords'")
+        selected, followed = _strings(route.get("stories")), _strings(route.get("feeds"))
+        if not selected and not followed and not _strings(route.get("keywords")):
+            problems.append(
+                f"routes[{n}]: give 'stories' (ids, or \"*\" for all), 'feeds' (feed ids) or 'keywords'"
+            )
         unknown = [s for s in selected if s != "*" and s not in counts]
         if unknown:
             problems.append(f"routes[{n}].stories: unknown story id {', '.join(unknown)}")
+        unknown = [f for f in followed if f not in feed_ids]
+        if unknown:
+            problems.append(f"routes[{n}].feeds: unknown feed id {', '.join(unknown)}")
     return problems
 
 

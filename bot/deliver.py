@@ -9,7 +9,8 @@ A hard kill can still land between a send and its record, so each send is claime
 store first and carries a key derived from the delivery. A claimed delivery that was never
 recorded is looked up on its platform (`find_sent`) before it is sent again: found, it is
 recorded as sent; not there, it is sent. Which platforms can answer is theirs to say (see
-bot/ports.py); where one cannot, the resend is logged as one that may repeat.
+bot/ports.py); where one cannot, the resend is logged as one that may repeat. Admin notices
+(a story paused for failing: bot.models.Notice) take this same path to `admin_channels`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.metrics import NO_METRICS, Metrics
-from bot.models import Alert
+from bot.models import Alert, Notice
 from bot.ports import AlertSender, DeliveryError, Posted
 from bot.storage import PendingDelivery, Store, now_utc
 
@@ -35,7 +36,7 @@ INLINE_RETRIES = 5  # rate-limited sends of one delivery retried within a pass, 
 KEY_MAX = 25  # Discord's nonce limit, the tightest place a key goes
 
 
-def delivery_key(delivery: PendingDelivery, alert: Alert) -> str:
+def delivery_key(delivery: PendingDelivery, alert: Alert | Notice) -> str:
     """The key a delivery's posts carry: 'sb', the row id, and a hash of what the row is
     (event, channel, when the event was seen), so a fresh database reusing row ids never
     mistakes an old post for its own. Deterministic: every attempt carries the same key."""
@@ -116,7 +117,7 @@ class Dispatcher:
 
     async def _pass(self, channels: Collection[str] | None) -> DeliveryReport:
         now, platforms = self.clock(), tuple(self.senders)
-        alerts: dict[int, Alert] = {}
+        alerts: dict[int, Alert | Notice] = {}  # what each event posts as, read once per pass
         stranded = await self.store.claimed_unrecorded(platforms, older_than=now)
         total = await self._serve(stranded, channels, alerts)
         due = await self.store.due_deliveries(now, platforms=platforms)
@@ -144,7 +145,7 @@ class Dispatcher:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _serve(
-        self, due: list[PendingDelivery], channels: Collection[str] | None, alerts: dict[int, Alert]
+        self, due: list[PendingDelivery], channels: Collection[str] | None, alerts: dict[int, Alert | Notice]
     ) -> DeliveryReport:
         """Send `due` (of `channels` only, when given): channels at once, each in order."""
         by_channel: dict[str, list[PendingDelivery]] = {}
@@ -157,7 +158,9 @@ class Dispatcher:
             total.add(report)
         return total
 
-    async def _serve_channel(self, items: list[PendingDelivery], alerts: dict[int, Alert]) -> DeliveryReport:
+    async def _serve_channel(
+        self, items: list[PendingDelivery], alerts: dict[int, Alert | Notice]
+    ) -> DeliveryReport:
         """One channel's alerts in order. A slot is held per send, not per channel: a channel
         waiting out its rate limit (a few seconds, as the platform asked) holds none, and
         sends again when allowed; a longer wait ends the channel's turn until a later pass."""
@@ -175,19 +178,26 @@ class Dispatcher:
                 break  # keep this channel's order: later alerts wait for this one
         return report
 
-    async def _send(self, delivery: PendingDelivery, alerts: dict[int, Alert]) -> DeliveryReport:
+    async def _send(self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]) -> DeliveryReport:
         async with self._slots:
             task = asyncio.ensure_future(self._deliver_one(delivery, alerts))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             return await asyncio.shield(task)
 
-    async def _deliver_one(self, delivery: PendingDelivery, alerts: dict[int, Alert]) -> DeliveryReport:
+    async def _deliver_one(
+        self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]
+    ) -> DeliveryReport:
         sender = self.senders[delivery.platform]
         if delivery.event_id not in alerts:
-            alerts[delivery.event_id] = await self.store.alert(delivery.event_id)
+            alerts[delivery.event_id] = await self.store.message(delivery.event_id)
         alert = alerts[delivery.event_id]
-        thread_id = await self.store.thread_for(delivery.story_id, delivery.channel)
+        # a notice to the admins stands alone; a story's alerts follow the thread it opened
+        thread_id = (
+            None
+            if isinstance(alert, Notice)
+            else await self.store.thread_for(delivery.story_id, delivery.channel)
+        )
         key = delivery_key(delivery, alert)
         if delivery.claimed_at is not None:
             earlier = await self._earlier_send(sender, delivery, key, thread_id)
@@ -200,7 +210,7 @@ class Dispatcher:
                     earlier.message_id,
                 )
                 await self.store.mark_sent(
-                    delivery.id, earlier.message_id, earlier.thread_id or thread_id, self.clock()
+                    delivery.id, earlier.message_id, _thread(alert, earlier, thread_id), self.clock()
                 )
                 self.metrics.alert_sent(delivery.platform)
                 return DeliveryReport(sent=1, found=1)
@@ -214,7 +224,7 @@ class Dispatcher:
             log.exception("sending to %s raised", delivery.channel)
             return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
         await self.store.mark_sent(
-            delivery.id, posted.message_id, posted.thread_id or thread_id, self.clock()
+            delivery.id, posted.message_id, _thread(alert, posted, thread_id), self.clock()
         )
         self.metrics.alert_sent(delivery.platform)
         return DeliveryReport(sent=1)
@@ -265,3 +275,9 @@ class Dispatcher:
             unclaim=rate_limited and delivery.claimed_at is None,
         )
         return DeliveryReport(retrying=1, rate_limited_for=delay if rate_limited else None)
+
+
+def _thread(alert: Alert | Notice, posted: Posted, thread_id: str | None) -> str | None:
+    """The thread to record for a post: a notice opens none, so a story's later alerts in an
+    admin channel never take it for their thread."""
+    return None if isinstance(alert, Notice) else posted.thread_id or thread_id

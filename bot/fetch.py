@@ -391,6 +391,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([\w.:-]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 # Browsers read these labels as windows-1252 (WHATWG Encoding); pages that say latin-1 mean it.
 _AS_CP1252 = {"iso8859-1", "latin-1", "ascii"}
@@ -398,13 +399,16 @@ _UNTYPED = {"application/octet-stream", "text/plain", "binary/octet-stream"}
 
 
 def decode_body(body: bytes, content_type: str | None) -> str:
-    """Bytes -> text, never raising: BOM, then the header's charset, then an HTML <meta>
-    in the first 2 KB, then UTF-8 if it decodes, else windows-1252."""
+    """Bytes -> text, never raising: BOM, then the header's charset, then an XML declaration's
+    encoding (feeds, XHTML) or an HTML <meta> in the first 2 KB, then UTF-8 if it decodes,
+    else windows-1252."""
     for bom, bom_codec in _BOMS:
         if body.startswith(bom):
             return body.decode(bom_codec, errors="replace")
     declared = _HEADER_CHARSET.search(content_type or "")
     encoding = _codec(declared.group(1)) if declared else None
+    if encoding is None and (xml := _XML_ENCODING.match(body.lstrip()[:META_SNIFF_BYTES])):
+        encoding = _codec(xml.group(1).decode("ascii"))
     if encoding is None and _looks_html(body, content_type):
         meta = _META_CHARSET.search(body[:META_SNIFF_BYTES])
         encoding = _codec(meta.group(1).decode("ascii")) if meta else None

@@ -131,7 +131,10 @@ class Manage:
         if story.origin == "config":
             return _error(f"`{story.id}` is declared in config.toml: remove it there.")
         if story.origin != "chat":
-            return _error(f"`{story.id}` comes from {story.origin}: it goes when its feed drops it.")
+            return _error(
+                f"`{story.id}` comes from {story.origin}: it is followed until its window ends, "
+                "or until the feed leaves config.toml."
+            )
         await self.store.remove_held_story(story.id)
         await self._changed()
         return Reply(

@@ -118,6 +118,7 @@ class AlertKind(StrEnum):
     SECTION_EDITED = "section_edited"
     HEADLINE_CHANGED = "headline_changed"
     TRACKING = "tracking"
+    STORY_PAUSED = "story_paused"  # not news: a Notice to the admins (see Notice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,26 @@ class Alert:
     # the timeline in one line ("3rd update since Nov 9"), made by the core (bot.timeline) so
     # every platform says the same; empty when the story has no update to count
     progress: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A word to the admins about storybot itself, not story news: a story kept failing and was
+    paused. Stored as an event and delivered to `[storybot] admin_channels` exactly as an
+    alert is (claimed, keyed, looked up before a resend), so it is told once, restarts included.
+    Text here is raw: renderers escape it."""
+
+    event_id: int
+    story_id: str
+    story_title: str
+    kind: AlertKind
+    headline: str  # "Paused after 10 failed polls in a row"
+    reason: str  # the last error
+    seen_at: datetime  # when it was paused
+
+    @property
+    def resume_command(self) -> str:
+        return f"/story resume {self.story_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from bot.config import Config, MuteConfig, RouteConfig, StoryConfig
+from bot.config import FEED_ORIGIN, Config, MuteConfig, RouteConfig, StoryConfig
 from bot.storage import HeldState, HeldStory, Subscription, now_utc
 
 log = logging.getLogger(__name__)
@@ -24,16 +24,20 @@ CHAT = "chat"
 
 def effective_config(config: Config, held: HeldState, now: datetime | None = None) -> Config:
     """`config` plus what the store holds. A config.toml story wins over a held one with its id
-    (the held one is left out, with a warning); held stories past `expires_at` (at `now`) and
-    rows that no longer validate are left out. Pure: same inputs, same Config."""
+    (the held one is left out, with a warning); held stories past `expires_at` (at `now`), those
+    of a feed config.toml no longer lists, and rows that no longer validate are left out.
+    Pure: same inputs, same Config."""
     if not (held.stories or held.subscriptions or held.mutes):
         return config
     at = now or now_utc()
     declared = {s.id for s in config.stories}
     stories = list(config.stories)
+    feeds = {FEED_ORIGIN + f.id for f in config.feeds}
     for row in held.stories:
         if row.id in declared:
             log.warning("held story %s is left out: config.toml declares a story with that id", row.id)
+        elif row.origin.startswith(FEED_ORIGIN) and row.origin not in feeds:
+            continue  # its feed was taken out of config.toml: its stories are no longer followed
         elif row.expires_at is None or row.expires_at > at:
             story = _story(row)
             if story is not None:

@@ -32,6 +32,7 @@ from bot.models import (
 )
 from bot.pollcache import CheckBatch, ValidatorCache
 from bot.read import parse_story
+from bot.routing import kind_name
 from bot.sanity import first_page_reason, suspect_reason
 from bot.storage import (
     EventRecord,
@@ -56,6 +57,7 @@ class PollStatus(StrEnum):
     FAILED = "failed"  # the fetch failed or the page held no story
     SUSPECT = "suspect"  # the page parsed but is not recognisably the story: kept aside, not told
     DISCARDED = "discarded"  # another poll recorded a version first: this one is dropped, a later one retries
+    PAUSED = "paused"  # not polled: it failed too often in a row, until an admin resumes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class PollOutcome:
     error: str | None = None
     story: Story | None = field(default=None, repr=False)
     retry_after: float | None = None  # the origin asked us to stay away this many seconds
+    failures: int = 0  # failed polls in a row, this one included (kept in the store)
+    paused: bool = False  # this failure reached `pause_after`: no more polls until resumed
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +139,7 @@ async def _poll(
         memo.checks.drop(story.id)  # what is recorded below must not be followed by an older check
     if result.failed or result.text is None:
         error = result.error or "fetch failed"  # the fetcher has logged it
-        await store.record_failure(story.id, at, error, result.http_status)
-        return PollOutcome(story.id, PollStatus.FAILED, error=error, retry_after=result.retry_after)
+        return await _failed(story, config, store, at, error, result.http_status, result.retry_after)
     memo.validators.forget(story.id)
     last = await store.last_version(story.id)
     if last is not None and result.content_hash and result.content_hash == last.content_hash:
@@ -147,8 +150,7 @@ async def _poll(
     if parsed.is_empty:
         error = "page holds no story: " + ("; ".join(parsed.problems) or "no sections")
         log.warning("story %s: %s", story.id, error)
-        await store.record_failure(story.id, at, error, result.http_status)
-        return PollOutcome(story.id, PollStatus.FAILED, error=error)
+        return await _failed(story, config, store, at, error, result.http_status)
     if not parsed.title and story.title:
         parsed = replace(parsed, title=story.title)
     meta = FetchMeta(result.content_hash, result.etag, result.last_modified, result.http_status)
@@ -192,6 +194,45 @@ async def _poll(
     if records:
         log.info("story %s: %d new event(s)", story.id, len(records))
     return PollOutcome(story.id, status, records, tuple(event_ids), story=parsed)
+
+
+async def _failed(
+    story: StoryConfig,
+    config: Config,
+    store: Store,
+    at: datetime,
+    error: str,
+    http_status: int | None,
+    retry_after: float | None = None,
+) -> PollOutcome:
+    """Record a failed poll; the `pause_after`-th in a row pauses the story and queues the
+    notice that tells the admins, once (the store pauses a story only once)."""
+    failures = await store.record_failure(story.id, at, error, http_status)
+    paused = failures >= config.storybot.pause_after
+    records: tuple[EventRecord, ...] = ()
+    event_ids: tuple[int, ...] = ()
+    if paused:
+        notice = pause_notice(failures, error, config.storybot.admin_channels)
+        event_id = await store.pause_story(story.id, at, notice)
+        if event_id is not None:
+            log.warning("story %s: paused after %d failed polls in a row: %s", story.id, failures, error)
+            if not notice.channels:
+                log.warning("story %s: no [storybot] admin_channels to tell that it is paused", story.id)
+            records, event_ids = (notice,), (event_id,)
+    return PollOutcome(
+        story.id, PollStatus.FAILED, records, event_ids, error=error, retry_after=retry_after,
+        failures=failures, paused=paused,
+    )  # fmt: skip
+
+
+def pause_notice(failures: int, error: str, channels: tuple[str, ...]) -> EventRecord:
+    """The event that becomes a Notice to the admin channels."""
+    return EventRecord(
+        AlertKind.STORY_PAUSED,
+        headline=f"Paused after {failures} failed polls in a row",
+        summary=error[:500],
+        channels=channels,
+    )
 
 
 async def _newsworthy(events: list[Event], story_id: str, store: Store, known: set[str]) -> list[Event]:
@@ -271,7 +312,8 @@ def _record(
                 headline="Headline changed",
                 summary=f"Now: {new}\nWas: {old}",
             )
-    channels = config.channels_for(cfg, f"{story.title} {record.summary}")
+    kind = kind_name(record.kind, event.section.label if isinstance(event, NewUpdate) else "")
+    channels = config.channels_for(cfg, f"{story.title} {record.summary}", kind)
     return replace(record, channels=channels)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from bot.models import Alert
+from bot.models import Alert, Notice
 
 
 class DeliveryError(Exception):
@@ -45,9 +45,10 @@ class AlertSender(Protocol):
     platform: str
 
     async def send_alert(
-        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+        self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
-        """Post `alert` to `channel`, inside `thread_id` when given. Raise DeliveryError.
+        """Post `alert` to `channel`, inside `thread_id` when given. Raise DeliveryError. A
+        Notice (to the admins, never threaded) is rendered as the platform's notice form.
 
         `key` (at most 25 characters) names the delivery; the post carries it where
         `find_sent` can read it back, and where the platform can refuse a repeat, it does."""

@@ -1,4 +1,5 @@
-"""`storybot check`'s view of story sources: would the fetcher refuse any of them?
+"""`storybot check`'s view of story sources: would the fetcher refuse any of them, and does
+each story `path` name a file?
 
 The fetcher enforces the address policy and `files_dir` on every fetch; this says so ahead
 of time, naming each refused source by its key (`stories[3].url`), so an admin finds out
@@ -19,7 +20,8 @@ from bot.redact import display_url
 
 
 def source_problems(config: Config) -> list[str]:
-    """One line per story whose URL (as resolved now) or path the fetcher would refuse."""
+    """One line per story (or feed) whose URL (as resolved now) or path the fetcher would refuse,
+    and per story path that names no file."""
     problems: list[str] = []
     for n, story in enumerate(config.stories):
         if story.url is not None:
@@ -28,9 +30,17 @@ def source_problems(config: Config) -> list[str]:
                 problems.append(f"stories[{n}].url: {refusal} ({display_url(story.url)})")
         elif story.path is not None:
             try:
-                confined(story_path(story.path, config.base_dir), config.files_path)
+                real = confined(story_path(story.path, config.base_dir), config.files_path)
             except PathRefused as err:
                 problems.append(f"stories[{n}].path: {err}")
+                continue
+            if not real.is_file():
+                what = "is not a file" if real.exists() else "does not exist"
+                problems.append(f"stories[{n}].path: {real} {what}")
+    for n, feed in enumerate(config.feeds):
+        refusal = url_refusal(feed.url, config)
+        if refusal:
+            problems.append(f"feeds[{n}].url: {refusal} ({display_url(feed.url)})")
     return problems
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import Alert, AlertKind, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
 from bot.summarize import cut
 
 TIMELINE_SHORT = 5
@@ -61,9 +61,19 @@ ALERT_LEADS = {
     AlertKind.SECTION_EDITED: "Revised",
     AlertKind.HEADLINE_CHANGED: "Headline changed",
     AlertKind.TRACKING: "Now tracking",
+    AlertKind.STORY_PAUSED: "Story paused",
 }
 
 
 def alert_lead(alert: Alert) -> str:
     """'New update: <story title>'."""
     return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
+
+
+def notice_text(notice: Notice) -> str:
+    """A notice as plain lines: what happened to which story, why, and how to undo it."""
+    return (
+        f"{ALERT_LEADS[notice.kind]}: {notice.story_title} ({notice.story_id})\n"
+        f"{notice.headline}; last error: {notice.reason}\n"
+        f"No more polls until an admin runs {notice.resume_command} or its entry in config.toml changes."
+    )

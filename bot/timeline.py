@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Alert, AlertKind, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
 from bot.redact import display_url
 from bot.storage.rows import EventRow, SectionSeen, StoryRecord
 
@@ -106,3 +106,18 @@ def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSe
         timeline=timeline(sections),
         progress=progress(event, sections),
     )
+
+
+def message_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen]) -> Alert | Notice:
+    """What a stored event posts as: a Notice for the admins' kinds, else an Alert."""
+    if event.kind is AlertKind.STORY_PAUSED:
+        return Notice(
+            event_id=event.id,
+            story_id=event.story_id,
+            story_title=record.title or record.id,
+            kind=event.kind,
+            headline=event.headline,
+            reason=event.summary,
+            seen_at=event.seen_at,
+        )
+    return alert_for(event, record, sections)

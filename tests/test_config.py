@@ -113,7 +113,7 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
 def test_a_file_without_stories_is_an_error(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
-    assert caught.value.problems == ("stories: no story to track (add a [[stories]] table)",)
+    assert caught.value.problems == ("stories: no story to track (add a [[stories]] or a [[feeds]] table)",)
 
 
 @pytest.mark.timeout(60)
@@ -144,7 +144,12 @@ def test_unknown_platform_table_and_route_platform(tmp_path: Path) -> None:
     assert any(p.startswith("routes[2].channels: unknown platform") for p in problems)
 
 
-def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_command_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_TOKEN"):  # GOOD routes to both
+        monkeypatch.setenv(name, "set")
+    (tmp_path / "story.txt").write_text("a story", encoding="utf-8")
     assert main(["--config", str(write(tmp_path, GOOD)), "check"]) == 0
     assert "config OK: 2 stories" in capsys.readouterr().out
     assert main(["--config", str(write(tmp_path, "[storybot]\ninterval=0\n")), "check"]) == 2
@@ -180,6 +185,8 @@ path = "seeds/story.txt"
 def test_check_names_each_refused_source_by_its_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "story.txt").write_text("a story", encoding="utf-8")
     assert main(["--config", str(write(tmp_path, REFUSED)), "check"]) == 2
     lines = capsys.readouterr().err.splitlines()[1:]
     keys = [line.split(":")[0].strip() for line in lines]

@@ -311,3 +311,24 @@ async def test_a_second_pass_begun_mid_send_does_not_send_again(tmp_path: Path) 
     reports = await asyncio.gather(first, second)
     assert sum(r.sent for r in reports) == 1 and sender.channels() == ["A"]
     await store.close()
+
+
+async def test_a_pause_notice_is_sent_as_a_notice_outside_the_storys_thread(tmp_path: Path) -> None:
+    """An admin channel that also gets the story's alerts: the notice goes to the channel, not
+    the story's thread, and is no thread anchor for the story's later alerts."""
+    store, _ = await kherson_store(tmp_path, ["rec:admins"])
+    sender = RecordingSender(threads=True)
+    dispatcher = Dispatcher(store, {"rec": sender})
+    await dispatcher.deliver_pending()  # the update opens the story's thread in #admins
+    await store.record_failure("kherson", datetime.now(UTC), "HTTP 500", 500)
+    notice = EventRecord(
+        AlertKind.STORY_PAUSED, "Paused after 1 failed polls in a row", "HTTP 500", channels=("rec:admins",)
+    )
+    assert await store.pause_story("kherson", datetime.now(UTC), notice) is not None
+    assert (await dispatcher.deliver_pending()).sent == 1
+    (_, update, update_thread), (_, told, told_thread) = sender.posted
+    assert update_thread is None and type(told).__name__ == "Notice" and told_thread is None
+    first, second = await store.deliveries()
+    assert first.thread_id is not None and second.thread_id is None
+    assert await store.thread_for("kherson", "rec:admins") == first.thread_id
+    await store.close()

@@ -663,3 +663,26 @@ async def test_a_threaded_alert_is_found_in_its_thread(
         assert await adapter.find_sent(str(C1), "sb1-0123456789abcdef", None, since) == first
     finally:
         await adapter.close()
+
+
+async def test_a_pause_notice_goes_to_the_channel_keyed_and_opens_no_thread(
+    fake: FakeDiscord, kherson: tuple[Store, Config]
+) -> None:
+    from bot.models import Notice
+
+    notice = Notice(
+        9, "kherson", "Kherson", AlertKind.STORY_PAUSED, "Paused after 10 failed polls in a row",
+        "HTTP 500 from news.example", datetime.now(UTC),
+    )  # fmt: skip
+    adapter = await started(fake, *kherson, threads=True)
+    try:
+        since = datetime.now(UTC) - timedelta(minutes=10)
+        posted = await adapter.send_alert(str(C1), notice, "1300000000000000777", key="sb9-0123456789abcdef")
+        assert posted.thread_id is None  # a notice stands alone, threads on or off
+        (message,) = fake.messages[C1]
+        (embed,) = message["embeds"]
+        assert embed["author"]["name"] == "Story paused" and "/story resume kherson" in embed["description"]
+        found = await adapter.find_sent(str(C1), "sb9-0123456789abcdef", None, since)
+        assert found is not None and found.message_id == posted.message_id  # looked up by its key
+    finally:
+        await adapter.close()

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.discord.render import ELLIPSIS, alert_to_embed, clip, reply_to_embed, safe
-from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from adapters.discord.render import ELLIPSIS, alert_to_embed, clip, notice_to_embed, reply_to_embed, safe
+from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
 from tests.fakes.discord import embed_problems
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -227,3 +227,17 @@ def test_any_story_text_renders_valid_and_inert(text: str) -> None:
     assert problems(embed) == {}
     assert not MENTION.search(all_text(embed))
     assert not MENTION.search(safe(text))
+
+
+def test_a_pause_notice_carries_its_key_fits_and_pings_nobody() -> None:
+    hostile = "@everyone <@123> **bold** "
+    notice = Notice(
+        7, "kherson", hostile, AlertKind.STORY_PAUSED, "Paused after 10 failed polls in a row",
+        "HTTP 500 " + hostile * 500, SEEN,
+    )  # fmt: skip
+    embed = notice_to_embed(notice, "sb7-0123456789abcdef").to_dict()
+    assert embed_problems([embed]) == {}
+    assert embed["author"]["name"] == "Story paused"
+    assert embed["footer"]["text"].endswith(" · ref sb7-0123456789abcdef")
+    assert "/story resume kherson" in embed["description"] and "HTTP 500" in embed["description"]
+    assert not MENTION.search(embed["description"]) and not MENTION.search(embed["title"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 from procrastinate import App
@@ -16,7 +17,18 @@ from bot.app import StoryBot
 from bot.config import Config, parse_config
 from bot.jobs.queue import QUEUES, build_app
 from bot.jobs.schema import QueueUnreachable, ensure_schema
-from bot.jobs.tasks import DELIVER, POLL, RUNTIME, Runtime, defer_due_deliveries, defer_due_polls, defer_poll
+from bot.jobs.tasks import (
+    DELIVER,
+    FEED,
+    POLL,
+    RUNTIME,
+    Runtime,
+    defer_due_deliveries,
+    defer_due_polls,
+    defer_feed,
+    defer_feeds,
+    defer_poll,
+)
 from bot.models import AlertKind
 from bot.ports import DeliveryError
 from bot.storage import EventRecord, FetchMeta
@@ -125,6 +137,37 @@ async def test_a_failed_poll_queues_the_next_after_its_backoff(
         assert await defer_due_polls(app, bot, datetime.now(UTC) + timedelta(seconds=61)) == []
 
 
+async def test_a_worker_pauses_a_failing_story_tells_the_admins_once_and_polls_it_no_more(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    """The count comes from the store, so the pause_after-th failure pauses the story whatever
+    job (or worker) ran the ones before; the notice is a delivery job like an alert's."""
+    config = kherson_config(
+        tmp_path,
+        [],
+        stories=[{"id": "kherson", "url": origin.url("/k"), "interval": 60}],
+        storybot={
+            "database": str(tmp_path / "s.db"),
+            "pause_after": 2,
+            "admin_channels": ["rec:admins"],
+            **LOCAL_SOURCES,
+        },
+    )
+    origin.set("/k", Response(status=404))  # not retried within the fetch: one poll, one request
+    sender = RecordingSender()
+    async with opened_queue(postgres_url) as app, await StoryBot.create(config) as bot:
+        await bot.attach([sender])
+        await bot.store.record_failure("kherson", datetime.now(UTC), "HTTP 500", 500)  # an earlier worker's
+        await defer_poll(app, "kherson")
+        await run_jobs(app, bot)  # the 2nd failure in a row: paused, the notice sent, no poll queued
+        assert await queued(app, POLL) == []
+        assert (
+            await defer_due_polls(app, bot, datetime.now(UTC) + timedelta(hours=1)) == []
+        )  # not due: paused
+    assert [(channel, type(post).__name__) for channel, post, _ in sender.posted] == [("admins", "Notice")]
+    assert len(origin.requests_for("/k")) == 1
+
+
 async def test_the_delivery_job_keeps_each_channels_order_across_a_retry(
     tmp_path: Path, postgres_url: str
 ) -> None:
@@ -193,3 +236,43 @@ async def test_the_schema_is_applied_once(postgres_url: str) -> None:
     async with opened_queue(postgres_url) as app:
         assert await app.check_connection_async()
         assert DELIVER in app.tasks
+
+
+async def test_a_feed_job_holds_its_items_polls_them_silently_and_queues_its_next_read(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    published = format_datetime(datetime.now(UTC) - timedelta(hours=2))
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>K</title>'
+        f"<item><title>Kherson</title><link>{origin.url('/k')}</link><pubDate>{published}</pubDate></item>"
+        "</channel></rss>"
+    )
+    origin.set("/feed.xml", Response(body=feed, content_type="application/rss+xml"))
+    origin.set("/k", Response(body=NOV9.read_text(encoding="utf-8"), content_type="text/plain"))
+    config = parse_config(
+        {
+            "storybot": {"database": str(tmp_path / "storybot.db"), **LOCAL_SOURCES},
+            "feeds": [{"id": "war", "url": origin.url("/feed.xml"), "interval": 900}],
+            "routes": [{"feeds": ["war"], "channels": ["rec:news"]}],
+        },
+        "test",
+        tmp_path,
+    )
+    sender = RecordingSender()
+    async with opened_queue(postgres_url) as app, await StoryBot.create(config) as bot:
+        await bot.attach([sender])
+        assert await defer_feeds(app, bot) == ["war"]  # what the tick does
+        assert await defer_feeds(app, bot) == [] and not await defer_feed(app, "war")  # one waits
+        await run_jobs(app, bot)  # the feed read, then the item's baseline poll
+        (story,) = bot.config.stories
+        assert story.origin == "feed:war" and await bot.store.last_version(story.id) is not None
+        (next_read,) = await app.job_manager.list_jobs_async(task=FEED, status="todo")
+        assert next_read.scheduled_at is not None
+        wait = (next_read.scheduled_at - datetime.now(UTC)).total_seconds()
+        assert 890 < wait <= 900  # the feed's interval on
+        assert await defer_feeds(app, bot) == []  # the tick leaves the waiting read alone
+
+        origin.set("/k", Response(body=NOV11.read_text(encoding="utf-8"), content_type="text/plain"))
+        assert await defer_poll(app, story.id)
+        await run_jobs(app, bot)
+    assert [channel for channel, _, _ in sender.posted] == ["news"]  # the update only, once

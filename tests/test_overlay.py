@@ -32,8 +32,16 @@ def test_nothing_held_is_the_config_itself() -> None:
 
 
 def test_held_stories_join_the_config_with_their_origin() -> None:
+    # a feed's stories are followed while config.toml lists the feed (tests/test_feeds.py)
+    with_feed = parse_config(
+        {
+            "stories": [{"id": "kherson", "path": "kherson.txt", "title": "Kherson retreat"}],
+            "feeds": [{"id": "ap", "url": "https://ap.example/rss"}],
+        },
+        base_dir=Path("/srv"),
+    )
     merged = effective_config(
-        BASE,
+        with_feed,
         held(
             HeldStory("bakhmut", url="https://news.example/b", title="Bakhmut", aliases=("b",)),
             HeldStory("feeditem", url="https://news.example/f", origin="feed:ap", interval=60),
@@ -46,7 +54,7 @@ def test_held_stories_join_the_config_with_their_origin() -> None:
     assert bakhmut is not None and bakhmut.title == "Bakhmut" and bakhmut.aliases == ("b",)
     assert merged.interval_for(merged.story("feeditem")) == 60  # type: ignore[arg-type]
     kept = set(type(BASE).model_fields) - {"stories", "routes", "mutes"}  # every other table, as given
-    assert {name: getattr(merged, name) for name in kept} == {name: getattr(BASE, name) for name in kept}
+    assert {name: getattr(merged, name) for name in kept} == {name: getattr(with_feed, name) for name in kept}
     assert merged.base_dir == Path("/srv")
     assert [e.id for e in story_entries(merged)] == ["kherson", "bakhmut", "feeditem"]
 

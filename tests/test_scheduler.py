@@ -47,9 +47,10 @@ async def _next_poll_in(bot: StoryBot, story_id: str) -> float:
     return round((job.next_run_time - before).total_seconds())
 
 
-async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, origin: Origin) -> None:
+def failing_story(tmp_path: Path, origin: Origin):  # type: ignore[no-untyped-def]
+    """Story "s", polled every 60 s from an origin answering 500."""
     origin.set("/story", Response(status=500, body="down"))
-    config = parse_config(
+    return parse_config(
         {
             "storybot": {"database": str(tmp_path / "s.db"), "fetch_deadline": 1, **LOCAL_SOURCES},
             "stories": [{"id": "s", "url": origin.url("/story"), "interval": 60}],
@@ -57,14 +58,32 @@ async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, o
         "t",
         tmp_path,
     )
+
+
+async def test_failures_back_off_exponentially_until_a_success(tmp_path: Path, origin: Origin) -> None:
+    config = failing_story(tmp_path, origin)
     async with await StoryBot.create(config) as bot:
         bot.scheduler.apply(config)  # jobs wait, unstarted: the test runs them
         delays = [await _next_poll_in(bot, "s") for _ in range(8)]
         origin.set("/story", Response(body=NOV9.read_bytes(), content_type="text/plain"))
         await bot.scheduler.run_poll("s")
-        assert bot.scheduler.backoff.failures("s") == 0  # a success resets the count
+        assert await bot.store.story_health() == []  # a success resets the count
 
     assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600]  # doubling, capped at an hour
+
+
+async def test_the_failure_count_survives_a_restart(tmp_path: Path, origin: Origin) -> None:
+    """The count lives in the store: a restarted bot (or another worker) goes on doubling."""
+    config = failing_story(tmp_path, origin)
+    async with await StoryBot.create(config) as bot:
+        bot.scheduler.apply(config)
+        before = [await _next_poll_in(bot, "s") for _ in range(3)]
+    async with await StoryBot.create(config) as bot:
+        bot.scheduler.apply(config)
+        after = await _next_poll_in(bot, "s")
+        (health,) = await bot.store.story_health()
+    assert before == [60, 120, 240] and after == 480
+    assert health.failures == 4 and "HTTP 500" in (health.last_error or "") and health.worked_at is None
 
 
 async def test_a_long_retry_after_reschedules_the_story_instead_of_holding_a_slot(

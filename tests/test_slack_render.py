@@ -17,11 +17,12 @@ from adapters.slack.render import (
     alert_to_blocks,
     escape,
     fit,
+    notice_to_blocks,
     reply_to_blocks,
     share_query,
     slack_len,
 )
-from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
 from tests.fakes.slack import blocks_error
 
 CST = timezone(timedelta(hours=-6), "CST")
@@ -262,3 +263,16 @@ def test_naive_datetimes_are_taken_as_utc() -> None:
     naive = datetime(2022, 11, 11, 13, 36)
     _, blocks = alert_to_blocks(kherson_alert(timestamp=naive, timeline=()))
     assert f"<!date^{int(naive.replace(tzinfo=UTC).timestamp())}^" in "".join(texts(blocks))
+
+
+def test_a_pause_notice_names_the_story_the_error_and_the_way_back_and_pings_nobody() -> None:
+    notice = Notice(
+        7, "kherson", HOSTILE, AlertKind.STORY_PAUSED, "Paused after 10 failed polls in a row",
+        "HTTP 500 " + HOSTILE * 200, datetime(2022, 11, 11, 14, tzinfo=UTC),
+    )  # fmt: skip
+    text, blocks = notice_to_blocks(notice)
+    assert blocks_error(blocks) is None  # within Block Kit's limits, a huge error included
+    shown = "\n".join(texts(blocks))
+    assert "Story paused" in shown and "HTTP 500" in shown and "`/story resume kherson`" in shown
+    for piece in [text, *texts(blocks)]:
+        assert live_markup(piece) == [], piece

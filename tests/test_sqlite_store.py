@@ -64,10 +64,21 @@ async def test_an_older_database_is_migrated_forward_keeping_its_rows(tmp_path: 
             """INSERT INTO deliveries (event_id, channel, status, next_attempt_at)
                VALUES (1, 'rec:A', 'sent', '2025-01-01T00:00:00.000000')"""
         )
+        db.execute(  # failing when the database was left: its count starts at 1
+            """INSERT INTO stories (id, source, added_at, checked_at, last_error)
+               VALUES ('down', 'y.txt', '2025-01-01', '2025-03-01T00:00:00+00:00', 'HTTP 500')"""
+        )
+        db.execute(
+            """INSERT INTO versions (story_id, fetched_at, ok, parsed)
+               VALUES ('down', '2025-02-01T00:00:00+00:00', 1, '{"title": "", "sections": []}')"""
+        )
         db.execute("PRAGMA user_version = 5")
     async with await open_store(path) as store:
         assert await store.schema_version() == len(MIGRATIONS) > 5
-        assert [b.id for b in await store.stories()] == ["kept"]
+        assert [b.id for b in await store.stories()] == ["down", "kept"]
+        (down,) = await store.story_health()  # the one failing: it worked when its last good fetch was
+        assert (down.id, down.failures, down.last_error) == ("down", 1, "HTTP 500")
+        assert down.worked_at is not None and down.worked_at.isoformat().startswith("2025-02-01")
         assert await store.search("cracks") == ["kept"]  # the index came along
         assert [(d.channel, d.status.value) for d in await store.deliveries()] == [("rec:A", "sent")]
         assert await store.known_titles("kept") == {"Old headline"}  # titles moved to their own table

@@ -414,3 +414,82 @@ async def test_pruning_keeps_bases_events_sections_titles_and_recent_failures(st
     assert view is not None and [e.summary for e in view.timeline] == [ORIGINAL.body]
     assert await store.prune(failures_before=T0 + 5 * DAY) == 0  # nothing more to drop
     await again("C", T0 + 10 * DAY)  # and the kept base still takes the next poll
+
+
+# --- story health: failures in a row, pauses and their notices, deliveries failed for good ----
+
+
+def paused_notice(*channels: str) -> EventRecord:
+    return EventRecord(
+        AlertKind.STORY_PAUSED, "Paused after 3 failed polls in a row", "HTTP 500", channels=channels
+    )
+
+
+async def test_failures_in_a_row_are_counted_and_reset_by_a_good_fetch_or_a_check(store: Store) -> None:
+    await tracked(store)
+    counts = [await store.record_failure("kherson", T0 + n * DAY, "HTTP 500", 500) for n in range(3)]
+    assert counts == [1, 2, 3]
+    (health,) = await store.story_health()
+    assert (health.id, health.failures, health.last_error, health.worked_at, health.paused) == (
+        "kherson", 3, "HTTP 500", None, False,
+    )  # fmt: skip
+    await baseline(store, Story(title="t", sections=(ORIGINAL,)), at=T0 + 4 * DAY)
+    assert await store.story_health() == []  # a good version: nothing wrong any more
+    assert await store.record_failure("kherson", T0 + 5 * DAY, "timeout", None) == 1
+    await store.record_checks([("kherson", T0 + 6 * DAY)])  # a 304 is the story working too
+    assert await store.story_health() == []
+    assert await store.record_failure("kherson", T0 + 7 * DAY, "timeout", None) == 1
+    (health,) = await store.story_health()
+    assert health.worked_at == T0 + 6 * DAY
+
+
+async def test_a_story_is_paused_once_with_one_notice_per_admin_channel(store: Store) -> None:
+    await tracked(store)
+    assert await store.pause_story("kherson", T0, paused_notice("rec:admins")) is None  # never fetched
+    for n in range(3):
+        await store.record_failure("kherson", T0 + n * DAY, "HTTP 500", 500)
+    notice_id = await store.pause_story("kherson", T0 + 3 * DAY, paused_notice("rec:admins", "rec:ops"))
+    assert notice_id is not None
+    again = await store.pause_story("kherson", T0 + 4 * DAY, paused_notice("rec:admins"))
+    assert again is None  # already paused: a second poller or a restart tells nobody twice
+    assert [d.channel for d in await store.deliveries()] == ["rec:admins", "rec:ops"]
+    (health,) = await store.story_health()
+    assert health.paused and health.paused_at == T0 + 3 * DAY and health.failures == 3
+    notice = await store.message(notice_id)
+    assert notice.kind is AlertKind.STORY_PAUSED and notice.story_id == "kherson"
+    assert getattr(notice, "reason", None) == "HTTP 500"  # a Notice, not an Alert
+    assert [d.id for d in await store.due_deliveries(T0 + 3 * DAY, platforms=("rec",))] == [
+        d.id for d in await store.deliveries()
+    ]  # delivered like any alert
+
+
+async def test_resuming_or_editing_a_story_unpauses_it_and_clears_its_count(store: Store) -> None:
+    await tracked(store)
+    await store.record_failure("kherson", T0, "HTTP 500", 500)
+    await store.pause_story("kherson", T0, paused_notice())
+    assert await store.resume_story("kherson") is True
+    assert await store.resume_story("kherson") is False  # not paused any more
+    assert await store.story_health() == []
+    assert await store.record_failure("kherson", T0 + DAY, "HTTP 500", 500) == 1
+    assert (
+        await store.pause_story("kherson", T0 + DAY, paused_notice("rec:admins")) is not None
+    )  # a new pause
+    await tracked(store)  # the same entry: a sync changes nothing
+    assert [h.paused for h in await store.story_health()] == [True]
+    await tracked(store, StoryEntry("kherson", "kherson-moved.txt", "", ("ukraine",)))  # edited in config
+    assert await store.story_health() == []
+
+
+async def test_deliveries_that_failed_for_good_are_listed_newest_first_with_the_reason(store: Store) -> None:
+    await tracked(store)
+    story = Story(title="t", sections=(ORIGINAL,))
+    await store.record_version(
+        "kherson", None, T0, FetchMeta(), story, [], [update("Troops", "rec:A", "rec:B")]
+    )
+    first, second = await store.deliveries()
+    await store.mark_failed(first.id, "channel_not_found")
+    await store.mark_sent(second.id, "m1", None, T0)
+    (failed,) = await store.failed_deliveries()
+    assert (failed.channel, failed.story_id, failed.kind, failed.headline, failed.error, failed.attempts) == (
+        "rec:A", "kherson", AlertKind.NEW_UPDATE, "Troops", "channel_not_found", 1,
+    )  # fmt: skip

@@ -30,6 +30,14 @@ def validate(table: dict[str, Any]) -> list[str]:
     return problems
 
 
+def channel_problem(channel_id: str) -> str | None:
+    return None  # a console channel is any name: the terminal shows it above each alert
+
+
+def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    return []  # the console needs none
+
+
 def build(
     table: dict[str, Any], commands: Commands, env: Mapping[str, str], *, listen: bool = True
 ) -> ConsoleAdapter:
@@ -38,4 +46,4 @@ def build(
     return ConsoleAdapter(commands, width=table.get("width"))
 
 
-__all__ = ["PLATFORM", "ConsoleAdapter", "build", "validate"]
+__all__ = ["PLATFORM", "ConsoleAdapter", "build", "channel_problem", "unset_secrets", "validate"]

@@ -13,9 +13,9 @@ from datetime import datetime
 from rich.console import Console
 
 from adapters.base import ChatAdapter
-from adapters.console.render import alert_to_panel, reply_to_panel
+from adapters.console.render import alert_to_panel, notice_to_panel, reply_to_panel
 from bot.commands import Caller, Commands
-from bot.models import Alert, Reply
+from bot.models import Alert, Notice, Reply
 from bot.ports import Posted
 
 PROMPT = "storybot> "
@@ -38,11 +38,11 @@ class ConsoleAdapter(ChatAdapter):
         return None
 
     async def send_alert(
-        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+        self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
         self._sent += 1
         self.console.print(f"[dim]#{channel}[/dim]")
-        self.console.print(alert_to_panel(alert))
+        self.console.print(notice_to_panel(alert) if isinstance(alert, Notice) else alert_to_panel(alert))
         return Posted(message_id=f"console-{self._sent}")
 
     async def find_sent(

@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.models import Alert, Reply, ReplyKind
-from bot.textfmt import alert_lead, format_time, render_view
+from bot.models import Alert, Notice, Reply, ReplyKind
+from bot.textfmt import alert_lead, format_time, notice_text, render_view
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -39,6 +39,10 @@ def alert_to_panel(alert: Alert) -> Panel:
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
     return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
+
+
+def notice_to_panel(notice: Notice) -> Panel:
+    return Panel(_text(notice_text(notice)), title=Text("storybot"), title_align="left", border_style="red")
 
 
 def reply_to_panel(reply: Reply) -> Panel:

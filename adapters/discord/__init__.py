@@ -40,6 +40,21 @@ def validate(table: dict[str, Any]) -> list[str]:
     return parse_settings(table)[1]
 
 
+def channel_problem(channel_id: str) -> str | None:
+    """Why `channel_id` is no Discord channel id (a name given for it), or None."""
+    from adapters.discord.settings import channel_problem as problem
+
+    return problem(channel_id)
+
+
+def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The token variable, when it is not set (then Discord does not start)."""
+    from adapters.discord.settings import missing_secrets, parse_settings
+
+    settings, _ = parse_settings(table)
+    return missing_secrets(settings, env) if settings is not None else []
+
+
 def build(
     table: dict[str, Any], commands: Commands, env: Mapping[str, str], *, listen: bool = True
 ) -> DiscordAdapter | None:
@@ -90,6 +105,8 @@ __all__ = [
     "DiscordStartError",
     "add_cli",
     "build",
+    "channel_problem",
     "settings_from",
+    "unset_secrets",
     "validate",
 ]

@@ -29,10 +29,10 @@ from discord.http import Route
 
 from adapters.base import ChatAdapter
 from adapters.discord.commands import NO_PINGS, TimelineButton, story_command, timeline_view
-from adapters.discord.render import alert_to_embed, footer_has_key, plain_clip
+from adapters.discord.render import alert_to_embed, footer_has_key, notice_to_embed, plain_clip
 from adapters.discord.settings import DiscordSettings
 from bot.commands import Commands
-from bot.models import Alert
+from bot.models import Alert, Notice
 from bot.ports import DeliveryError, Posted, StartError
 
 log = logging.getLogger(__name__)
@@ -238,10 +238,16 @@ class DiscordAdapter(ChatAdapter):
             self._endpoints = None
 
     async def send_alert(
-        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+        self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
         """Post to the channel; with threads on, later alerts of a story go to the thread
-        opened on its first one (a thread started from a message has that message's id)."""
+        opened on its first one (a thread started from a message has that message's id). An
+        admin notice goes to the channel itself, and opens no thread."""
+        if isinstance(alert, Notice):
+            try:
+                return Posted(str((await self._post(channel, notice_to_embed(alert, key), key, None)).id))
+            except Exception as err:
+                raise delivery_error(err, channel) from err
         embed = alert_to_embed(alert, key)
         if self.settings.threads and thread_id:
             try:
@@ -265,14 +271,15 @@ class DiscordAdapter(ChatAdapter):
         return Posted(str(message.id), await self._open_thread(channel, message.id, alert))
 
     async def _post(
-        self, channel: str, embed: discord.Embed, key: str | None, story_id: str
+        self, channel: str, embed: discord.Embed, key: str | None, story_id: str | None
     ) -> discord.Message:
+        """Send `embed`; with a `story_id` (an alert, not a notice) it carries the timeline button."""
         if not channel.isdigit():
             raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
         target = self.client.get_partial_messageable(int(channel))
         # a nonce makes discord.py send enforce_nonce: true; without a key it picks a random one
-        view = timeline_view(story_id)
-        return await target.send(embed=embed, view=view, allowed_mentions=NO_PINGS, nonce=key)
+        extra = {"view": timeline_view(story_id)} if story_id else {}
+        return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key, **extra)
 
     async def find_sent(
         self, channel: str, key: str, thread_id: str | None, since: datetime

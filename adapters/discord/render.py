@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.models import Alert, AlertKind, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
 from bot.textfmt import ALERT_LEADS
 
 TITLE_MAX = 256
@@ -132,6 +132,25 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     )
     embed.set_author(name=ALERT_LEADS[alert.kind])
     embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
+    return fit(embed)
+
+
+def notice_to_embed(notice: Notice, key: str | None = None) -> discord.Embed:
+    """An admin notice as one embed: which story stopped, why, and the command that restarts
+    it. The footer carries the delivery `key` as an alert's does."""
+    description = (
+        f"{safe(notice.headline)}\n\n**Last error:** {safe_clip(notice.reason, 1500)}\n\n"
+        f"No more polls until an admin runs `{plain_clip(notice.resume_command, 100)}` or the story's "
+        f"entry in config.toml changes.\n\n{both(notice.seen_at)}"
+    )
+    embed = discord.Embed(
+        title=plain_clip(f"{notice.story_title} ({notice.story_id})", TITLE_MAX),
+        description=clip(description, DESCRIPTION_MAX),
+        colour=discord.Colour(0xC53030),
+        timestamp=notice.seen_at,
+    )
+    embed.set_author(name=ALERT_LEADS[notice.kind])
+    embed.set_footer(text=_footer(None, notice.story_id, key))
     return fit(embed)
 
 

@@ -7,6 +7,7 @@ Discord (tests, demos); leave them out for the real one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -41,6 +42,22 @@ class DiscordSettings(BaseModel):
         if self.shard_id is not None and self.shard_count is not None and self.shard_id >= self.shard_count:
             raise ValueError(f"shard_id must be below shard_count ({self.shard_count})")
         return self
+
+
+def channel_problem(channel_id: str) -> str | None:
+    """Why `channel_id` (what follows `discord:` in a route) is no Discord channel id (a
+    snowflake: digits only), or None. A channel's name cannot be posted to."""
+    if channel_id.isascii() and channel_id.isdigit() and 0 < int(channel_id) < 2**64:
+        return None
+    return (
+        f"{channel_id!r} is not a Discord channel id: give the id (digits, e.g. 123456789012345678: "
+        "Developer Mode, right-click the channel, Copy Channel ID), not its name"
+    )
+
+
+def missing_secrets(settings: DiscordSettings, env: Mapping[str, str]) -> list[str]:
+    """The token variable, when it is unset or empty."""
+    return [] if env.get(settings.token_env, "").strip() else [settings.token_env]
 
 
 def parse_settings(table: dict) -> tuple[DiscordSettings | None, list[str]]:

@@ -49,6 +49,21 @@ def validate(table: dict[str, Any]) -> list[str]:
     return parse_settings(table)[1]
 
 
+def channel_problem(channel_id: str) -> str | None:
+    """Why `channel_id` is no Slack channel id (a name given for it), or None."""
+    from adapters.slack.settings import channel_problem as problem
+
+    return problem(channel_id)
+
+
+def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The environment variables the table's mode needs that are not set (none: Slack starts)."""
+    from adapters.slack.settings import missing_secrets, parse_settings
+
+    settings, _ = parse_settings(table)
+    return missing_secrets(settings, env) if settings is not None else []
+
+
 def settings_of(table: Mapping[str, Any]) -> SlackSettings:
     from adapters.slack.settings import parse_settings
     from bot.config import ConfigError
@@ -128,4 +143,13 @@ async def _check(settings: SlackSettings, bot_token: str, app_token: str | None)
     return who
 
 
-__all__ = ["PLATFORM", "SlackAdapter", "SlackStartError", "add_cli", "build", "validate"]
+__all__ = [
+    "PLATFORM",
+    "SlackAdapter",
+    "SlackStartError",
+    "add_cli",
+    "build",
+    "channel_problem",
+    "unset_secrets",
+    "validate",
+]

@@ -36,13 +36,14 @@ from adapters.slack.render import (
     SHARE_ACTION,
     TIMELINE_ACTION,
     alert_to_blocks,
+    notice_to_blocks,
     reply_to_blocks,
     share_query,
 )
 from adapters.slack.sent import find_post, metadata_for
 from adapters.slack.settings import SlackSecrets, SlackSettings
 from bot.commands import Caller, Commands
-from bot.models import Alert
+from bot.models import Alert, Notice
 from bot.ports import DeliveryError, Posted
 
 log = logging.getLogger(__name__)
@@ -214,9 +215,9 @@ class SlackAdapter(ChatAdapter):
     # --- alerts ------------------------------------------------------------------------
 
     async def send_alert(
-        self, channel: str, alert: Alert, thread_id: str | None, *, key: str | None = None
+        self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
-        threads = self.settings.threads
+        threads = self.settings.threads and isinstance(alert, Alert)  # a notice stands alone
         thread = thread_id if threads else None
         try:
             ts = await self._post(channel, alert, thread, key)
@@ -233,8 +234,8 @@ class SlackAdapter(ChatAdapter):
             raise DeliveryError(f"slack {channel}: cannot reach Slack ({type(err).__name__})") from None
         return Posted(message_id=ts, thread_id=(thread or ts) if threads else None)
 
-    async def _post(self, channel: str, alert: Alert, thread: str | None, key: str | None) -> str:
-        text, blocks = alert_to_blocks(alert)
+    async def _post(self, channel: str, alert: Alert | Notice, thread: str | None, key: str | None) -> str:
+        text, blocks = notice_to_blocks(alert) if isinstance(alert, Notice) else alert_to_blocks(alert)
         response = await self.client.chat_postMessage(
             channel=channel,
             text=text,

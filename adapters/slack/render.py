@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.models import Alert, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
 from bot.textfmt import ALERT_LEADS
 
 MAX_TEXT = 3000  # characters in one text object
@@ -200,6 +200,22 @@ def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     blocks.append(button(TIMELINE_ACTION, "Full timeline", timeline_query(alert.story_id)))
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
     return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+def notice_to_blocks(notice: Notice) -> tuple[str, list[Block]]:
+    """An admin notice: which story stopped, why, and the command that restarts it."""
+    label = ALERT_LEADS[notice.kind]
+    title = fit(f"{notice.story_title} ({notice.story_id})", 300)
+    blocks: list[Block] = [
+        section(f"*{label}: {title}*\n{fit(notice.headline, 300)}"),
+        section(f"Last error: {fit(notice.reason, MAX_TEXT - 400)}"),
+        context(
+            f"No more polls until an admin runs `{fit(notice.resume_command, 100)}` or the story's"
+            f" entry in config.toml changes · {date_token(notice.seen_at)}"
+        ),
+    ]
+    fallback = f"{label}: {notice.story_title} ({notice.story_id}): {notice.reason}"
+    return fit(fallback, MAX_FALLBACK), blocks
 
 
 # --- replies ----------------------------------------------------------------------------

@@ -51,6 +51,20 @@ class SlackSecrets:
     signing_secret: str | None = field(default=None, repr=False)
 
 
+SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,20}$")  # public, private (legacy), direct
+
+
+def channel_problem(channel_id: str) -> str | None:
+    """Why `channel_id` (what follows `slack:` in a route) is no Slack channel id, or None.
+    Slack posts by id; a name such as `#general` is refused by the API at the first alert."""
+    if SLACK_CHANNEL_ID.match(channel_id):
+        return None
+    return (
+        f"{channel_id!r} is not a Slack channel id: give the id (C, G or D then capitals and "
+        "digits, e.g. C0123ABCD: the channel's details show it), not its name"
+    )
+
+
 def parse_settings(table: Mapping[str, Any]) -> tuple[SlackSettings | None, list[str]]:
     """Validate the raw table: the settings, or every problem as 'slack.<key>: what is wrong'."""
     try:

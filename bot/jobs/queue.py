@@ -6,6 +6,7 @@ Every guarantee is procrastinate's, named here once:
 - a delivery job holds lock `channel:<channel>` (one sender per channel at a time, which keeps
   the channel's order) and queueing lock `deliver:<channel>` (one waits; it serves whatever
   is due when it runs, so nothing deferred while it waited is missed);
+- a feed job holds lock and queueing lock `feed:<feed>` and queues its own next read;
 - failed jobs are retried with exponential backoff (RetryStrategy); the jobs of a worker
   that died are retried by the stalled-job sweep (tasks.recover_stalled).
 """
@@ -73,6 +74,7 @@ def build_app(url: str, tick_cron: str = "* * * * *") -> App:
         pass_context=True,
         retry=RetryStrategy(max_attempts=5, exponential_wait=2),  # 2 s .. 32 s
     )(tasks.deliver)
+    app.task(name=tasks.FEED, queue=POLL_QUEUE, pass_context=True)(tasks.feed)
     tick = app.task(name=tasks.TICK, queue=POLL_QUEUE, pass_context=True)(tasks.tick)
     app.periodic(cron=tick_cron, queueing_lock=tasks.TICK, priority=MAINTENANCE_PRIORITY)(tick)
     sweep = app.task(name=tasks.RECOVER, queue=DELIVER_QUEUE, pass_context=True)(tasks.recover_stalled)

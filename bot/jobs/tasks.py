@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 POLL = "storybot.poll"
 DELIVER = "storybot.deliver"
+FEED = "storybot.feed"
 TICK = "storybot.tick"
 RECOVER = "storybot.recover_stalled"
 RUNTIME = "storybot"  # the key of the Runtime in a worker's additional_context
@@ -53,12 +54,23 @@ def runtime_of(context: JobContext) -> Runtime:
 
 async def defer_poll(app: App, story_id: str, *, failures: int = 0, delay: float | None = None) -> bool:
     """Queue a poll of `story_id` (in `delay` seconds). False when one is already queued."""
-    key = f"poll:{story_id}"
+    return await _defer_once(app, POLL, f"poll:{story_id}", delay, story_id=story_id, failures=failures)
+
+
+async def defer_feed(app: App, feed_id: str, *, delay: float | None = None) -> bool:
+    """Queue a read of feed `feed_id` (in `delay` seconds). False when one is already queued:
+    a feed job queues its own next read an interval on, so the tick only starts a feed once."""
+    return await _defer_once(app, FEED, f"feed:{feed_id}", delay, feed_id=feed_id)
+
+
+async def _defer_once(app: App, task: str, key: str, delay: float | None, **kwargs: str | int) -> bool:
+    """Queue `task` under lock and queueing lock `key`: one runs at a time, one waits. False
+    when one already waits."""
     deferrer = app.configure_task(
-        POLL, lock=key, queueing_lock=key, schedule_in={"seconds": delay} if delay else None
+        task, lock=key, queueing_lock=key, schedule_in={"seconds": delay} if delay else None
     )
     try:
-        await deferrer.defer_async(story_id=story_id, failures=failures)
+        await deferrer.defer_async(**kwargs)
     except AlreadyEnqueued:
         return False
     return True
@@ -76,9 +88,16 @@ async def defer_delivery(app: App, channel: str) -> bool:
 
 
 async def defer_due_polls(app: App, bot: StoryBot, now: datetime) -> list[str]:
-    """Defer a poll of every due story; returns the ids that were not already queued."""
+    """Defer a poll of every due story but the paused; returns the ids that were not already queued."""
+    paused = await bot.refresh_paused()
     due = due_stories(bot.config, await last_checks(bot.store), now)
-    return [story_id for story_id in due if await defer_poll(app, story_id)]
+    return [story_id for story_id in due if story_id not in paused and await defer_poll(app, story_id)]
+
+
+async def defer_feeds(app: App, bot: StoryBot) -> list[str]:
+    """Start each configured feed's chain of reads; returns the ids that were not already queued
+    (a feed whose next read waits in the queue is left as it is)."""
+    return [feed.id for feed in bot.file_config.feeds if await defer_feed(app, feed.id)]
 
 
 async def defer_due_deliveries(app: App, store: Store, platforms: Iterable[str], now: datetime) -> list[str]:
@@ -99,16 +118,18 @@ async def tick(context: JobContext, timestamp: int) -> dict[str, int]:
     await bot.refresh_held()  # stories and subscriptions chat or feeds added since the last tick
     polls = await defer_due_polls(context.app, bot, now)
     channels = await defer_due_deliveries(context.app, bot.store, bot.dispatcher.senders, now)
+    feeds = await defer_feeds(context.app, bot)
     if len(polls) + len(channels) >= ANALYZE_AFTER:
         # a table that was near empty at the last autovacuum plans its fetch for an empty table
         await context.app.connector.execute_query_async("ANALYZE procrastinate_jobs")
-    return {"polls": len(polls), "deliveries": len(channels)}
+    return {"polls": len(polls), "deliveries": len(channels), "feeds": len(feeds)}
 
 
 async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
-    """Poll one story, then queue a delivery pass for each channel it gave an alert to. A
-    failed fetch queues the story's next poll after its backoff (the `failures` count rides
-    along in the job), which the tick cannot undercut: the queueing lock holds it."""
+    """Poll one story, then queue a delivery pass for each channel it gave an alert (or an admin
+    notice) to. A failed fetch queues the story's next poll after its backoff, counted from the
+    store's failures in a row (`failures` rides along in the job for the record only), which
+    the tick cannot undercut: the queueing lock holds it. A paused story is not polled again."""
     bot = runtime_of(context).bot
     if bot.config.story(story_id) is None:
         await bot.refresh_held()  # another worker's tick saw it first
@@ -119,10 +140,25 @@ async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
     for channel in channels:
         await defer_delivery(context.app, channel)
     story = bot.config.story(story_id)
-    if outcome.status is PollStatus.FAILED and story is not None:
-        delay = failure_delay(failures + 1, bot.config.interval_for(story), outcome.retry_after)
-        await defer_poll(context.app, story_id, failures=failures + 1, delay=delay)
-        log.info("story %s: %d failure(s) in a row; next poll in %ss", story_id, failures + 1, f"{delay:g}")
+    if outcome.status is PollStatus.FAILED and not outcome.paused and story is not None:
+        count = outcome.failures  # the store's count: a restart or another worker's failures included
+        delay = failure_delay(count, bot.config.interval_for(story), outcome.retry_after)
+        await defer_poll(context.app, story_id, failures=count, delay=delay)
+        log.info("story %s: %d failure(s) in a row; next poll in %ss", story_id, count, f"{delay:g}")
+    return outcome.status.value
+
+
+async def feed(context: JobContext, feed_id: str) -> str:
+    """Read one feed (`StoryBot.read_feed`), queue a poll of each item it began to track (its
+    silent baseline), and queue the feed's next read an interval on."""
+    bot = runtime_of(context).bot
+    outcome = await bot.read_feed(feed_id)
+    followed = bot.file_config.feed(feed_id)
+    if outcome is None or followed is None:
+        return "not followed"
+    for story_id in outcome.added:
+        await defer_poll(context.app, story_id)
+    await defer_feed(context.app, feed_id, delay=bot.config.interval_for(followed))
     return outcome.status.value
 
 

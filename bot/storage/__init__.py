@@ -15,6 +15,7 @@ from bot.storage.contract import (
     SiteLines,
     Store,
     StoryCatalog,
+    StoryHealthLog,
     StoryViews,
     SuspectFetches,
     VersionHistory,
@@ -25,6 +26,7 @@ from bot.storage.rows import (
     DeliveryStatus,
     EventRecord,
     EventRow,
+    FailedDelivery,
     FetchMeta,
     HeldState,
     HeldStory,
@@ -34,6 +36,7 @@ from bot.storage.rows import (
     SectionRecord,
     SectionSeen,
     StoryEntry,
+    StoryHealth,
     StoryRecord,
     Subscription,
     Validators,
@@ -43,11 +46,11 @@ from bot.storage.rows import (
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
-    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FetchMeta",
-    "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute", "PendingDelivery", "SectionRecord",
-    "SectionSeen", "SiteLines", "StaleBase", "Store", "StoreError", "StoryCatalog", "StoryEntry",
-    "StoryRecord", "StoryViews", "Subscription", "SuspectFetches", "Validators", "VersionHistory",
-    "is_postgres", "now_utc", "open_store",
+    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FailedDelivery",
+    "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute", "PendingDelivery",
+    "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store", "StoreError", "StoryCatalog",
+    "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord", "StoryViews", "Subscription",
+    "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 

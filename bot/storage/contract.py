@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.models import Alert, Story, StoryBrief, StoryView
+from bot.models import Alert, Notice, Story, StoryBrief, StoryView
 from bot.storage.rows import (
     DeliveryRow,
     EventRecord,
     EventRow,
+    FailedDelivery,
     FetchMeta,
     HeldState,
     HeldStory,
@@ -24,6 +25,7 @@ from bot.storage.rows import (
     SectionRecord,
     SectionSeen,
     StoryEntry,
+    StoryHealth,
     StoryRecord,
     Subscription,
     Validators,
@@ -37,7 +39,8 @@ class StoryCatalog(Protocol):
         """Make the catalog match `entries` and the (story id, channel) `routes`, in one
         transaction: a story left out goes inactive (its history stays), and no reader ever
         sees the catalog half-synced. Entries whose `digest` is unchanged are not rewritten
-        (nor re-indexed), so a sync costs what changed, not what is tracked."""
+        (nor re-indexed), so a sync costs what changed, not what is tracked. An entry that did
+        change (its source, title or aliases were edited) is un-paused, its failures zeroed."""
         ...
 
     async def stories(self) -> list[StoryBrief]:
@@ -78,7 +81,8 @@ class VersionHistory(Protocol):
         ...
 
     async def record_checked(self, story_id: str, at: datetime) -> None:
-        """A fetch that found nothing new: only the check time moves, and fault marks clear."""
+        """A fetch that found nothing new: only the check time moves, fault marks clear, and
+        the failure count goes back to 0 (the story worked at `at`)."""
         ...
 
     async def record_checks(self, checks: Sequence[tuple[str, datetime]]) -> None:
@@ -88,8 +92,9 @@ class VersionHistory(Protocol):
         one transaction each, at once."""
         ...
 
-    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:
-        """A failed fetch or an empty parse: kept for the record, never a diff base."""
+    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> int:
+        """A failed fetch or an empty parse: kept for the record, never a diff base. Returns
+        the story's failures in a row, this one included: a good version or a check resets it."""
         ...
 
     async def record_version(
@@ -106,7 +111,7 @@ class VersionHistory(Protocol):
         (event, channel), all in one transaction. `base_id` is the id of the version the poll
         diffed against (None: there was none); if it is no longer the story's latest good
         version, raises StaleBase and records nothing, so two pollers never record one update
-        twice. Returns the new event ids in the order given."""
+        twice. The failure count goes back to 0. Returns the new event ids in the order given."""
         ...
 
     async def prune(self, failures_before: datetime) -> int:
@@ -155,6 +160,35 @@ class EventLog(Protocol):
 
     async def alert(self, event_id: int) -> Alert:
         """The event ready to post, with its story's current timeline. KeyError if unknown."""
+        ...
+
+    async def message(self, event_id: int) -> Alert | Notice:
+        """What the event posts as: a Notice for an admin notice (a paused story), else the
+        Alert `alert` gives. KeyError if unknown."""
+        ...
+
+
+class StoryHealthLog(Protocol):
+    """Which stories keep failing, which are paused, and which deliveries failed for good."""
+
+    async def story_health(self) -> list[StoryHealth]:
+        """Active stories with a failure in a row or more, a pause, or a suspect last fetch, by id."""
+        ...
+
+    async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
+        """Pause the story and, in the same transaction, store `notice` as an event (on the
+        story's newest fetch) with one pending delivery per channel it names. Only the call
+        that pauses does this: for a story already paused, unknown, or never fetched it
+        returns None and records nothing, so two pollers or a restart never tell twice.
+        Returns the notice's event id."""
+        ...
+
+    async def resume_story(self, story_id: str) -> bool:
+        """Un-pause the story and zero its failures; True when it was paused."""
+        ...
+
+    async def failed_deliveries(self, limit: int = 20) -> list[FailedDelivery]:
+        """Deliveries that failed for good, newest first, each with its story and reason."""
         ...
 
 
@@ -290,6 +324,7 @@ class Store(
     SuspectFetches,
     SiteLines,
     EventLog,
+    StoryHealthLog,
     DeliveryQueue,
     StoryViews,
     HeldRoutes,

@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.codec import in_zone, story_from_data, story_to_data, zone_of
-from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
+from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.redact import display_url
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
@@ -34,6 +34,7 @@ from bot.storage.rows import (
     DeliveryStatus,
     EventRecord,
     EventRow,
+    FailedDelivery,
     FetchMeta,
     HeldState,
     HeldStory,
@@ -43,11 +44,12 @@ from bot.storage.rows import (
     SectionRecord,
     SectionSeen,
     StoryEntry,
+    StoryHealth,
     StoryRecord,
     Subscription,
     Validators,
 )
-from bot.timeline import alert_for, joined_view
+from bot.timeline import alert_for, joined_view, message_for
 
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
 POOL_MAX = 10
@@ -142,7 +144,7 @@ class PostgresStore:
                 """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
                    VALUES (%s, %s, %s, %s, true, now(), %s)
                    ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                       active = true, config_hash = excluded.config_hash,
+                       active = true, config_hash = excluded.config_hash, failures = 0, paused_at = NULL,
                        title = CASE WHEN excluded.title != '' THEN excluded.title ELSE stories.title END""",
                 [
                     (e.id, e.source, e.title, " ".join(e.aliases), e.digest)
@@ -234,21 +236,25 @@ class PostgresStore:
     async def record_checks(self, checks: Sequence[tuple[str, datetime]]) -> None:
         async with self.transaction() as conn, conn.cursor() as cur:
             await cur.executemany(
-                "UPDATE stories SET checked_at = %s, last_error = NULL, suspect = NULL WHERE id = %s",
-                [(at, story_id) for story_id, at in checks],
+                """UPDATE stories SET checked_at = %s, worked_at = %s, last_error = NULL, suspect = NULL,
+                       failures = 0 WHERE id = %s""",
+                [(at, at, story_id) for story_id, at in checks],
             )
 
-    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:
+    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> int:
         async with self.transaction() as conn:
             await conn.execute(
                 """INSERT INTO versions (story_id, fetched_at, ok, http_status, error)
                    VALUES (%s, %s, false, %s, %s)""",
                 (story_id, at, http_status, error),
             )
-            await conn.execute(
-                "UPDATE stories SET checked_at = %s, last_error = %s, suspect = NULL WHERE id = %s",
+            cursor = await conn.execute(
+                """UPDATE stories SET checked_at = %s, last_error = %s, suspect = NULL,
+                       failures = failures + 1 WHERE id = %s RETURNING failures""",
                 (at, error, story_id),
             )
+            row = await cursor.fetchone()
+            return int(row["failures"]) if row else 0
 
     async def record_version(
         self,
@@ -289,11 +295,12 @@ class PostgresStore:
                 ],
             )  # fmt: skip
             await cur.execute(
-                """UPDATE stories SET title = %s, subtitle = %s, checked_at = %s, last_error = NULL,
-                       suspect = NULL, search_body = %s WHERE id = %s""",
+                """UPDATE stories SET title = %s, subtitle = %s, checked_at = %s, worked_at = %s,
+                       last_error = NULL, suspect = NULL, failures = 0, search_body = %s WHERE id = %s""",
                 (
                     story.title,
                     story.subtitle,
+                    at,
                     at,
                     " ".join(s.body for s in story.sections)[:20_000],
                     story_id,
@@ -304,25 +311,7 @@ class PostgresStore:
                     "INSERT INTO story_titles (story_id, title) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                     (story_id, story.title),
                 )
-            event_ids: list[int] = []
-            for event in events:
-                await cur.execute(
-                    """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
-                           published_at, published_zone, order_at, seen_at, change)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-                    (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
-                     event.published_at, zone_of(event.published_at), event.published_at or at, at,
-                     event.change),
-                )  # fmt: skip
-                inserted = await cur.fetchone()
-                assert inserted is not None
-                event_ids.append(inserted["id"])
-                await cur.executemany(
-                    """INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)
-                       ON CONFLICT DO NOTHING""",
-                    [(inserted["id"], channel, at) for channel in event.channels],
-                )
-            return event_ids
+            return [await _insert_event(cur, story_id, version_id, event, at) for event in events]
 
     async def prune(self, failures_before: datetime) -> int:
         async with self.transaction() as conn:
@@ -418,13 +407,65 @@ class PostgresStore:
 
     async def alert(self, event_id: int) -> Alert:
         async with self.transaction(snapshot=True) as conn:
-            cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
-            row = await cursor.fetchone()
-            if row is None:
-                raise KeyError(event_id)
-            record = await _story_record(conn, row["story_id"])
-            assert record is not None
-            return alert_for(_event(row), record, await _current_sections(conn, row["story_id"]))
+            return alert_for(*await _event_context(conn, event_id))
+
+    async def message(self, event_id: int) -> Alert | Notice:
+        async with self.transaction(snapshot=True) as conn:
+            return message_for(*await _event_context(conn, event_id))
+
+    # --- health --------------------------------------------------------------------------
+
+    async def story_health(self) -> list[StoryHealth]:
+        rows = await self._all(
+            """SELECT id, failures, last_error, worked_at, paused_at, suspect FROM stories
+               WHERE active AND (failures > 0 OR paused_at IS NOT NULL OR suspect IS NOT NULL)
+               ORDER BY id"""
+        )
+        return [
+            StoryHealth(
+                r["id"], r["failures"], r["last_error"], _aware(r["worked_at"]), _aware(r["paused_at"]),
+                r["suspect"],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
+        async with self.transaction() as conn, conn.cursor() as cur:
+            await cur.execute("SELECT max(id) AS id FROM versions WHERE story_id = %s", (story_id,))
+            row = await cur.fetchone()
+            if row is None or row["id"] is None:
+                return None
+            # the conditional UPDATE is the one pause: a second caller's waits, then finds it paused
+            await cur.execute(
+                "UPDATE stories SET paused_at = %s WHERE id = %s AND paused_at IS NULL RETURNING id",
+                (at, story_id),
+            )
+            if await cur.fetchone() is None:
+                return None
+            return await _insert_event(cur, story_id, row["id"], notice, at)
+
+    async def resume_story(self, story_id: str) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE stories SET paused_at = NULL, failures = 0 WHERE id = %s AND paused_at IS NOT NULL",
+                (story_id,),
+            )
+            return cursor.rowcount == 1
+
+    async def failed_deliveries(self, limit: int = 20) -> list[FailedDelivery]:
+        rows = await self._all(
+            """SELECT d.id, e.story_id, d.channel, e.kind, e.headline, d.last_error, d.attempts
+               FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT %s""",
+            (limit,),
+        )
+        return [
+            FailedDelivery(
+                r["id"], r["story_id"], r["channel"], AlertKind(r["kind"]), r["headline"], r["last_error"],
+                r["attempts"],
+            )
+            for r in rows
+        ]  # fmt: skip
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -696,6 +737,38 @@ def _section_seen(r: DictRow) -> SectionSeen:
         r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
         r["summary"],
     )  # fmt: skip
+
+
+async def _insert_event(
+    cur: psycopg.AsyncCursor[DictRow], story_id: str, version_id: int, event: EventRecord, at: datetime
+) -> int:
+    """One event on a version, with a pending delivery to each of its channels."""
+    await cur.execute(
+        """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
+               published_at, published_zone, order_at, seen_at, change)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
+         event.published_at, zone_of(event.published_at), event.published_at or at, at, event.change),
+    )  # fmt: skip
+    inserted = await cur.fetchone()
+    assert inserted is not None
+    await cur.executemany(
+        """INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)
+           ON CONFLICT DO NOTHING""",
+        [(inserted["id"], channel, at) for channel in event.channels],
+    )
+    return int(inserted["id"])
+
+
+async def _event_context(conn: Conn, event_id: int) -> tuple[EventRow, StoryRecord, list[SectionSeen]]:
+    """An event with its story and current sections (call inside a snapshot). KeyError if unknown."""
+    cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
+    row = await cursor.fetchone()
+    if row is None:
+        raise KeyError(event_id)
+    record = await _story_record(conn, row["story_id"])
+    assert record is not None
+    return _event(row), record, await _current_sections(conn, row["story_id"])
 
 
 def _pending(r: DictRow) -> PendingDelivery:

@@ -153,4 +153,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (story_id, channel)
     );
     """,
+    # 4: story health: failed polls in a row (kept across restarts and workers; a story failing
+    # now starts at 1), when the story last worked, and when it was paused for failing
+    """
+    ALTER TABLE stories ADD COLUMN failures integer NOT NULL DEFAULT 0;
+    ALTER TABLE stories ADD COLUMN worked_at timestamptz;
+    ALTER TABLE stories ADD COLUMN paused_at timestamptz;
+    UPDATE stories SET failures = CASE WHEN last_error IS NULL THEN 0 ELSE 1 END,
+        worked_at = CASE WHEN last_error IS NULL THEN checked_at
+            ELSE (SELECT max(v.fetched_at) FROM versions v WHERE v.story_id = stories.id AND v.ok) END
+    """,
 )

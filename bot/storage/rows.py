@@ -224,3 +224,34 @@ class HeldState:
     stories: tuple[HeldStory, ...] = ()
     subscriptions: tuple[Subscription, ...] = ()
     mutes: tuple[Mute, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryHealth:
+    """How a story's polls are going: what `/story status` lists and what keeps a paused
+    story from being polled. `failures` counts failed polls in a row, kept in the store so a
+    restart or another worker continues the count."""
+
+    id: str
+    failures: int
+    last_error: str | None
+    worked_at: datetime | None  # the last poll that read the story (a good fetch, a 304, same bytes)
+    paused_at: datetime | None = None
+    suspect: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A delivery that failed for good, with what it was and why: for `/story status`."""
+
+    id: int
+    story_id: str
+    channel: str
+    kind: AlertKind
+    headline: str
+    error: str | None
+    attempts: int

@@ -20,7 +20,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.codec import decode_time, encode_time, story_from_json, story_to_json, utc_key
-from bot.models import Alert, AlertKind, Story, StoryBrief, StoryView
+from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
@@ -30,6 +30,7 @@ from bot.storage.rows import (
     DeliveryStatus,
     EventRecord,
     EventRow,
+    FailedDelivery,
     FetchMeta,
     HeldState,
     HeldStory,
@@ -39,13 +40,14 @@ from bot.storage.rows import (
     SectionRecord,
     SectionSeen,
     StoryEntry,
+    StoryHealth,
     StoryRecord,
     Subscription,
     Validators,
     now_utc,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
-from bot.timeline import alert_for, joined_view
+from bot.timeline import alert_for, joined_view, message_for
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
 
@@ -194,7 +196,7 @@ class SqliteStore:
                     """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
                        VALUES (?, ?, ?, ?, 1, ?, ?)
                        ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                           active = 1, config_hash = excluded.config_hash,
+                           active = 1, config_hash = excluded.config_hash, failures = 0, paused_at = NULL,
                            title = CASE WHEN excluded.title != '' THEN excluded.title ELSE title END""",
                     (entry.id, entry.source, entry.title, " ".join(entry.aliases), at_text, entry.digest),
                 )
@@ -272,20 +274,24 @@ class SqliteStore:
     async def record_checks(self, checks: Sequence[tuple[str, datetime]]) -> None:
         async with self.transaction() as db:
             await db.executemany(
-                "UPDATE stories SET checked_at = ?, last_error = NULL, suspect = NULL WHERE id = ?",
-                [(encode_time(at), story_id) for story_id, at in checks],
+                """UPDATE stories SET checked_at = ?, worked_at = ?, last_error = NULL, suspect = NULL,
+                       failures = 0 WHERE id = ?""",
+                [(encode_time(at), encode_time(at), story_id) for story_id, at in checks],
             )
 
-    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> None:
+    async def record_failure(self, story_id: str, at: datetime, error: str, http_status: int | None) -> int:
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO versions (story_id, fetched_at, ok, http_status, error) VALUES (?, ?, 0, ?, ?)",
                 (story_id, encode_time(at), http_status, error),
             )
-            await db.execute(
-                "UPDATE stories SET checked_at = ?, last_error = ?, suspect = NULL WHERE id = ?",
+            row = await _row(
+                db,
+                """UPDATE stories SET checked_at = ?, last_error = ?, suspect = NULL, failures = failures + 1
+                   WHERE id = ? RETURNING failures""",
                 (encode_time(at), error, story_id),
             )
+            return int(row[0]) if row else 0
 
     async def record_version(
         self,
@@ -310,6 +316,7 @@ class SqliteStore:
                  story_to_json(story)),
             )  # fmt: skip
             version_id = cursor.lastrowid
+            assert version_id is not None
             await db.executemany(
                 """INSERT OR IGNORE INTO sections (story_id, fingerprint, kind, label, header, published_at,
                        body, summary, first_version_id, first_seen_at)
@@ -321,9 +328,9 @@ class SqliteStore:
                 ],
             )  # fmt: skip
             await db.execute(
-                """UPDATE stories SET title = ?, subtitle = ?, checked_at = ?, last_error = NULL,
-                       suspect = NULL WHERE id = ?""",
-                (story.title, story.subtitle, at_text, story_id),
+                """UPDATE stories SET title = ?, subtitle = ?, checked_at = ?, worked_at = ?,
+                       last_error = NULL, suspect = NULL, failures = 0 WHERE id = ?""",
+                (story.title, story.subtitle, at_text, at_text, story_id),
             )
             if story.title:
                 await db.execute(
@@ -331,24 +338,7 @@ class SqliteStore:
                     (story_id, story.title),
                 )
             await _index_story(db, story_id, story)
-            event_ids: list[int] = []
-            for event in events:
-                cursor = await db.execute(
-                    """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
-                           published_at, order_key, seen_at, change)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
-                     encode_time(event.published_at), utc_key(event.published_at or at), at_text,
-                     event.change),
-                )  # fmt: skip
-                event_id = cursor.lastrowid
-                assert event_id is not None
-                event_ids.append(event_id)
-                await db.executemany(
-                    "INSERT OR IGNORE INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
-                    [(event_id, channel, utc_key(at)) for channel in event.channels],
-                )
-            return event_ids
+            return [await _insert_event(db, story_id, version_id, event, at) for event in events]
 
     async def prune(self, failures_before: datetime) -> int:
         async with self.transaction() as db:
@@ -446,12 +436,64 @@ class SqliteStore:
 
     async def alert(self, event_id: int) -> Alert:
         async with self.snapshot() as db:
-            row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
-            if row is None:
-                raise KeyError(event_id)
-            record = await _story_record(db, row["story_id"])
-            assert record is not None
-            return alert_for(_event(row), record, await _current_sections(db, row["story_id"]))
+            return alert_for(*await _event_context(db, event_id))
+
+    async def message(self, event_id: int) -> Alert | Notice:
+        async with self.snapshot() as db:
+            return message_for(*await _event_context(db, event_id))
+
+    # --- health --------------------------------------------------------------------------
+
+    async def story_health(self) -> list[StoryHealth]:
+        rows = await self._all(
+            """SELECT id, failures, last_error, worked_at, paused_at, suspect FROM stories
+               WHERE active AND (failures > 0 OR paused_at IS NOT NULL OR suspect IS NOT NULL)
+               ORDER BY id"""
+        )
+        return [
+            StoryHealth(
+                r["id"], r["failures"], r["last_error"], decode_time(r["worked_at"]),
+                decode_time(r["paused_at"]), r["suspect"],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
+        async with self.transaction() as db:
+            row = await _row(db, "SELECT max(id) FROM versions WHERE story_id = ?", (story_id,))
+            version_id = row[0] if row else None
+            if version_id is None:
+                return None
+            cursor = await db.execute(
+                "UPDATE stories SET paused_at = ? WHERE id = ? AND paused_at IS NULL",
+                (encode_time(at), story_id),
+            )
+            if cursor.rowcount != 1:
+                return None
+            return await _insert_event(db, story_id, version_id, notice, at)
+
+    async def resume_story(self, story_id: str) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE stories SET paused_at = NULL, failures = 0 WHERE id = ? AND paused_at IS NOT NULL",
+                (story_id,),
+            )
+            return cursor.rowcount == 1
+
+    async def failed_deliveries(self, limit: int = 20) -> list[FailedDelivery]:
+        rows = await self._all(
+            """SELECT d.id, e.story_id, d.channel, e.kind, e.headline, d.last_error, d.attempts
+               FROM deliveries d JOIN events e ON e.id = d.event_id
+               WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT ?""",
+            (limit,),
+        )
+        return [
+            FailedDelivery(
+                r["id"], r["story_id"], r["channel"], AlertKind(r["kind"]), r["headline"], r["last_error"],
+                r["attempts"],
+            )
+            for r in rows
+        ]  # fmt: skip
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -750,6 +792,38 @@ async def _index_story(db: aiosqlite.Connection, story_id: str, story: Story | N
         "INSERT INTO story_search (rowid, story_id, title, aliases, body) VALUES (?, ?, ?, ?, ?)",
         (row["rowid"], story_id, f"{story_id} {row['title']}", row["aliases"], body),
     )
+
+
+async def _insert_event(
+    db: aiosqlite.Connection, story_id: str, version_id: int, event: EventRecord, at: datetime
+) -> int:
+    """One event on a version, with a pending delivery to each of its channels."""
+    cursor = await db.execute(
+        """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
+               published_at, order_key, seen_at, change)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
+         encode_time(event.published_at), utc_key(event.published_at or at), encode_time(at), event.change),
+    )  # fmt: skip
+    event_id = cursor.lastrowid
+    assert event_id is not None
+    await db.executemany(
+        "INSERT OR IGNORE INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
+        [(event_id, channel, utc_key(at)) for channel in event.channels],
+    )
+    return event_id
+
+
+async def _event_context(
+    db: aiosqlite.Connection, event_id: int
+) -> tuple[EventRow, StoryRecord, list[SectionSeen]]:
+    """An event with its story and current sections, from one snapshot. KeyError if unknown."""
+    row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
+    if row is None:
+        raise KeyError(event_id)
+    record = await _story_record(db, row["story_id"])
+    assert record is not None
+    return _event(row), record, await _current_sections(db, row["story_id"])
 
 
 def _event(r: aiosqlite.Row) -> EventRow:

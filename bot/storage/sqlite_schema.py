@@ -188,6 +188,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (story_id, channel)
     ) WITHOUT ROWID;
     """,
+    # 10: story health: failed polls in a row (kept across restarts and workers; a story failing
+    # now starts at 1), when the story last worked, and when it was paused for failing
+    """
+    ALTER TABLE stories ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stories ADD COLUMN worked_at TEXT;
+    ALTER TABLE stories ADD COLUMN paused_at TEXT;
+    UPDATE stories SET failures = CASE WHEN last_error IS NULL THEN 0 ELSE 1 END,
+        worked_at = CASE WHEN last_error IS NULL THEN checked_at
+            ELSE (SELECT max(v.fetched_at) FROM versions v WHERE v.story_id = stories.id AND v.ok) END
+    """,
 )
 
 
