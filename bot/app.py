@@ -411,9 +411,15 @@ class StoryBot:
         if config.storybot.max_polls != self.config.storybot.max_polls:
             # polls under way finish on the old slots; new ones queue on the new
             self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
+        # the catalog first (an edited story entry is un-paused): a poll that already routes by
+        # the new config could alert a newly routed channel before its catch-up is queued, and
+        # then it would get none
+        caught_up = await sync_catalog(self.store, config)
         self.config = config
         self.fetcher = self._fetcher(config)
-        await sync_catalog(self.store, config)  # an edited story entry is un-paused
+        if caught_up:
+            log.info("catch-up queued for %d newly routed channel(s)", len(caught_up))
+            self.dispatcher.notify()
         await self.refresh_paused()
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:

@@ -16,5 +16,22 @@ def story_routes(config: Config) -> list[tuple[str, str]]:
     return [(s.id, channel) for s in config.stories for channel in config.channels_for(s)]
 
 
-async def sync_catalog(store: Store, config: Config) -> None:
-    await store.sync_stories(story_entries(config), story_routes(config))
+def named_routes(config: Config) -> set[tuple[str, str]]:
+    """(story id, channel) for routes that name the story: the ones a newly routed channel is
+    caught up on. A "*" route follows every story from now on; catching its channel up on
+    each tracked story would be the burst of old alerts a catch-up exists to avoid."""
+    return {
+        (story_id, channel)
+        for route in config.routes
+        for story_id in route.stories
+        if story_id != "*"
+        for channel in route.channels
+    }
+
+
+async def sync_catalog(store: Store, config: Config) -> list[tuple[str, str]]:
+    """Sync the store to `config`. Every way a channel becomes routed to a story (an edit of
+    config.toml, a start, a route added in chat) ends here, so this is where a newly routed
+    channel's catch-up is queued (by the store, in the sync's transaction) for each route that
+    names its story. Returns the (story id, channel) routes that got one: wake the dispatcher."""
+    return await store.sync_stories(story_entries(config), story_routes(config), named_routes(config))

@@ -114,14 +114,31 @@ def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
     return channels
 
 
+DIGEST_PERIOD = re.compile(r"^(?P<count>[0-9]{1,4})(?P<unit>[mhd])$")
+DIGEST_UNITS = {"m": 60, "h": 3600, "d": 86400}
+DIGEST_MAX = 7 * 86400
+
+
+def digest_seconds(value: str) -> float | None:
+    """'immediate' -> None; '30m', '2h', '1d' -> seconds. ValueError naming the forms allowed."""
+    if value == "immediate":
+        return None
+    match = DIGEST_PERIOD.match(value)
+    seconds = int(match["count"]) * DIGEST_UNITS[match["unit"]] if match else 0
+    if not 60 <= seconds <= DIGEST_MAX:
+        raise ValueError('must be "immediate" or a period from "1m" to "7d", such as "30m", "2h", "1d"')
+    return float(seconds)
+
+
 AlertKindName = Literal["update", "correction", "edit", "headline"]
 
 
 class RouteConfig(_Strict):
     """Send alerts of the named stories (or of the named feeds' stories, or of stories matching
     keywords) to channels, unless the alert holds an `exclude` word or is of a kind the route
-    does not list in `kinds`. Keywords match whole words and phrases (bot.routing); `regex =
-    true` makes them regexes."""
+    does not list in `kinds`; at once, or (`digest`) grouped per story into one message per
+    period. Keywords match whole words and phrases (bot.routing); `regex = true` makes them
+    regexes."""
 
     regex: StrictBool = False  # first: the keyword checks below read it
     stories: tuple[str, ...] = ()
@@ -130,9 +147,21 @@ class RouteConfig(_Strict):
     exclude: tuple[str, ...] = ()
     kinds: tuple[AlertKindName, ...] = ("update", "correction", "edit", "headline")
     channels: tuple[str, ...]
+    digest: str = "immediate"  # or a period ("30m", "2h", "1d"): one message per story per period
     # "config", or "chat" for a channel's subscription held in the store (bot.overlay)
     origin: str = "config"
     added_by: str = ""
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_period(cls, digest: str) -> str:
+        digest_seconds(digest.casefold())
+        return digest.casefold()
+
+    @property
+    def digest_period(self) -> float | None:
+        """Seconds between this route's digests; None when it sends each alert at once."""
+        return digest_seconds(self.digest)
 
     @field_validator("channels")
     @classmethod
@@ -425,17 +454,38 @@ class Config(_Strict):
         them: "update", "correction", "edit", "headline") it does not list (kind=None: any
         kind, the catalog's standing routes); less the channels that muted the story (a mute
         counts until its end, judged at `at`, default now)."""
+        return tuple(self._routes_for(story, text, kind, at))
+
+    def digest_periods(
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
+    ) -> dict[str, float]:
+        """Of the channels `channels_for` gives, those that get the alert in a digest, with the
+        period. A channel that any selecting route (or its feed's own `channels`) sends to at
+        once gets it at once; one in several digest routes gets the shortest period."""
+        periods: dict[str, float] = {}
+        for channel, routes in self._routes_for(story, text, kind, at).items():
+            chosen = [r.digest_period if r else None for r in routes]
+            if None not in chosen:
+                periods[channel] = min(p for p in chosen if p is not None)
+        return periods
+
+    def _routes_for(
+        self, story: StoryConfig, text: str, kind: str | None, at: datetime | None
+    ) -> dict[str, list[RouteConfig | None]]:
+        """Channel -> the routes that send it the alert (None: its feed's own `channels`, sent
+        at once), channels in config order, muted ones left out."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}"
         feed = self.feed(story.feed_id) if story.feed_id else None
-        found: dict[str, None] = dict.fromkeys(feed.channels if feed else ())
+        found: dict[str, list[RouteConfig | None]] = {c: [None] for c in (feed.channels if feed else ())}
         for route in self.routes:
             if route.selects(story.id, haystack, kind, feed.id if feed else None):
-                found.update(dict.fromkeys(route.channels))
+                for channel in route.channels:
+                    found.setdefault(channel, []).append(route)
         if self.mutes:
             when = at or datetime.now(UTC)
             muted = {m.channel for m in self._mutes_by_story.get(story.id, ()) if m.active(when)}
-            return tuple(c for c in found if c not in muted)
-        return tuple(found)
+            return {c: routes for c, routes in found.items() if c not in muted}
+        return found
 
     @cached_property
     def _mutes_by_story(self) -> dict[str, list[MuteConfig]]:

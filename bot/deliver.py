@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.metrics import NO_METRICS, Metrics
-from bot.models import Alert, Notice
+from bot.models import Alert, AlertKind, Notice
 from bot.ports import AlertSender, DeliveryError, Posted
 from bot.storage import PendingDelivery, Store, now_utc
 
@@ -44,6 +44,8 @@ def delivery_key(delivery: PendingDelivery, alert: Alert | Notice) -> str:
     identity = (
         f"{delivery.id}|{delivery.event_id}|{delivery.channel}|{alert.story_id}|{alert.seen_at.isoformat()}"
     )
+    if isinstance(alert, Alert) and alert.updates:  # a digest: its key covers the events it holds
+        identity += "|" + ",".join(str(update.event_id) for update in alert.updates)
     digest = hashlib.sha256(identity.encode()).hexdigest()
     return head + digest[: max(8, KEY_MAX - len(head))]
 
@@ -216,6 +218,10 @@ class Dispatcher:
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
             return DeliveryReport()  # another process claimed it first: it is theirs to send
+        if isinstance(alert, Alert) and alert.kind is AlertKind.DIGEST and delivery.claimed_at is None:
+            # a digest takes in updates until its delivery is first claimed: read what it holds now
+            alert = alerts[delivery.event_id] = await self.store.message(delivery.event_id)
+            key = delivery_key(delivery, alert)
         try:
             posted = await sender.send_alert(delivery.channel_id, alert, thread_id, key=key)
         except DeliveryError as err:

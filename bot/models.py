@@ -118,6 +118,8 @@ class AlertKind(StrEnum):
     SECTION_EDITED = "section_edited"
     HEADLINE_CHANGED = "headline_changed"
     TRACKING = "tracking"
+    CATCH_UP = "catch_up"  # a channel newly routed to a story: the story so far, in one message
+    DIGEST = "digest"  # a digest route's updates of one story over its period, in one message
     STORY_PAUSED = "story_paused"  # not news: a Notice to the admins (see Notice)
 
 
@@ -148,6 +150,7 @@ class Alert:
     # the timeline in one line ("3rd update since Nov 9"), made by the core (bot.timeline) so
     # every platform says the same; empty when the story has no update to count
     progress: str = ""
+    updates: tuple[Alert, ...] = ()  # a digest's member alerts, oldest first; empty otherwise
 
 
 @dataclass(frozen=True, slots=True)

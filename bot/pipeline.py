@@ -287,7 +287,8 @@ def previous_section(story: Story, new: Section, known: set[str]) -> Section | N
 def _record(
     event: Event, story: Story, cfg: StoryConfig, config: Config, written: dict[str, str]
 ) -> EventRecord:
-    """An event with its summary (the model's, when it wrote one) and the channels routed to it."""
+    """An event with its summary (the model's, when it wrote one) and the channels routed to it:
+    at once, or in a digest."""
     match event:
         case NewUpdate(section):
             record = EventRecord(
@@ -313,8 +314,10 @@ def _record(
                 summary=f"Now: {new}\nWas: {old}",
             )
     kind = kind_name(record.kind, event.section.label if isinstance(event, NewUpdate) else "")
-    channels = config.channels_for(cfg, f"{story.title} {record.summary}", kind)
-    return replace(record, channels=channels)
+    text = f"{story.title} {record.summary}"
+    held = config.digest_periods(cfg, text, kind)
+    channels = tuple(c for c in config.channels_for(cfg, text, kind) if c not in held)
+    return replace(record, channels=channels, held=tuple(held.items()))
 
 
 def _sections(story: Story, known: set[str], written: dict[str, str]) -> list[SectionRecord]:

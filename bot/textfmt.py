@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
@@ -9,6 +10,7 @@ from bot.summarize import cut
 
 TIMELINE_SHORT = 5
 TIMELINE_CHARS = 140
+CATCH_UP_SHOWN = 10  # updates a catch-up lists; earlier ones are counted
 
 
 def _short(summary: str) -> str:
@@ -61,12 +63,66 @@ ALERT_LEADS = {
     AlertKind.SECTION_EDITED: "Revised",
     AlertKind.HEADLINE_CHANGED: "Headline changed",
     AlertKind.TRACKING: "Now tracking",
+    AlertKind.CATCH_UP: "The story so far",
+    AlertKind.DIGEST: "Digest",
     AlertKind.STORY_PAUSED: "Story paused",
 }
 
 
+@dataclass(frozen=True, slots=True)
+class StorySoFar:
+    """What a catch-up shows: the original, the latest updates oldest first, and how many
+    earlier ones were left out. One rule for every platform."""
+
+    original: TimelineEntry | None
+    updates: tuple[TimelineEntry, ...]
+    earlier: int
+
+
+def story_so_far(alert: Alert, limit: int = CATCH_UP_SHOWN) -> StorySoFar:
+    entries = alert.timeline
+    original = next((e for e in entries if e.label == "Original"), None)
+    updates = tuple(e for e in entries if e is not original)
+    shown = updates[-limit:] if limit else ()
+    return StorySoFar(original, shown, len(updates) - len(shown))
+
+
+def earlier_note(count: int) -> str:
+    """'and 3 earlier updates': what a catch-up says of the updates it leaves out."""
+    return f"and {count} earlier update{'' if count == 1 else 's'}"
+
+
+def digest_title(alert: Alert) -> str:
+    """'3 updates to <story title>'."""
+    count = len(alert.updates)
+    return f"{count} update{'' if count == 1 else 's'} to {alert.story_title}"
+
+
+def catch_up_lines(alert: Alert) -> list[str]:
+    """A catch-up as plain text: the original's summary, then each update in order."""
+    so_far = story_so_far(alert)
+    lines = []
+    if so_far.original is not None:
+        lines.append(f"Original, {entry_time(so_far.original)}: {so_far.original.summary}")
+    if so_far.earlier:
+        lines.append(f"... {earlier_note(so_far.earlier)}")
+    lines += [f"- {entry_time(e)}: {e.label}. {_short(e.summary)}" for e in so_far.updates]
+    return lines or ["Nothing stored yet."]
+
+
+def digest_lines(alert: Alert) -> list[str]:
+    """A digest as plain text: each update's headline and summary, oldest first."""
+    return [
+        f"- {u.headline}, {format_time(u.timestamp) if u.timestamp else 'seen ' + format_time(u.seen_at)}: "
+        f"{u.summary}"
+        for u in alert.updates
+    ]
+
+
 def alert_lead(alert: Alert) -> str:
-    """'New update: <story title>'."""
+    """'New update: <story title>'; a digest says how many: '3 updates to <story title>'."""
+    if alert.kind is AlertKind.DIGEST:
+        return digest_title(alert)
     return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
 
 

@@ -91,8 +91,16 @@ def progress(event: EventRow, sections: Sequence[SectionSeen]) -> str:
     return f"{len(updates)} update{'' if len(updates) == 1 else 's'} since {since}"
 
 
-def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen]) -> Alert:
+def alert_for(
+    event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen], members: Iterable[EventRow] = ()
+) -> Alert:
+    """The event as an alert. A catch-up shows the story as it stood when the channel was
+    routed (a later update reaches that channel as its own alert); a digest carries its
+    `members`, the updates it groups, oldest first."""
     sections = tuple(sections)
+    if event.kind is AlertKind.CATCH_UP:
+        sections = tuple(s for s in sections if s.first_seen_at <= event.seen_at)
+    updates = tuple(alert_for(m, record, ()) for m in members)
     return Alert(
         event_id=event.id,
         story_id=event.story_id,
@@ -105,10 +113,13 @@ def alert_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSe
         seen_at=event.seen_at,
         timeline=timeline(sections),
         progress=progress(event, sections),
+        updates=updates,
     )
 
 
-def message_for(event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen]) -> Alert | Notice:
+def message_for(
+    event: EventRow, record: StoryRecord, sections: Iterable[SectionSeen], members: Iterable[EventRow] = ()
+) -> Alert | Notice:
     """What a stored event posts as: a Notice for the admins' kinds, else an Alert."""
     if event.kind is AlertKind.STORY_PAUSED:
         return Notice(
@@ -120,4 +131,4 @@ def message_for(event: EventRow, record: StoryRecord, sections: Iterable[Section
             reason=event.summary,
             seen_at=event.seen_at,
         )
-    return alert_for(event, record, sections)
+    return alert_for(event, record, sections, members)

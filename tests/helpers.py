@@ -21,6 +21,23 @@ SEED_SUMMARY_START = (
 )
 
 
+# hand-written updates, newest first as the page shows them, each above the Nov 11 one
+LATER = {
+    12: "Ukrainian troops entered the centre of Kherson to crowds waving flags in the main square.",
+    13: "Engineers began clearing mines from the bridges leading into the city, officials said.",
+}
+
+
+def page(*days: int) -> str:
+    """The Nov 11 page with the updates of `days` added above its own, newest first."""
+    text = NOV11.read_text(encoding="utf-8")
+    marker = "UPDATE Nov 11, 2022 7:36 AM CST"
+    blocks = "".join(
+        f"UPDATE Nov {day}, 2022 9:00 AM CST\n\n{LATER[day]}\n\n" for day in sorted(days, reverse=True)
+    )
+    return text.replace(marker, blocks + marker, 1)
+
+
 #: [storybot] keys a test config needs to read its sources: story files in the test's
 #: directory, pages from the loopback origin (both refused by default).
 LOCAL_SOURCES: dict[str, Any] = {"files_dir": ".", "allow_hosts": ["127.0.0.1", "localhost"]}
@@ -35,6 +52,11 @@ def kherson_config(tmp_path: Path, channels: list[str], **extra: Any) -> Config:
         **extra,
     }
     return parse_config(data, "test", tmp_path)
+
+
+def routed(tmp_path: Path, *routes: dict[str, Any]) -> Config:
+    """Config tracking 'kherson' as kherson_config does, with these `[[routes]]` tables."""
+    return kherson_config(tmp_path, [], routes=list(routes))
 
 
 async def poll_file(

@@ -47,10 +47,16 @@ def write_config(path: Path, text: str) -> None:
     os.utime(path, ns=(before + 10**9, before + 10**9))
 
 
-async def test_running_bot_baselines_then_alerts_each_channel_once(tmp_path: Path) -> None:
+def kherson_on_nov9(tmp_path: Path) -> Path:
+    """The story file as of Nov 9 and CONFIG beside it; returns the config's path."""
     (tmp_path / "kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
     config_path = tmp_path / "config.toml"
     write_config(config_path, CONFIG)
+    return config_path
+
+
+async def test_running_bot_baselines_then_alerts_each_channel_once(tmp_path: Path) -> None:
+    config_path = kherson_on_nov9(tmp_path)
     sender = RecordingSender()
     stop = asyncio.Event()
     async with await StoryBot.create(load_config(config_path), config_path) as bot:
@@ -79,9 +85,7 @@ async def test_running_bot_baselines_then_alerts_each_channel_once(tmp_path: Pat
 
 
 async def test_config_reload_applies_good_edits_and_refuses_bad_ones(tmp_path: Path) -> None:
-    (tmp_path / "kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
-    config_path = tmp_path / "config.toml"
-    write_config(config_path, CONFIG)
+    config_path = kherson_on_nov9(tmp_path)
     async with await StoryBot.create(load_config(config_path), config_path) as bot:
         bot.scheduler.start()
         bot.scheduler.apply(bot.config)
@@ -135,6 +139,39 @@ async def test_reload_validates_as_check_does_and_logs_each_refusal_once(
         assert await bot.check_config() is True
         assert bot.scheduler.jobs() == {"kherson": 600}
     assert threads and threading.main_thread().name not in threads
+
+
+async def test_a_route_added_by_a_config_edit_gets_one_catch_up_at_once(tmp_path: Path) -> None:
+    config_path = kherson_on_nov9(tmp_path)
+    sender, stop = RecordingSender(), asyncio.Event()
+    async with await StoryBot.create(load_config(config_path), config_path) as bot:
+        await bot.poll("kherson")
+        (tmp_path / "kherson.txt").write_text(NOV11.read_text(encoding="utf-8"), encoding="utf-8")
+        await bot.poll("kherson")
+        await bot.attach([sender])
+        runner = asyncio.create_task(bot.run(stop))
+
+        async def live_alerts_sent() -> bool:  # then the dispatcher idles for 30 s
+            return len(sender.posted) == 2
+
+        await eventually(live_alerts_sent)
+        write_config(config_path, CONFIG.replace('"rec:B"]', '"rec:B", "rec:C"]'))
+        assert await bot.check_config() is True
+
+        async def caught_up() -> bool:  # the reload woke the dispatcher
+            return "C" in sender.channels()
+
+        await eventually(caught_up)
+        stop.set()
+        await runner
+    async with await StoryBot.create(load_config(config_path), config_path) as bot:  # a restart
+        await bot.attach([sender])
+        await bot.deliver()
+        kinds = [e.kind.value for e in await bot.store.events()]
+    assert sorted(sender.channels()) == ["A", "B", "C"]  # C: its catch-up only, once
+    ((_, alert, _),) = [p for p in sender.posted if p[0] == "C"]
+    assert alert.kind.value == "catch_up" and [e.label for e in alert.timeline] == ["Original", "Update"]
+    assert kinds.count("catch_up") == 1
 
 
 @pytest.mark.parametrize("max_polls", [1, 3])

@@ -60,6 +60,22 @@ def test_example_config_is_valid() -> None:
     assert config.resolve_path(config.stories[0].source).exists()
 
 
+def test_a_digest_route_holds_its_channels_unless_another_route_sends_them_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'channels = ["slack:C1", "discord:42"]', 'channels = ["slack:C1", "discord:42"]\ndigest = "2H"'
+    )
+    text += '\n[[routes]]\nstories = ["*"]\nchannels = ["slack:C1"]\n'
+    text += '\n[[routes]]\nstories = ["kherson"]\nchannels = ["console:main", "console:day"]\ndigest = "1d"\n'
+    config = load_config(write(tmp_path, text))
+    kherson, budget = config.stories
+    assert config.routes[0].digest == "2h" and config.routes[0].digest_period == 7200
+    assert config.routes[1].digest_period is None  # "immediate", the default
+    # slack:C1 is also sent at once by the "*" route; console:main by the keyword route
+    assert config.digest_periods(kherson) == {"discord:42": 7200, "console:day": 86400}
+    assert config.channels_for(kherson) == ("slack:C1", "discord:42", "console:main", "console:day")
+    assert config.digest_periods(budget) == {}
+
+
 BAD = [
     ("[[stories]]\nid='a'\npath='x'\ninterval=1\n", "stories[0].interval", "greater than or equal to 5"),
     ("[[stories]]\nid='A B'\npath='x'\n", "stories[0].id", "pattern"),
@@ -71,6 +87,13 @@ BAD = [
     ("[[routes]]\nstories=['*']\nchannels=['C1']\n", "routes[0].channels", "platform:channel_id"),
     ("[[routes]]\nchannels=['slack:C1']\n", "routes[0]", "give 'stories'"),
     ("[storybot]\nadmins=['bob']\n", "storybot.admins", "platform:user_id"),
+    (
+        "[[routes]]\nstories=['*']\nchannels=['slack:C1']\ndigest='hourly'\n",
+        "routes[0].digest",
+        '"30m", "2h"',
+    ),
+    ("[[routes]]\nstories=['*']\nchannels=['slack:C1']\ndigest='30s'\n", "routes[0].digest", "immediate"),
+    ("[[routes]]\nstories=['*']\nchannels=['slack:C1']\ndigest='8d'\n", "routes[0].digest", '"7d"'),
     ("[storybot]\ntimeout='soon'\n", "storybot.timeout", "valid number"),
     ("[storybot]\ndatabse='x.db'\n", "storybot.databse", "unknown key"),
     ("slack = 3\n", "slack", "must be a table"),

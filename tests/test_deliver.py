@@ -313,6 +313,17 @@ async def test_a_second_pass_begun_mid_send_does_not_send_again(tmp_path: Path) 
     await store.close()
 
 
+async def test_a_digests_key_covers_the_updates_it_holds(tmp_path: Path) -> None:
+    store, _ = await kherson_store(tmp_path, ["rec:A"])
+    (due,) = await store.due_deliveries(datetime.now(UTC), platforms=("rec",))
+    alert = await store.alert(due.event_id)
+    digest = replace(alert, kind=AlertKind.DIGEST, updates=(alert,))
+    other = replace(digest, updates=(alert, replace(alert, event_id=alert.event_id + 1)))
+    keys = {delivery_key(due, alert), delivery_key(due, digest), delivery_key(due, other)}
+    assert len(keys) == 3 and delivery_key(due, other) == delivery_key(due, replace(other))
+    await store.close()
+
+
 async def test_a_pause_notice_is_sent_as_a_notice_outside_the_storys_thread(tmp_path: Path) -> None:
     """An admin channel that also gets the story's alerts: the notice goes to the channel, not
     the story's thread, and is no thread anchor for the story's later alerts."""

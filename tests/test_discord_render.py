@@ -229,6 +229,60 @@ def test_any_story_text_renders_valid_and_inert(text: str) -> None:
     assert not MENTION.search(safe(text))
 
 
+# --- catch-ups and digests -------------------------------------------------------------
+
+
+def story_of(updates: int, summary: str = "Update {n} happened.") -> tuple[TimelineEntry, ...]:
+    later = [entry("Update", NOV9 + timedelta(hours=n + 1), summary.format(n=n + 1)) for n in range(updates)]
+    return (entry("Original", NOV9, "Russia announced a pullout."), *later)
+
+
+def test_a_catch_up_embed_shows_the_original_then_the_last_ten_updates() -> None:
+    embed = alert_to_embed(kherson_alert(kind=AlertKind.CATCH_UP, timeline=story_of(12)), key="sb1-abc")
+    data = embed.to_dict()
+    description = data["description"]
+    assert data["author"]["name"].startswith("The story so far")
+    assert (
+        description.index("pullout")
+        < description.index("and 2 earlier updates")
+        < description.index("Update 3 ")
+    )
+    assert [int(n) for n in re.findall(r"Update (\d+) happened", description)] == list(range(3, 13))
+    assert data["footer"]["text"].endswith(" · ref sb1-abc") and problems(embed) == {}
+
+
+def test_a_digest_embed_is_titled_by_its_count_and_lists_each_update() -> None:
+    updates = tuple(
+        kherson_alert(
+            event_id=n, headline=label, summary=f"Summary {n}.", timestamp=NOV11 + timedelta(hours=n)
+        )
+        for n, label in enumerate(["Update", "Correction", "Update"], start=1)
+    )
+    embed = alert_to_embed(kherson_alert(kind=AlertKind.DIGEST, timeline=(), updates=updates), key="sb2-x")
+    data = embed.to_dict()
+    assert data["title"] == "3 updates to Russia: Withdrawal From Kherson Is Complete"
+    description = data["description"]
+    assert (
+        description.index("**Update**")
+        < description.index("Summary 1.")
+        < description.index("**Correction**")
+    )
+    assert description.index("Summary 2.") < description.index("Summary 3.")
+    assert data["footer"]["text"].endswith(" · ref sb2-x") and problems(embed) == {}
+
+
+def test_catch_ups_and_digests_of_hostile_or_huge_text_stay_inert_and_within_limits() -> None:
+    hostile = "@everyone <@123> @here [click](https://evil.example) " * 40
+    members = tuple(kherson_alert(event_id=n, headline=hostile, summary=hostile) for n in range(50))
+    for alert in (
+        kherson_alert(kind=AlertKind.CATCH_UP, story_title=hostile, timeline=story_of(30, hostile + "{n}")),
+        kherson_alert(kind=AlertKind.DIGEST, story_title=hostile, timeline=(), updates=members),
+    ):
+        embed = alert_to_embed(alert, key="sb3-k")
+        assert problems(embed) == {} and not MENTION.search(all_text(embed))
+        assert embed.to_dict()["footer"]["text"].endswith(" · ref sb3-k")
+
+
 def test_a_pause_notice_carries_its_key_fits_and_pings_nobody() -> None:
     hostile = "@everyone <@123> **bold** "
     notice = Notice(

@@ -378,3 +378,26 @@ async def test_mute_durations(desk: Desk, words: str, span: timedelta) -> None:
 async def test_bad_mute_durations_are_refused(desk: Desk, words: str) -> None:
     reply = await desk.ask(f"/story mute budget {words}")
     assert reply.kind is ReplyKind.ERROR and (await desk.bot.store.held()).mutes == ()
+
+
+async def test_subscribing_mid_story_from_chat_posts_one_catch_up(desk: Desk) -> None:
+    url = desk.origin.url("/kherson")
+    assert (await desk.ask(f"/story track {url} as Kherson retreat")).kind is ReplyKind.ADMIN
+    await desk.bot.poll("kherson-retreat")  # the baseline
+    desk.origin.set("/kherson", page(NOV11.read_text(encoding="utf-8")))
+    assert channels_of(await desk.bot.poll("kherson-retreat")) == {"rec:all"}
+    await desk.bot.deliver()
+    assert "The story so far" not in desk.out.getvalue()
+
+    assert (await desk.ask("/story subscribe kherson-retreat")).kind is ReplyKind.ADMIN
+    await desk.bot.deliver()
+    printed = desk.out.getvalue()
+    assert printed.count("The story so far: Russia: Withdrawal From Kherson Is Complete") == 1
+    assert printed.index("Original, Nov 9, 2022") < printed.index("Nov 11, 2022 7:36 AM CST: Update")
+    assert await desk.sent_to(TERMINAL) == 1
+
+    # unsubscribing and subscribing again: the channel has had its catch-up
+    assert (await desk.ask("/story unsubscribe kherson-retreat")).kind is ReplyKind.ADMIN
+    assert (await desk.ask("/story subscribe kherson-retreat")).kind is ReplyKind.ADMIN
+    await desk.bot.deliver()
+    assert desk.out.getvalue().count("The story so far") == 1 and await desk.sent_to(TERMINAL) == 1

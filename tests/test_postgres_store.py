@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,13 @@ import pytest
 
 from bot.catalog import sync_catalog
 from bot.fetch import Fetcher, make_client
+from bot.models import AlertKind
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import PollStatus, poll_story
-from bot.storage import Store, StoreError, open_store
+from bot.storage import Store, StoreError, now_utc, open_store
 from bot.storage.postgres import CONNECT_TIMEOUT
 from bot.storage.postgres_schema import MIGRATIONS
-from tests.helpers import NOV9, NOV11, kherson_config, poll_file
+from tests.helpers import NOV9, NOV11, kherson_config, page, poll_file, routed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -99,3 +101,47 @@ async def test_an_unreachable_database_is_a_clear_error_within_seconds(url: str)
     assert time.monotonic() - began < CONNECT_TIMEOUT + 2
     text = str(failed.value)
     assert "cannot open database postgres" in text and "s3cret-pw" not in text
+
+
+async def test_two_processes_syncing_a_new_route_queue_one_catch_up(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    config = kherson_config(tmp_path, ["rec:A"])
+    stores = [await open_store(postgres_url) for _ in range(3)]  # three pools, as three processes
+    try:
+        await sync_catalog(stores[0], config)
+        await poll_file(config, stores[0], NOV9)
+        wider = kherson_config(tmp_path, ["rec:A", "rec:B"])
+        results = await asyncio.gather(*(sync_catalog(s, wider) for s in stores))
+        assert sorted(results) == [[], [], [("kherson", "rec:B")]]
+        assert [d.channel for d in await stores[1].deliveries()] == ["rec:B"]
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_an_update_held_while_its_digest_is_claimed_is_in_exactly_one_digest(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    config = routed(tmp_path, {"stories": ["kherson"], "channels": ["rec:D"], "digest": "30m"})
+    sender, poller = await open_store(postgres_url), await open_store(postgres_url)
+    try:
+        await sync_catalog(sender, config)
+        await poll_file(config, poller, NOV9)
+        await poll_file(config, poller, NOV11)
+        (due,) = await sender.due_deliveries(now_utc() + timedelta(hours=1), platforms=("rec",))
+        claimed, _ = await asyncio.gather(
+            sender.claim(due.id, now_utc()), poll_file(config, poller, page(12))
+        )
+        assert claimed
+        sent = await sender.alert(due.event_id)  # what the dispatcher reads after its claim
+        updates = [e.id for e in await poller.events() if e.kind is AlertKind.NEW_UPDATE]
+        digests = [e.id for e in await poller.events() if e.kind is AlertKind.DIGEST]
+        held = [u.event_id for d in digests for u in (await poller.alert(d)).updates]
+        assert sorted(held) == sorted(updates) and len(updates) == 2  # each in one digest, none lost
+        assert [u.event_id for u in (await poller.alert(due.event_id)).updates] == [
+            u.event_id for u in sent.updates
+        ]  # fixed from its claim on
+    finally:
+        await sender.close()
+        await poller.close()

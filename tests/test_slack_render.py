@@ -265,6 +265,65 @@ def test_naive_datetimes_are_taken_as_utc() -> None:
     assert f"<!date^{int(naive.replace(tzinfo=UTC).timestamp())}^" in "".join(texts(blocks))
 
 
+# --- catch-ups and digests -----------------------------------------------------------------
+
+
+def long_story(updates: int, summary: str = "Update {n} happened.") -> tuple[TimelineEntry, ...]:
+    original = entry(POSTED, "Original", "Russia says it will pull its troops from Kherson.")
+    later = [
+        entry(POSTED + timedelta(hours=n + 1), "Update", summary.format(n=n + 1)) for n in range(updates)
+    ]
+    return (original, *later)
+
+
+def test_a_catch_up_shows_the_original_then_the_last_ten_updates_in_order() -> None:
+    alert = kherson_alert(kind=AlertKind.CATCH_UP, headline="", summary="", timeline=long_story(14))
+    text, blocks = alert_to_blocks(alert)
+    body = "\n".join(texts(blocks))
+    assert text == "The story so far: Russia: Withdrawal From Kherson Is Complete — 14 updates"
+    assert "The story so far" in body
+    assert body.index("pull its troops") < body.index("and 4 earlier updates") < body.index("Update 5 ")
+    assert "Update 4 " not in body and "Update 1 " not in body
+    assert [int(n) for n in re.findall(r"Update (\d+) happened", body)] == list(range(5, 15))
+    assert blocks[-1]["elements"][0]["action_id"] == TIMELINE_ACTION  # the whole story, on request
+    assert_within_limits(blocks)
+
+
+def test_a_digest_lists_each_update_with_its_headline_in_order() -> None:
+    updates = tuple(
+        kherson_alert(
+            event_id=n, headline=label, summary=f"Summary {n}.", timestamp=UPDATED + timedelta(hours=n)
+        )
+        for n, label in enumerate(["Update", "Correction", "Headline changed"], start=1)
+    )
+    alert = kherson_alert(kind=AlertKind.DIGEST, headline="", summary="", timeline=(), updates=updates)
+    text, blocks = alert_to_blocks(alert)
+    body = "\n".join(texts(blocks))
+    assert text == "3 updates to Russia: Withdrawal From Kherson Is Complete"
+    assert body.startswith(f"*3 updates to <{URL}|Russia: Withdrawal From Kherson Is Complete>*")
+    assert (
+        body.index("*Update*")
+        < body.index("Summary 1.")
+        < body.index("*Correction*")
+        < body.index("Summary 3.")
+    )
+    assert_within_limits(blocks)
+
+
+def test_catch_ups_and_digests_of_hostile_or_huge_text_stay_inert_and_within_limits() -> None:
+    hostile = long_story(40, HOSTILE * 30 + " {n}")
+    members = tuple(kherson_alert(event_id=n, headline=HOSTILE, summary=HOSTILE * 30) for n in range(60))
+    for alert in (
+        kherson_alert(kind=AlertKind.CATCH_UP, story_title=HOSTILE, timeline=hostile),
+        kherson_alert(kind=AlertKind.DIGEST, story_title=HOSTILE, timeline=(), updates=members),
+    ):
+        text, blocks = alert_to_blocks(alert)
+        assert_within_limits(blocks)
+        for piece in [text, *texts(blocks)]:
+            assert live_markup(piece, allowed_link=URL) == [], piece
+            assert "@channel" not in piece and "@here" not in piece
+
+
 def test_a_pause_notice_names_the_story_the_error_and_the_way_back_and_pings_nobody() -> None:
     notice = Notice(
         7, "kherson", HOSTILE, AlertKind.STORY_PAUSED, "Paused after 10 failed polls in a row",

@@ -416,6 +416,103 @@ async def test_pruning_keeps_bases_events_sections_titles_and_recent_failures(st
     await again("C", T0 + 10 * DAY)  # and the kept base still takes the next poll
 
 
+# --- catch-ups and digests ----------------------------------------------------------------
+
+THIRD = section(
+    "Engineers cleared the bridges.", SectionKind.UPDATE, datetime(2022, 11, 12, 9, tzinfo=CHICAGO)
+)
+
+
+async def grow(store: Store, sections: tuple[Section, ...], at: datetime, *events: EventRecord) -> list[int]:
+    """Record the story as `sections` on top of the latest version, with `events`."""
+    story = Story(title="Kherson", sections=sections)
+    known = await store.known_fingerprints("kherson")
+    new = [record(s) for s in sections if s.fingerprint not in known]
+    return await store.record_version(
+        "kherson", await latest_id(store), at, FetchMeta(), story, new, list(events)
+    )
+
+
+async def test_a_route_added_mid_story_queues_one_catch_up_as_of_its_version(store: Store) -> None:
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:A")]) == []  # no version yet
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:A")]) == []  # routed from the start
+    await grow(store, (FIRST, ORIGINAL), T0 + DAY, update("Update", "rec:A", at=FIRST.timestamp))
+    both = [("kherson", "rec:A"), ("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], both) == [("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], both) == []
+    # dropped and added back: the channel had its catch-up, so it gets none again
+    await store.sync_stories([KHERSON], both[:1])
+    assert await store.sync_stories([KHERSON], both) == []
+    (catch_up,) = [e for e in await store.events("kherson") if e.kind is AlertKind.CATCH_UP]
+    (delivery,) = await store.deliveries(catch_up.id)
+    assert delivery.channel == "rec:B" and delivery.status is DeliveryStatus.PENDING
+    due = await store.due_deliveries(T0 + DAY, platforms=("rec",))
+    assert [(d.event_id, d.channel) for d in due if d.channel == "rec:B"] == [(catch_up.id, "rec:B")]
+    # a later update reaches rec:B on its own; the catch-up shows the story as it stood
+    await grow(store, (THIRD, FIRST, ORIGINAL), T0 + 2 * DAY, update("Update", "rec:A", "rec:B"))
+    alert = await store.alert(catch_up.id)
+    assert alert.kind is AlertKind.CATCH_UP and alert.story_title == "Kherson"
+    assert [e.label for e in alert.timeline] == ["Original", "Update"]
+    assert alert.timeline[1].timestamp == FIRST.timestamp
+
+
+async def test_a_channel_that_had_an_alert_of_the_story_gets_no_catch_up(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    await grow(store, (FIRST, ORIGINAL), T0 + DAY, update("Update", "rec:K"))  # a keyword route's alert
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:K")]) == []
+
+
+async def test_held_events_are_grouped_into_one_digest_per_story_and_channel(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    half_hour = timedelta(minutes=30)
+
+    def held(headline: str, at: datetime | None) -> EventRecord:
+        return EventRecord(AlertKind.NEW_UPDATE, headline, f"summary of {headline}", at,
+                           channels=("rec:A",), held=(("rec:D", 1800.0),))  # fmt: skip
+
+    (one,) = await grow(store, (FIRST, ORIGINAL), T0, held("one", FIRST.timestamp))
+    (two,) = await grow(
+        store, (THIRD, FIRST, ORIGINAL), T0 + timedelta(minutes=1), held("two", THIRD.timestamp)
+    )
+    (three,) = await grow(store, (SECOND, THIRD, FIRST, ORIGINAL), T0 + timedelta(minutes=2),
+                          held("three", SECOND.timestamp))  # fmt: skip
+    (digest,) = [e for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    rows = await store.deliveries()
+    assert sorted((r.event_id, r.channel) for r in rows if r.channel == "rec:D") == [(digest.id, "rec:D")]
+    assert sum(r.channel == "rec:A" for r in rows) == 3  # the immediate channel is untouched
+    (row,) = await store.deliveries(digest.id)
+    assert row.next_attempt_at == T0 + half_hour  # due a period after it opened
+    early = await store.due_deliveries(T0 + timedelta(minutes=29), platforms=("rec",))
+    assert "rec:D" not in {d.channel for d in early}
+    (due,) = [d for d in await store.due_deliveries(T0 + half_hour, ("rec",)) if d.channel == "rec:D"]
+    alert = await store.alert(digest.id)
+    assert alert.kind is AlertKind.DIGEST
+    # in publisher order (Nov 10, Nov 11, Nov 12), not the order they were seen
+    assert [u.event_id for u in alert.updates] == [one, three, two]
+    assert [u.summary for u in alert.updates] == ["summary of one", "summary of three", "summary of two"]
+    # once claimed, the digest is closed: the next held event opens a new one
+    assert await store.claim(due.id, T0 + half_hour)
+    await grow(store, (THIRD, SECOND, FIRST, ORIGINAL), T0 + half_hour, held("four", None))
+    assert [u.event_id for u in (await store.alert(digest.id)).updates] == [one, three, two]
+    digests = [e for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    assert len(digests) == 2 and len((await store.alert(digests[1].id)).updates) == 1
+    (later,) = await store.deliveries(digests[1].id)
+    assert later.next_attempt_at == T0 + 2 * half_hour and later.channel == "rec:D"
+
+
+async def test_only_routes_named_for_catch_up_get_one(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    routes = [("kherson", "rec:A"), ("kherson", "rec:B")]
+    assert await store.sync_stories([KHERSON], routes, catch_up={("kherson", "rec:B")}) == [
+        ("kherson", "rec:B")
+    ]
+    assert [d.channel for d in await store.deliveries()] == ["rec:B"]  # rec:A follows from now on
+
+
 # --- story health: failures in a row, pauses and their notices, deliveries failed for good ----
 
 

@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.models import Alert, Notice, Reply, ReplyKind
-from bot.textfmt import alert_lead, format_time, notice_text, render_view
+from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind
+from bot.textfmt import alert_lead, catch_up_lines, digest_lines, format_time, notice_text, render_view
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -29,6 +29,8 @@ def _text(text: str, style: str = "") -> Text:
 def alert_to_panel(alert: Alert) -> Panel:
     """The update, its summary, the timeline in one line and where the rest is, as on Slack
     and Discord (whose button is `/story timeline <id>` here)."""
+    if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
+        return _grouped_panel(alert)
     when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
         _text(f"{alert.headline}  ·  {when}", style="bold"),
@@ -36,6 +38,21 @@ def alert_to_panel(alert: Alert) -> Panel:
     ]
     more = f"full timeline: /story timeline {alert.story_id}"
     parts.append(_text(f"{alert.progress} · {more}" if alert.progress else more, style="dim"))
+    if alert.story_url:
+        parts.append(_text(alert.story_url, style="underline"))
+    return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
+
+
+def _grouped_panel(alert: Alert) -> Panel:
+    """A catch-up (the story so far) or a digest (several updates) as one panel."""
+    parts: list[RenderableType] = []
+    if alert.kind is AlertKind.DIGEST:
+        lines = digest_lines(alert)
+    else:
+        parts.append(_text(f"as of {format_time(alert.seen_at)}", style="bold"))
+        lines = catch_up_lines(alert)
+    parts += [_text(line) for line in lines]
+    parts.append(_text(f"full timeline: /story timeline {alert.story_id}", style="dim"))
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
     return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS
+from bot.textfmt import ALERT_LEADS, digest_title, earlier_note, story_so_far
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -115,6 +115,8 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     one line ("3rd update since Nov 9"), and the source. The full timeline is a button's.
     The footer ends with the delivery `key`, when given: Discord keeps no hidden field on a
     message, and the footer is where a later read of the channel finds which alert it is."""
+    if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
+        return _grouped_embed(alert, key)
     moment = alert.timestamp or alert.seen_at
     title = alert.story_title or alert.headline or alert.story_id
     lines = [safe(alert.summary) if alert.summary else ""]
@@ -133,6 +135,42 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     embed.set_author(name=ALERT_LEADS[alert.kind])
     embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
     return fit(embed)
+
+
+ITEM_SUMMARY_MAX = 600  # characters of each update's summary in a catch-up or digest
+
+
+def _grouped_embed(alert: Alert, key: str | None) -> discord.Embed:
+    """A catch-up (the original, then the latest updates in order) or a digest (each update's
+    headline and summary) as one embed: whole items while they fit, then a count."""
+    if alert.kind is AlertKind.DIGEST:
+        title = digest_title(alert)
+        items = [_item(u.headline, u.timestamp or u.seen_at, u.summary) for u in alert.updates]
+        author = ALERT_LEADS[alert.kind]
+    else:
+        so_far = story_so_far(alert)
+        title = alert.story_title or alert.story_id
+        original = so_far.original
+        items = [_item(original.label, entry_time(original), original.summary)] if original else []
+        if so_far.earlier:
+            items.append(f"*{ELLIPSIS} {earlier_note(so_far.earlier)}*")
+        items += [_item(e.label, entry_time(e), e.summary) for e in so_far.updates]
+        author = f"{ALERT_LEADS[alert.kind]}, as of {alert.seen_at:%b %d, %Y}"
+    embed = discord.Embed(
+        title=plain_clip(title, TITLE_MAX),
+        url=_safe_url(alert.story_url),
+        description=_clip_lines(items, DESCRIPTION_MAX) or "Nothing stored yet.",
+        colour=COLOUR,
+        timestamp=alert.seen_at,
+    )
+    embed.set_author(name=plain_clip(author, AUTHOR_MAX))
+    embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
+    return fit(embed)
+
+
+def _item(label: str, moment: datetime, summary: str) -> str:
+    head = f"**{plain_clip(label or 'Update', 64)}** · {when(moment)}"
+    return f"{head}\n{safe_clip(summary, ITEM_SUMMARY_MAX)}".strip()
 
 
 def notice_to_embed(notice: Notice, key: str | None = None) -> discord.Embed:

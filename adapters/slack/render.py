@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS
+from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
+from bot.textfmt import ALERT_LEADS, digest_title, earlier_note, story_so_far
 
 MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
@@ -185,6 +185,10 @@ def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     """An alert as a Slack message: linked headline, the update and its summary, when, the
     timeline in one line, and a button that answers (to the clicker) with the full timeline."""
+    if alert.kind is AlertKind.CATCH_UP:
+        return _catch_up_blocks(alert)
+    if alert.kind is AlertKind.DIGEST:
+        return _digest_blocks(alert)
     label = ALERT_LEADS[alert.kind]
     when = alert.timestamp or alert.seen_at
     title = fit(alert.story_title or alert.story_id, 300)
@@ -200,6 +204,54 @@ def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     blocks.append(button(TIMELINE_ACTION, "Full timeline", timeline_query(alert.story_id)))
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
     return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+ITEM_SUMMARY = 600  # characters of each update's summary in a catch-up or digest
+
+
+def _item_line(label: str, when: datetime, summary: str) -> str:
+    return f"*{fit(label or 'Update', 60)}* · {date_token(when)}\n{fit(summary, ITEM_SUMMARY)}".rstrip()
+
+
+def _catch_up_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """The story so far: the original's summary, then the latest updates in order, the rest
+    counted, in one message."""
+    so_far = story_so_far(alert)
+    title = fit(alert.story_title or alert.story_id, 300)
+    lead = f"{ALERT_LEADS[alert.kind]} · as of {date_token(alert.seen_at)}"
+    blocks: list[Block] = [
+        section(f"*{link(alert.story_url, title)}*"),
+        context(f"{lead} · `{code(alert.story_id)}`"),
+    ]
+    lines = []
+    if so_far.original is not None:
+        lines.append(_item_line(so_far.original.label, so_far.original.timestamp or so_far.original.seen_at,
+                                so_far.original.summary))  # fmt: skip
+    if so_far.earlier:
+        lines.append(f"_… {earlier_note(so_far.earlier)}_")
+    lines += [_item_line(e.label, e.timestamp or e.seen_at, e.summary) for e in so_far.updates]
+    blocks.extend(sections_of_lines(lines or ["_Nothing stored yet._"]))
+    count = len(so_far.updates) + so_far.earlier
+    updates = f"{count} update{'' if count == 1 else 's'}"
+    fallback = f"{ALERT_LEADS[alert.kind]}: {alert.story_title or alert.story_id} — {updates}"
+    return fit(fallback, MAX_FALLBACK), with_timeline_button(blocks, alert)
+
+
+def _digest_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """'3 updates to <story>' and each update's headline and summary, oldest first."""
+    heading = digest_title(alert).removesuffix(alert.story_title)
+    title = fit(alert.story_title or alert.story_id, 300)
+    blocks: list[Block] = [section(f"*{fit(heading, 40)}{link(alert.story_url, title)}*")]
+    lines = [_item_line(u.headline, u.timestamp or u.seen_at, u.summary) for u in alert.updates]
+    blocks.extend(sections_of_lines(lines))
+    blocks.append(context(f"{ALERT_LEADS[alert.kind]} · `{code(alert.story_id)}`"))
+    return fit(digest_title(alert), MAX_FALLBACK), with_timeline_button(blocks, alert)
+
+
+def with_timeline_button(blocks: list[Block], alert: Alert) -> list[Block]:
+    """`blocks` cut to leave room for the alert's "Full timeline" button, and the button."""
+    button_block = button(TIMELINE_ACTION, "Full timeline", timeline_query(alert.story_id))
+    return [*cap_blocks(blocks, MAX_BLOCKS - 1), button_block]
 
 
 def notice_to_blocks(notice: Notice) -> tuple[str, list[Block]]:

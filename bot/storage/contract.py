@@ -6,7 +6,7 @@ every backend. Callers type against these, never against a backend class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -35,12 +35,25 @@ from bot.storage.rows import (
 class StoryCatalog(Protocol):
     """The tracked stories, their routes and the full-text index over them."""
 
-    async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
+    async def sync_stories(
+        self,
+        entries: Sequence[StoryEntry],
+        routes: Sequence[tuple[str, str]],
+        catch_up: Collection[tuple[str, str]] | None = None,
+    ) -> list[tuple[str, str]]:
         """Make the catalog match `entries` and the (story id, channel) `routes`, in one
         transaction: a story left out goes inactive (its history stays), and no reader ever
         sees the catalog half-synced. Entries whose `digest` is unchanged are not rewritten
         (nor re-indexed), so a sync costs what changed, not what is tracked. An entry that did
-        change (its source, title or aliases were edited) is un-paused, its failures zeroed."""
+        change (its source, title or aliases were edited) is un-paused, its failures zeroed.
+
+        A route added to a story that already has a good version (and is in `catch_up`, when
+        given: the routes that name their story) queues, in the same transaction, one catch-up
+        for that channel: an event of kind `catch_up` (as of the latest good version) with a
+        single delivery, to that channel. A channel that has had any delivery of the story gets
+        none, so a catch-up goes to each (story, channel) at most once, across restarts and
+        processes; routes in place before the story's first version (they see it live) get
+        none. Returns the routes that got one, sorted."""
         ...
 
     async def stories(self) -> list[StoryBrief]:
@@ -108,7 +121,11 @@ class VersionHistory(Protocol):
         events: Sequence[EventRecord],
     ) -> list[int]:
         """Store a good version with its new sections, its events and one pending delivery per
-        (event, channel), all in one transaction. `base_id` is the id of the version the poll
+        (event, channel), all in one transaction. A `held` channel gets no delivery of its own:
+        the event joins the story's open digest for that channel (an event of kind `digest`
+        with one delivery, due `period` seconds after the digest was opened), or opens one. A
+        digest stays open until its delivery is first claimed; from then on what it holds is
+        fixed, and the next held event opens a new one. `base_id` is the id of the version the poll
         diffed against (None: there was none); if it is no longer the story's latest good
         version, raises StaleBase and records nothing, so two pollers never record one update
         twice. The failure count goes back to 0. Returns the new event ids in the order given."""
@@ -159,7 +176,9 @@ class EventLog(Protocol):
         ...
 
     async def alert(self, event_id: int) -> Alert:
-        """The event ready to post, with its story's current timeline. KeyError if unknown."""
+        """The event ready to post, with its story's current timeline. KeyError if unknown.
+        A catch-up's timeline holds only what was first seen by its version; a digest's
+        `updates` are the events it holds, in alert order."""
         ...
 
     async def message(self, event_id: int) -> Alert | Notice:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -55,6 +55,7 @@ CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a
 POOL_MAX = 10
 
 Conn = AsyncConnection[DictRow]
+Cursor = AsyncCursor[DictRow]
 
 
 class PostgresStore:
@@ -131,7 +132,12 @@ class PostgresStore:
 
     # --- catalog -------------------------------------------------------------------------
 
-    async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
+    async def sync_stories(
+        self,
+        entries: Sequence[StoryEntry],
+        routes: Sequence[tuple[str, str]],
+        catch_up: Collection[tuple[str, str]] | None = None,
+    ) -> list[tuple[str, str]]:
         async with self.transaction() as conn, conn.cursor() as cur:
             await cur.execute("SELECT id, config_hash, active FROM stories FOR UPDATE")
             stored = {r["id"]: (r["config_hash"], r["active"]) for r in await cur.fetchall()}
@@ -158,10 +164,13 @@ class PostgresStore:
             await cur.executemany(
                 "DELETE FROM routes WHERE story_id = %s AND channel = %s", sorted(old_routes - new_routes)
             )
+            added = sorted(new_routes - old_routes)
             await cur.executemany(
-                "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                sorted(new_routes - old_routes),
+                "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING", added
             )
+            named = None if catch_up is None else set(catch_up)
+            eligible = [r for r in added if named is None or r in named]
+            return [route for route in eligible if await _queue_catch_up(cur, *route)]
 
     async def stories(self) -> list[StoryBrief]:
         rows = await self._all(
@@ -714,6 +723,73 @@ def _aware(ts: datetime | None) -> datetime | None:
     return ts.astimezone(UTC) if ts is not None else None
 
 
+async def _queue_catch_up(cur: Cursor, story_id: str, channel: str) -> bool:
+    """A catch-up for a channel newly routed to a story (see `StoryCatalog.sync_stories`)."""
+    await cur.execute(
+        "SELECT id, fetched_at FROM versions WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1",
+        (story_id,),
+    )
+    latest = await cur.fetchone()
+    if latest is None:
+        return False
+    await cur.execute(
+        """SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
+           WHERE d.channel = %s AND e.story_id = %s LIMIT 1""",
+        (channel, story_id),
+    )
+    if await cur.fetchone() is not None:
+        return False
+    as_of = latest["fetched_at"]
+    await cur.execute(
+        """INSERT INTO events (story_id, version_id, kind, headline, summary, order_at, seen_at)
+           VALUES (%s, %s, %s, '', '', %s, %s) RETURNING id""",
+        (story_id, latest["id"], AlertKind.CATCH_UP.value, as_of, as_of),
+    )
+    event = await cur.fetchone()
+    assert event is not None
+    await cur.execute(
+        "INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)",
+        (event["id"], channel, as_of),
+    )
+    return True
+
+
+async def _hold_for_digest(
+    cur: Cursor, story_id: str, version_id: int, event_id: int, channel: str, at: datetime, period: float
+) -> None:
+    """Add an event to the story's open digest for `channel`, or open one due `period` seconds
+    from now (see `VersionHistory.record_version`). The open digest's delivery row is locked,
+    so a sender's claim waits for this transaction and then sends what it holds."""
+    await cur.execute(
+        """SELECT e.id FROM events e JOIN deliveries d ON d.event_id = e.id
+           WHERE e.story_id = %s AND e.kind = %s AND d.channel = %s AND d.status = 'pending'
+             AND d.claimed_at IS NULL
+           ORDER BY e.id DESC LIMIT 1 FOR UPDATE OF d""",
+        (story_id, AlertKind.DIGEST.value, channel),
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        digest_id = row["id"]
+    else:
+        due = at + timedelta(seconds=period)
+        await cur.execute(
+            """INSERT INTO events (story_id, version_id, kind, headline, summary, order_at, seen_at)
+               VALUES (%s, %s, %s, '', '', %s, %s) RETURNING id""",
+            (story_id, version_id, AlertKind.DIGEST.value, due, at),
+        )
+        opened = await cur.fetchone()
+        assert opened is not None
+        digest_id = opened["id"]
+        await cur.execute(
+            "INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)",
+            (digest_id, channel, due),
+        )
+    await cur.execute(
+        "INSERT INTO digest_members (digest_event_id, event_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (digest_id, event_id),
+    )
+
+
 async def _story_record(conn: Conn, story_id: str) -> StoryRecord | None:
     cursor = await conn.execute("SELECT id, source, title, subtitle FROM stories WHERE id = %s", (story_id,))
     row = await cursor.fetchone()
@@ -757,18 +833,29 @@ async def _insert_event(
            ON CONFLICT DO NOTHING""",
         [(inserted["id"], channel, at) for channel in event.channels],
     )
+    for channel, period in event.held:
+        await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
     return int(inserted["id"])
 
 
-async def _event_context(conn: Conn, event_id: int) -> tuple[EventRow, StoryRecord, list[SectionSeen]]:
-    """An event with its story and current sections (call inside a snapshot). KeyError if unknown."""
+async def _event_context(
+    conn: Conn, event_id: int
+) -> tuple[EventRow, StoryRecord, list[SectionSeen], list[EventRow]]:
+    """An event with its story, current sections and (a digest's) member events in alert
+    order (call inside a snapshot). KeyError if unknown."""
     cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
     row = await cursor.fetchone()
     if row is None:
         raise KeyError(event_id)
     record = await _story_record(conn, row["story_id"])
     assert record is not None
-    return _event(row), record, await _current_sections(conn, row["story_id"])
+    cursor = await conn.execute(
+        """SELECT e.* FROM digest_members m JOIN events e ON e.id = m.event_id
+           WHERE m.digest_event_id = %s ORDER BY e.order_at, e.id""",
+        (event_id,),
+    )
+    members = [_event(m) for m in await cursor.fetchall()]
+    return _event(row), record, await _current_sections(conn, row["story_id"]), members
 
 
 def _pending(r: DictRow) -> PendingDelivery:

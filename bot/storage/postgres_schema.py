@@ -163,4 +163,14 @@ MIGRATIONS: tuple[str, ...] = (
         worked_at = CASE WHEN last_error IS NULL THEN checked_at
             ELSE (SELECT max(v.fetched_at) FROM versions v WHERE v.story_id = stories.id AND v.ok) END
     """,
+    # 5: the updates a digest groups (kind 'digest' events, one delivery each); catch-ups are
+    # events of kind 'catch_up' and need no table
+    """
+    CREATE TABLE digest_members (
+        digest_event_id bigint NOT NULL REFERENCES events(id),
+        event_id bigint NOT NULL REFERENCES events(id),
+        PRIMARY KEY (digest_event_id, event_id)
+    );
+    CREATE INDEX events_by_story_kind ON events (story_id, kind, id);
+    """,
 )

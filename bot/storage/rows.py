@@ -94,7 +94,8 @@ class SectionSeen:
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """An event as the pipeline hands it to the store, summary and routed channels included."""
+    """An event as the pipeline hands it to the store, summary and routed channels included:
+    `channels` get it at once, `held` (channel, period in seconds) in their next digest."""
 
     kind: AlertKind
     headline: str
@@ -103,6 +104,7 @@ class EventRecord:
     fingerprint: str | None = None
     change: float | None = None
     channels: tuple[str, ...] = ()
+    held: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -179,7 +179,12 @@ class SqliteStore:
 
     # --- catalog -------------------------------------------------------------------------
 
-    async def sync_stories(self, entries: Sequence[StoryEntry], routes: Sequence[tuple[str, str]]) -> None:
+    async def sync_stories(
+        self,
+        entries: Sequence[StoryEntry],
+        routes: Sequence[tuple[str, str]],
+        catch_up: Collection[tuple[str, str]] | None = None,
+    ) -> list[tuple[str, str]]:
         at_text = encode_time(now_utc())
         async with self.transaction() as db:
             async with db.execute("SELECT id, config_hash, active FROM stories") as cursor:
@@ -207,10 +212,11 @@ class SqliteStore:
             await db.executemany(
                 "DELETE FROM routes WHERE story_id = ? AND channel = ?", sorted(old_routes - new_routes)
             )
-            await db.executemany(
-                "INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)",
-                sorted(new_routes - old_routes),
-            )
+            added = sorted(new_routes - old_routes)
+            await db.executemany("INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)", added)
+            named = None if catch_up is None else set(catch_up)
+            eligible = [r for r in added if named is None or r in named]
+            return [route for route in eligible if await _queue_catch_up(db, *route)]
 
     async def stories(self) -> list[StoryBrief]:
         rows = await self._all(
@@ -749,6 +755,78 @@ async def _last_version(db: aiosqlite.Connection, story_id: str, lock: asyncio.L
     )
 
 
+async def _queue_catch_up(db: aiosqlite.Connection, story_id: str, channel: str) -> bool:
+    """A catch-up for a channel newly routed to a story: one event of kind 'catch_up' as of the
+    story's latest good version, with one delivery, to that channel only. None when the story
+    has no version yet (nothing to catch up on) or the channel has had any of its alerts."""
+    latest = await _row(
+        db,
+        "SELECT id, fetched_at FROM versions WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1",
+        (story_id,),
+    )
+    if latest is None:
+        return False
+    seen = await _row(
+        db,
+        """SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id
+           WHERE d.channel = ? AND e.story_id = ? LIMIT 1""",
+        (channel, story_id),
+    )
+    if seen is not None:
+        return False
+    as_of = decode_time(latest["fetched_at"]) or now_utc()
+    cursor = await db.execute(
+        """INSERT INTO events (story_id, version_id, kind, headline, summary, order_key, seen_at)
+           VALUES (?, ?, ?, '', '', ?, ?)""",
+        (story_id, latest["id"], AlertKind.CATCH_UP.value, utc_key(as_of), encode_time(as_of)),
+    )
+    await db.execute(
+        "INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
+        (cursor.lastrowid, channel, utc_key(as_of)),
+    )
+    return True
+
+
+async def _hold_for_digest(
+    db: aiosqlite.Connection,
+    story_id: str,
+    version_id: int | None,
+    event_id: int,
+    channel: str,
+    at: datetime,
+    period: float,
+) -> None:
+    """Add an event to the story's open digest for `channel`, opening one due `period` seconds
+    from now when there is none. A digest is open while its delivery was never attempted: once
+    claimed, what it holds (and so its delivery key) is fixed."""
+    row = await _row(
+        db,
+        """SELECT e.id FROM events e JOIN deliveries d ON d.event_id = e.id
+           WHERE e.story_id = ? AND e.kind = ? AND d.channel = ? AND d.status = 'pending'
+             AND d.claimed_at IS NULL
+           ORDER BY e.id DESC LIMIT 1""",
+        (story_id, AlertKind.DIGEST.value, channel),
+    )
+    if row is not None:
+        digest_id = row["id"]
+    else:
+        due = utc_key(at + timedelta(seconds=period))
+        cursor = await db.execute(
+            """INSERT INTO events (story_id, version_id, kind, headline, summary, order_key, seen_at)
+               VALUES (?, ?, ?, '', '', ?, ?)""",
+            (story_id, version_id, AlertKind.DIGEST.value, due, encode_time(at)),
+        )
+        digest_id = cursor.lastrowid
+        await db.execute(
+            "INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
+            (digest_id, channel, due),
+        )
+    await db.execute(
+        "INSERT OR IGNORE INTO digest_members (digest_event_id, event_id) VALUES (?, ?)",
+        (digest_id, event_id),
+    )
+
+
 async def _story_record(db: aiosqlite.Connection, story_id: str) -> StoryRecord | None:
     row = await _row(db, "SELECT id, source, title, subtitle FROM stories WHERE id = ?", (story_id,))
     return StoryRecord(row["id"], row["source"], row["title"], row["subtitle"]) if row else None
@@ -811,19 +889,28 @@ async def _insert_event(
         "INSERT OR IGNORE INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
         [(event_id, channel, utc_key(at)) for channel in event.channels],
     )
+    for channel, period in event.held:
+        await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
     return event_id
 
 
 async def _event_context(
     db: aiosqlite.Connection, event_id: int
-) -> tuple[EventRow, StoryRecord, list[SectionSeen]]:
-    """An event with its story and current sections, from one snapshot. KeyError if unknown."""
+) -> tuple[EventRow, StoryRecord, list[SectionSeen], list[EventRow]]:
+    """An event with its story, current sections and (a digest's) member events in alert
+    order, from one snapshot. KeyError if unknown."""
     row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
     if row is None:
         raise KeyError(event_id)
     record = await _story_record(db, row["story_id"])
     assert record is not None
-    return _event(row), record, await _current_sections(db, row["story_id"])
+    members = await db.execute_fetchall(
+        """SELECT e.* FROM digest_members m JOIN events e ON e.id = m.event_id
+           WHERE m.digest_event_id = ? ORDER BY e.order_key, e.id""",
+        (event_id,),
+    )
+    sections = await _current_sections(db, row["story_id"])
+    return _event(row), record, sections, [_event(m) for m in members]
 
 
 def _event(r: aiosqlite.Row) -> EventRow:

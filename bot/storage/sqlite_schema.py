@@ -198,6 +198,16 @@ MIGRATIONS: tuple[str, ...] = (
         worked_at = CASE WHEN last_error IS NULL THEN checked_at
             ELSE (SELECT max(v.fetched_at) FROM versions v WHERE v.story_id = stories.id AND v.ok) END
     """,
+    # 11: the updates a digest groups (kind 'digest' events, one delivery each); catch-ups are
+    # events of kind 'catch_up' and need no table
+    """
+    CREATE TABLE digest_members (
+        digest_event_id INTEGER NOT NULL REFERENCES events(id),
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        PRIMARY KEY (digest_event_id, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_story_kind ON events(story_id, kind, id);
+    """,
 )
 
 
