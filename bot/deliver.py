@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # How far before its first claim a send is looked for: the platform's clock is not ours.
 RECONCILE_MARGIN = timedelta(minutes=10)
+INLINE_RETRIES = 5  # rate-limited sends of one delivery retried within a pass, at most
 KEY_MAX = 25  # Discord's nonce limit, the tightest place a key goes
 
 
@@ -61,6 +62,8 @@ class DeliveryReport:
     failed: int = 0
     retrying: int = 0
     found: int = 0  # of `sent`: posts an interrupted run made, found on the platform and recorded
+    # of one send refused by a rate limit: the seconds the platform asked for (not summed)
+    rate_limited_for: float | None = None
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
@@ -83,6 +86,8 @@ class Dispatcher:
         max_backoff: float = 3600.0,
         idle: float = 30.0,
         clock: Callable[[], datetime] = now_utc,
+        max_inline_wait: float = 5.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         metrics: Metrics = NO_METRICS,
     ):
         self.store = store
@@ -93,6 +98,8 @@ class Dispatcher:
         self.max_backoff = max_backoff
         self.idle = idle
         self.clock = clock
+        self.max_inline_wait = max_inline_wait
+        self.sleep = sleep
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[DeliveryReport]] = set()
@@ -162,17 +169,29 @@ class Dispatcher:
     async def _serve_channel(
         self, items: list[PendingDelivery], alerts: dict[int, Alert | Notice]
     ) -> DeliveryReport:
+        """One channel's alerts in order. A slot is held per send, not per channel: a channel
+        waiting out its rate limit (a few seconds, as the platform asked) holds none, and
+        sends again when allowed; a longer wait ends the channel's turn until a later pass."""
         report = DeliveryReport()
-        async with self._slots:
-            for delivery in items:
-                task = asyncio.ensure_future(self._deliver_one(delivery, alerts))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-                outcome = await asyncio.shield(task)
-                report.add(outcome)
-                if outcome.retrying:
-                    break  # keep this channel's order: later alerts wait for this one
+        for delivery in items:
+            outcome = await self._send(delivery, alerts)
+            for _ in range(INLINE_RETRIES):  # bounded: a platform answering 429 + Retry-After 0 forever
+                wait = outcome.rate_limited_for
+                if wait is None or wait > self.max_inline_wait:
+                    break
+                await self.sleep(wait)
+                outcome = await self._send(delivery, alerts)  # recorded as due now, unclaimed if it was
+            report.add(outcome)
+            if outcome.retrying:
+                break  # keep this channel's order: later alerts wait for this one
         return report
+
+    async def _send(self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]) -> DeliveryReport:
+        async with self._slots:
+            task = asyncio.ensure_future(self._deliver_one(delivery, alerts))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+            return await asyncio.shield(task)
 
     async def _deliver_one(
         self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]
@@ -295,10 +314,16 @@ class Dispatcher:
         else:
             delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
         log.info("delivery to %s will retry in %.1fs: %s", delivery.channel, delay, err.reason)
+        # a rate limit refused the send; on the delivery's first claim nothing can have landed, so
+        # its retry need not ask the platform first (a history read per 429, itself rate-limited)
         await self.store.mark_retry(
-            delivery.id, err.reason, self.clock() + timedelta(seconds=delay), count=not rate_limited
+            delivery.id,
+            err.reason,
+            self.clock() + timedelta(seconds=delay),
+            count=not rate_limited,
+            unclaim=rate_limited and delivery.claimed_at is None,
         )
-        return DeliveryReport(retrying=1)
+        return DeliveryReport(retrying=1, rate_limited_for=delay if rate_limited else None)
 
 
 def _thread(alert: Alert | Notice, posted: Posted, thread_id: str | None) -> str | None:

@@ -5,9 +5,10 @@ Pure presentation rules, kept out of SQL so every storage backend shows a story 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
 from bot.redact import display_url
@@ -46,6 +47,17 @@ def story_view(record: StoryRecord, sections: Iterable[SectionSeen]) -> StoryVie
         entries,
         record.subtitle,
     )
+
+
+def joined_view(rows: Sequence[Any], section: Callable[[Any], SectionSeen]) -> StoryView | None:
+    """The view from one statement's rows: the story's `id`, `source`, `title`, `subtitle` on
+    each, and one row per current section (`fingerprint` NULL when it has none); None for no
+    rows (no such story). `section` reads a section from a row, as its backend stores it."""
+    if not rows:
+        return None
+    first = rows[0]
+    record = StoryRecord(first["id"], first["source"], first["title"], first["subtitle"])
+    return story_view(record, (section(r) for r in rows if r["fingerprint"] is not None))
 
 
 def ordinal(n: int) -> str:

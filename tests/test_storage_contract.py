@@ -251,6 +251,13 @@ async def test_the_view_orders_by_publisher_time_and_keeps_the_publishers_zone(s
     assert await store.story_view("never") is None
 
 
+async def test_the_view_of_a_story_never_read_is_its_record_alone(store: Store) -> None:
+    await tracked(store)
+    await store.record_failure("kherson", T0, "HTTP 503", 503)  # a failed fetch holds no sections
+    view = await store.story_view("kherson")
+    assert view is not None and view.timeline == () and view.latest is None and view.title == "kherson"
+
+
 async def test_an_alert_carries_its_event_and_the_current_timeline(store: Store) -> None:
     await tracked(store)
     first = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
@@ -341,6 +348,22 @@ async def test_a_claimed_delivery_retried_or_failed_keeps_its_first_claim(store:
     assert await store.claim(one.id, T0 + DAY) and not await store.claim(two.id, T0)
     (stuck,) = await store.claimed_unrecorded(("rec",), older_than=T0 + DAY + DAY)
     assert stuck.claimed_at == T0
+
+
+async def test_a_retry_refused_on_its_first_claim_can_give_the_claim_back(store: Store) -> None:
+    """unclaim: the platform refused the only send (a rate limit), so the retry just sends."""
+    await queue(store)
+    one, _, two = await store.due_deliveries(T0, platforms=("rec",))
+    assert await store.claim(one.id, T0) and await store.claim(two.id, T0)
+    await store.mark_retry(one.id, "rate limited", T0, count=False, unclaim=True)
+    await store.mark_retry(two.id, "rate limited", T0, count=False)
+    due = {d.id: d for d in await store.due_deliveries(T0, platforms=("rec",))}
+    assert due[one.id].claimed_at is None and due[one.id].attempts == 0
+    assert due[two.id].claimed_at == T0  # kept: the next attempt looks for an earlier send
+    assert await store.claimed_unrecorded(("rec",), older_than=T0 + DAY) == []
+    assert await store.claim(one.id, T0 + DAY)
+    (stuck,) = await store.claimed_unrecorded(("rec",), older_than=T0 + DAY + DAY)
+    assert stuck.id == one.id and stuck.claimed_at == T0 + DAY
 
 
 async def test_known_titles_and_fingerprints_remember_everything(store: Store) -> None:

@@ -272,8 +272,13 @@ class DeliveryQueue(Protocol):
         """Recorded as sent with the platform's message id: never sent again."""
         ...
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
-        """Back to pending until `retry_at`; a rate limit (count=False) does not use an attempt."""
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
+        """Back to pending until `retry_at`; a rate limit (count=False) does not use an attempt.
+        The claim is kept (a failed send may have landed: the next attempt looks for it first),
+        unless `unclaim`: the platform refused the delivery's only send (a rate limit on its first
+        claim), so nothing landed and the next attempt just sends."""
         ...
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:

@@ -51,7 +51,7 @@ from bot.storage.rows import (
     Subscription,
     Validators,
 )
-from bot.timeline import alert_for, corrected_alert, message_for, story_view
+from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
 POOL_MAX = 10
@@ -396,11 +396,18 @@ class PostgresStore:
             return await _current_sections(conn, story_id)
 
     async def story_view(self, story_id: str) -> StoryView | None:
-        async with self.transaction(snapshot=True) as conn:
-            record = await _story_record(conn, story_id)
-            if record is None:
-                return None
-            return story_view(record, await _current_sections(conn, story_id))
+        """One statement (one snapshot, one round trip): the record, joined to the sections
+        the latest good version holds."""
+        rows = await self._all(
+            """SELECT st.id, st.source, st.title, st.subtitle, s.fingerprint, s.label,
+                      s.published_at, s.published_zone, s.first_seen_at, s.summary
+               FROM stories st LEFT JOIN sections s ON s.story_id = st.id AND s.fingerprint IN (
+                   SELECT jsonb_array_elements(v.parsed -> 'sections') ->> 'fingerprint' FROM versions v
+                   WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = st.id AND ok))
+               WHERE st.id = %s""",
+            (story_id,),
+        )
+        return joined_view(rows, _section_seen)
 
     # --- events --------------------------------------------------------------------------
 
@@ -561,12 +568,15 @@ class PostgresStore:
                 (message_id, thread_id, at, delivery_id),
             )
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
         async with self.transaction() as conn:
             await conn.execute(
                 """UPDATE deliveries SET status = 'pending', attempts = attempts + %s,
-                       last_error = %s, next_attempt_at = %s WHERE id = %s""",
-                (int(count), error[:500], retry_at, delivery_id),
+                       last_error = %s, next_attempt_at = %s,
+                       claimed_at = CASE WHEN %s THEN NULL ELSE claimed_at END WHERE id = %s""",
+                (int(count), error[:500], retry_at, unclaim, delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
@@ -844,13 +854,14 @@ async def _current_sections(conn: Conn, story_id: str) -> list[SectionSeen]:
                WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = %s AND ok))""",
         (story_id, story_id),
     )
-    return [
-        SectionSeen(
-            r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
-            r["summary"],
-        )
-        for r in await cursor.fetchall()
-    ]  # fmt: skip
+    return [_section_seen(r) for r in await cursor.fetchall()]
+
+
+def _section_seen(r: DictRow) -> SectionSeen:
+    return SectionSeen(
+        r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
+        r["summary"],
+    )  # fmt: skip
 
 
 async def _insert_event(

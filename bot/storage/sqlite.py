@@ -49,7 +49,7 @@ from bot.storage.rows import (
     now_utc,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
-from bot.timeline import alert_for, corrected_alert, message_for, story_view
+from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
 
@@ -421,11 +421,20 @@ class SqliteStore:
             return await _current_sections(db, story_id)
 
     async def story_view(self, story_id: str) -> StoryView | None:
-        async with self.snapshot() as db:
-            record = await _story_record(db, story_id)
-            if record is None:
-                return None
-            return story_view(record, await _current_sections(db, story_id))
+        """One statement, so one hand-off to the SQLite thread and one consistent read: the
+        record, joined to the sections the latest good version holds (their fingerprints read
+        from its stored JSON by SQLite, not decoded here)."""
+        rows = await self._all(
+            """SELECT st.id, st.source, st.title, st.subtitle,
+                      s.fingerprint, s.label, s.published_at, s.first_seen_at, s.summary
+               FROM stories st LEFT JOIN sections s ON s.story_id = st.id AND s.fingerprint IN (
+                   SELECT json_extract(j.value, '$.fingerprint')
+                   FROM versions v, json_each(v.parsed, '$.sections') j
+                   WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = st.id AND ok))
+               WHERE st.id = ?""",
+            (story_id,),
+        )
+        return joined_view(rows, _section_seen)
 
     # --- events --------------------------------------------------------------------------
 
@@ -589,12 +598,15 @@ class SqliteStore:
                 (message_id, thread_id, encode_time(at), delivery_id),
             )
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
         async with self.transaction() as db:
             await db.execute(
                 """UPDATE deliveries SET status = 'pending', attempts = attempts + ?,
-                       last_error = ?, next_attempt_at = ? WHERE id = ?""",
-                (int(count), error[:500], utc_key(retry_at), delivery_id),
+                       last_error = ?, next_attempt_at = ?,
+                       claimed_at = CASE WHEN ? THEN NULL ELSE claimed_at END WHERE id = ?""",
+                (int(count), error[:500], utc_key(retry_at), int(unclaim), delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
@@ -880,13 +892,14 @@ async def _current_sections(db: aiosqlite.Connection, story_id: str) -> list[Sec
             WHERE story_id = ? AND fingerprint IN ({_marks(prints)})""",
         (story_id, *prints),
     )
-    return [
-        SectionSeen(
-            r["fingerprint"], r["label"], decode_time(r["published_at"]),
-            decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [_section_seen(r) for r in rows]
+
+
+def _section_seen(r: aiosqlite.Row) -> SectionSeen:
+    return SectionSeen(
+        r["fingerprint"], r["label"], decode_time(r["published_at"]),
+        decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
+    )  # fmt: skip
 
 
 async def _index_story(db: aiosqlite.Connection, story_id: str, story: Story | None = None) -> None:
