@@ -290,3 +290,35 @@ async def test_a_wildcard_route_follows_from_now_on_without_catching_up_every_st
         assert await sync_catalog(store, named) == [("kherson", "rec:new")]  # rec:all was routed already
     finally:
         await store.close()
+
+
+async def test_a_channel_that_mutes_a_story_gets_none_of_the_updates_its_open_digest_holds(
+    tmp_path: Path,
+) -> None:
+    """A mute says the channel gets none of the story's alerts until it ends: the updates a
+    digest was already holding for that channel go with it (and anything queued there and never
+    tried); the channel routed at once, which did not mute, is unaffected. After the mute, a new
+    update opens a new digest as before."""
+    from bot.storage import Mute
+
+    sender = RecordingSender()
+    config = routed(tmp_path, {"stories": ["kherson"], "channels": ["rec:live"]},
+                    {"stories": ["kherson"], "channels": ["rec:digest"], "digest": "30m"})  # fmt: skip
+    t0 = now_utc()
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
+        await poll(config, store, NOV9.read_text(encoding="utf-8"), t0)
+        assert await poll(config, store, NOV11.read_text(encoding="utf-8"), t0 + timedelta(minutes=1)) == 1
+        assert await poll(config, store, page(12), t0 + timedelta(minutes=2)) == 1
+        await store.set_mute(Mute("kherson", "rec:digest", until=t0 + timedelta(hours=2), added_by="rec:U1"))
+        clock = Clock(t0 + timedelta(minutes=31))
+        report = await Dispatcher(store, {sender.platform: sender}, clock=clock).deliver_pending()
+        assert sorted(channel for channel, _, _ in sender.posted) == ["live", "live"]
+        assert report.sent == 2 and report.failed == 0
+        await store.remove_mute("kherson", "rec:digest")
+        assert await poll(config, store, page(12, 13), t0 + timedelta(hours=3)) == 1
+        clock.at = t0 + timedelta(hours=4)
+        await Dispatcher(store, {sender.platform: sender}, clock=clock).deliver_pending()
+        digests = [alert for channel, alert, _ in sender.posted if channel == "digest"]
+        assert [a.kind for a in digests] == [AlertKind.DIGEST]
+        assert len(digests[0].updates) == 1  # the one update after the mute, not the three

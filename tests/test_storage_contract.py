@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.models import AlertKind, Section, SectionKind, Story
+from bot.pipeline import pause_notice
 from bot.storage import (
     DeliveryStatus,
     EventRecord,
     FetchMeta,
+    Mute,
     SectionRecord,
     StaleBase,
     Store,
@@ -364,6 +366,29 @@ async def test_a_retry_refused_on_its_first_claim_can_give_the_claim_back(store:
     assert await store.claim(one.id, T0 + DAY)
     (stuck,) = await store.claimed_unrecorded(("rec",), older_than=T0 + DAY + DAY)
     assert stuck.id == one.id and stuck.claimed_at == T0 + DAY
+
+
+async def test_a_mute_drops_what_is_queued_for_that_channel_and_never_tried(store: Store) -> None:
+    """The muting channel gets none of the story's alerts: its unclaimed deliveries of the
+    story go with the mute; a claimed one (it may have landed), other channels', other
+    stories' and an admin notice stay."""
+    later, earlier = await queue(store)
+    claimed = (await store.due_deliveries(T0, platforms=("rec",)))[0]
+    assert (claimed.event_id, claimed.channel) == (earlier, "rec:A") and await store.claim(claimed.id, T0)
+    await tracked(store, KHERSON, StoryEntry("other", "other.txt", "", ()))
+    other = await baseline(store, Story(title="o", sections=(ORIGINAL,)), "other")
+    (elsewhere,) = await store.record_version(
+        "other", other, T0, FetchMeta(), Story(title="o", sections=(FIRST, ORIGINAL)), [record(FIRST)],
+        [update("elsewhere", "rec:A", at=T0)],
+    )  # fmt: skip
+    notice = await store.pause_story("kherson", T0, pause_notice(10, "HTTP 500", ("rec:A",)))
+    assert notice is not None
+    await store.set_mute(Mute("kherson", "rec:A", until=T0 + DAY))
+    left = {(d.event_id, d.channel) for d in await store.deliveries()}
+    assert (later, "rec:A") not in left  # queued, never tried: dropped
+    assert (earlier, "rec:A") in left  # claimed: it may have landed
+    assert {(later, "rec:B"), (notice, "rec:A"), (elsewhere, "rec:A")} <= left
+    assert await store.pending_count() == 4
 
 
 async def test_known_titles_and_fingerprints_remember_everything(store: Store) -> None:

@@ -341,7 +341,11 @@ class HeldRoutes(Protocol):
         ...
 
     async def set_mute(self, mute: Mute) -> None:
-        """Mute a story in a channel, replacing any earlier mute of that pair."""
+        """Mute a story in a channel, replacing any earlier mute of that pair. The channel gets
+        none of the story's alerts from now on: what is already queued for it and was never
+        tried (a post, a correction's note, the updates an open digest holds, a catch-up) is
+        dropped with the mute, in its transaction. An edit of an alert already there, a send
+        under way and an admin notice stay."""
         ...
 
     async def remove_mute(self, story_id: str, channel: str) -> bool:

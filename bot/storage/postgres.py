@@ -28,7 +28,7 @@ from bot.redact import display_url
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import actions_for, due_in_order
+from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -663,6 +663,11 @@ class PostgresStore:
                    ON CONFLICT (story_id, channel) DO UPDATE SET until = excluded.until,
                        added_by = excluded.added_by""",
                 (mute.story_id, mute.channel, mute.until, mute.added_by),
+            )
+            await conn.execute(
+                f"""DELETE FROM deliveries WHERE channel = %s AND {MUTED_DROP}
+                      AND event_id IN (SELECT id FROM events WHERE story_id = %s AND kind != %s)""",
+                (mute.channel, mute.story_id, AlertKind.STORY_PAUSED.value),
             )
 
     async def remove_mute(self, story_id: str, channel: str) -> bool:

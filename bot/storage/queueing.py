@@ -38,3 +38,9 @@ def actions_for(channels: Iterable[str], target_posted: Collection[str]) -> list
         else:
             planned.append((channel, DeliveryAction.POST))
     return planned
+
+
+# Of a muted story's deliveries to the muting channel, the ones a mute drops (a WHERE clause
+# both backends share): never tried (a claimed one may have landed), and not an edit (editing
+# an alert already in the channel corrects it quietly; it is no new alert).
+MUTED_DROP = "status = 'pending' AND claimed_at IS NULL AND action != 'edit'"

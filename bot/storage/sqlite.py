@@ -24,7 +24,7 @@ from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
-from bot.storage.queueing import actions_for, due_in_order
+from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -697,6 +697,11 @@ class SqliteStore:
                    ON CONFLICT (story_id, channel) DO UPDATE SET until = excluded.until,
                        added_by = excluded.added_by""",
                 (mute.story_id, mute.channel, utc_key(mute.until), mute.added_by),
+            )
+            await db.execute(
+                f"""DELETE FROM deliveries WHERE channel = ? AND {MUTED_DROP}
+                      AND event_id IN (SELECT id FROM events WHERE story_id = ? AND kind != ?)""",
+                (mute.channel, mute.story_id, AlertKind.STORY_PAUSED.value),
             )
 
     async def remove_mute(self, story_id: str, channel: str) -> bool:
