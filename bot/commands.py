@@ -145,6 +145,8 @@ class Commands:
         try:
             verb, _, rest = clean_query(text, MAX_MANAGE).partition(" ")
             if verb.casefold() in MANAGE_VERBS:
+                if verb.casefold() == "track":
+                    rest = track_arguments(text)
                 return await self.manage.handle(verb.casefold(), rest, caller)
             return await self._handle(clean_query(text), caller)
         except Exception:
@@ -294,6 +296,20 @@ def clean_query(text: str, limit: int = MAX_QUERY) -> str:
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: limit * 4])
     text = _MENTION.sub(" ", text).replace("<", " ").replace(">", " ").replace("@", " ")
     return " ".join(text.split())[:limit]
+
+
+def track_arguments(text: str) -> str:
+    """`/story track`'s arguments: the address exactly as typed (an `@`, `&` or `#` in it is
+    part of the page's address, not mention syntax: cut there, storybot would follow another
+    page), control characters aside; what follows it (`as <name>`) cleaned as a query is."""
+    line = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text[: MAX_MANAGE * 4])
+    rest = line.strip().partition(" ")[2].strip()  # after the verb
+    if rest.startswith("<") and ">" in rest:  # a link Slack wrapped as <url|label>: the label may hold spaces
+        link, _, tail = rest[1:].partition(">")
+        url = link.split("|", 1)[0]
+    else:
+        url, _, tail = rest.partition(" ")
+    return f"{url[:MAX_MANAGE]} {clean_query(tail)}".strip()
 
 
 def origin_label(config: Config, story_id: str) -> str:

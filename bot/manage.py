@@ -82,8 +82,8 @@ class Manage:
     # --- stories ----------------------------------------------------------------------
 
     async def track(self, rest: str, caller: Caller) -> Reply:
-        url, _, name = _split_as(rest)
-        if not re.match(r"^https?://[^\s/]+", url) or len(url) > MAX_URL:
+        url, said_as, name = _split_as(rest)
+        if not re.match(r"^https?://[^\s/]+", url) or len(url) > MAX_URL or (name and not said_as):
             return _error("Give the page's http(s) address: `/story track <url> [as <name>]`.")
         config = self.config()
         refused = url_refusal(url, config)

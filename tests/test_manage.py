@@ -401,3 +401,28 @@ async def test_subscribing_mid_story_from_chat_posts_one_catch_up(desk: Desk) ->
     assert (await desk.ask("/story subscribe kherson-retreat")).kind is ReplyKind.ADMIN
     await desk.bot.deliver()
     assert desk.out.getvalue().count("The story so far") == 1 and await desk.sent_to(TERMINAL) == 1
+
+
+async def test_track_follows_the_address_as_typed_with_at_signs_and_queries(desk: Desk) -> None:
+    """A page address keeps every character it was typed with: `@` (a profile path), `&`,
+    `#`... never cut at one and the rest taken for a name, so storybot follows the page asked
+    for, not the site's front page. Text after the address that is not `as <name>` is refused."""
+    desk.origin.set("/@ed/kherson", page(NOV9.read_text(encoding="utf-8")))
+    desk.origin.set("/", page(later(12, "The front page, not the story asked for.")))
+    url = desk.origin.url("/@ed/kherson") + "?a=1&b=2"
+    desk.origin.set("/@ed/kherson", page(NOV9.read_text(encoding="utf-8")))
+    reply = await desk.ask(f"/story track {url} as retreat")
+    assert reply.kind is ReplyKind.ADMIN, reply.text
+    story = desk.bot.config.story("retreat")
+    assert story is not None and story.url == url
+    stray = await desk.ask(f"/story track {desk.origin.url('/')} retreat two")
+    assert stray.kind is ReplyKind.ERROR and "as <name>" in stray.text
+    assert [s.id for s in (await desk.bot.store.held()).stories] == ["retreat"]
+
+
+async def test_a_link_slack_wrapped_is_tracked_by_its_address_whatever_its_label(desk: Desk) -> None:
+    url = desk.origin.url("/kherson")
+    reply = await desk.ask(f"/story track <{url}|the Kherson page> as retreat")
+    assert reply.kind is ReplyKind.ADMIN, reply.text
+    story = desk.bot.config.story("retreat")
+    assert story is not None and story.url == url
