@@ -19,10 +19,12 @@ def story_routes(config: Config) -> list[tuple[str, str]]:
 def named_routes(config: Config) -> set[tuple[str, str]]:
     """(story id, channel) for routes that name the story: the ones a newly routed channel is
     caught up on. A "*" route follows every story from now on; catching its channel up on
-    each tracked story would be the burst of old alerts a catch-up exists to avoid."""
+    each tracked story would be the burst of old alerts a catch-up exists to avoid. A catch-up
+    is the story's updates so far: a route whose `kinds` take no updates gets none."""
     return {
         (story_id, channel)
         for route in config.routes
+        if "update" in route.kinds
         for story_id in route.stories
         if story_id != "*"
         for channel in route.channels

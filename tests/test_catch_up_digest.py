@@ -93,16 +93,26 @@ async def catch_up_then_restart(
     return sent, again
 
 
+def live_and_digest(tmp_path: Path, live: str, digest: str) -> Config:
+    """Kherson routed to `live` at once and to `digest` every 30 minutes."""
+    return routed(tmp_path, {"stories": ["kherson"], "channels": [live]},
+                  {"stories": ["kherson"], "channels": [digest], "digest": "30m"})  # fmt: skip
+
+
+async def first_update(config: Config, store: Store, t0: datetime) -> None:
+    """Sync, the Nov 9 baseline at `t0`, and the Nov 11 update a minute on."""
+    await sync_catalog(store, config)
+    await poll(config, store, NOV9.read_text(encoding="utf-8"), t0)
+    assert await poll(config, store, NOV11.read_text(encoding="utf-8"), t0 + timedelta(minutes=1)) == 1
+
+
 async def three_updates_for_a_digest(tmp_path: Path, live: str, digest: str, sender: AlertSender) -> None:
     """Kherson routed to `live` at once and to `digest` every 30 minutes; three updates in three
     polls. Asserts the digest channel gets nothing before its time and one message after."""
-    config = routed(tmp_path, {"stories": ["kherson"], "channels": [live]},
-                    {"stories": ["kherson"], "channels": [digest], "digest": "30m"})  # fmt: skip
+    config = live_and_digest(tmp_path, live, digest)
     t0 = now_utc()
     async with await open_store(config.database({})) as store:
-        await sync_catalog(store, config)
-        await poll(config, store, NOV9.read_text(encoding="utf-8"), t0)
-        assert await poll(config, store, NOV11.read_text(encoding="utf-8"), t0 + timedelta(minutes=1)) == 1
+        await first_update(config, store, t0)
         assert await poll(config, store, page(12), t0 + timedelta(minutes=2)) == 1
         assert await poll(config, store, page(12, 13), t0 + timedelta(minutes=3)) == 1
         clock = Clock(t0 + timedelta(minutes=5))
@@ -292,6 +302,22 @@ async def test_a_wildcard_route_follows_from_now_on_without_catching_up_every_st
         await store.close()
 
 
+async def test_a_route_that_takes_no_updates_gets_no_catch_up_of_them(tmp_path: Path) -> None:
+    """A catch-up is the story's updates so far: a channel newly routed for its corrections or
+    headline changes only gets none (its route's `kinds` say so), one routed for updates does."""
+    store, _ = await mid_story(tmp_path, "rec:A")
+    try:
+        wider = routed(tmp_path, {"stories": ["kherson"], "channels": ["rec:A"]},
+                       {"stories": ["kherson"], "channels": ["rec:fixes"], "kinds": ["correction", "edit"]},
+                       {"stories": ["kherson"], "channels": ["rec:titles"], "kinds": ["headline"]},
+                       {"stories": ["kherson"], "channels": ["rec:news"], "kinds": ["update"]})  # fmt: skip
+        assert await sync_catalog(store, wider) == [("kherson", "rec:news")]
+        queued = {d.channel for d in await store.deliveries()}
+        assert not queued & {"rec:fixes", "rec:titles"}
+    finally:
+        await store.close()
+
+
 async def test_a_channel_that_mutes_a_story_gets_none_of_the_updates_its_open_digest_holds(
     tmp_path: Path,
 ) -> None:
@@ -302,13 +328,10 @@ async def test_a_channel_that_mutes_a_story_gets_none_of_the_updates_its_open_di
     from bot.storage import Mute
 
     sender = RecordingSender()
-    config = routed(tmp_path, {"stories": ["kherson"], "channels": ["rec:live"]},
-                    {"stories": ["kherson"], "channels": ["rec:digest"], "digest": "30m"})  # fmt: skip
+    config = live_and_digest(tmp_path, "rec:live", "rec:digest")
     t0 = now_utc()
     async with await open_store(config.database({})) as store:
-        await sync_catalog(store, config)
-        await poll(config, store, NOV9.read_text(encoding="utf-8"), t0)
-        assert await poll(config, store, NOV11.read_text(encoding="utf-8"), t0 + timedelta(minutes=1)) == 1
+        await first_update(config, store, t0)
         assert await poll(config, store, page(12), t0 + timedelta(minutes=2)) == 1
         await store.set_mute(Mute("kherson", "rec:digest", until=t0 + timedelta(hours=2), added_by="rec:U1"))
         clock = Clock(t0 + timedelta(minutes=31))
