@@ -4,11 +4,15 @@ and subscriptions, so a story tracked from chat is polled, and its alert deliver
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from procrastinate import App
+
 from bot.app import StoryBot
-from bot.config import parse_config
+from bot.config import Config, parse_config
 from bot.jobs.tasks import TICK, defer_poll
 from bot.models import AlertKind, Caller, ReplyKind
 from bot.storage import open_store
@@ -19,6 +23,21 @@ from tests.test_jobs import opened_queue, run_jobs
 from tests.test_manage import page
 
 EDITOR = Caller("rec", "ed", "news")  # a manager, typing in the channel rec:news
+OPERATOR = Caller("rec", "boss", "news", operator=True)
+
+
+@asynccontextmanager
+async def front_and_worker(
+    config: Config, postgres_url: str, sender: RecordingSender
+) -> AsyncIterator[tuple[App, StoryBot, StoryBot]]:
+    """A front (chat) and a worker (polls, sends through `sender`) on one PostgreSQL store and queue."""
+    async with (
+        opened_queue(postgres_url) as app,
+        await StoryBot.create(config) as front,
+        await StoryBot.create(config, store=await open_store(postgres_url)) as worker,
+    ):
+        await worker.attach([sender])
+        yield app, front, worker
 
 
 async def test_a_worker_tick_follows_what_chat_added_on_the_front(
@@ -30,14 +49,12 @@ async def test_a_worker_tick_follows_what_chat_added_on_the_front(
         "storybot": {"database": postgres_url, **LOCAL_SOURCES, "managers": ["rec:ed"]},
         "stories": [{"id": "budget", "url": origin.url("/budget"), "interval": 600}],
     }
-    config = parse_config(data, "test", tmp_path)
     sender = RecordingSender()
-    async with (
-        opened_queue(postgres_url) as app,
-        await StoryBot.create(config) as front,
-        await StoryBot.create(config, store=await open_store(postgres_url)) as worker,
+    async with front_and_worker(parse_config(data, "test", tmp_path), postgres_url, sender) as (
+        app,
+        front,
+        worker,
     ):
-        await worker.attach([sender])
         tracked = await front.commands.handle(f"track {origin.url('/k')} as retreat", EDITOR)
         assert tracked.kind is ReplyKind.ADMIN, tracked.text
         assert (await front.commands.handle("subscribe retreat", EDITOR)).kind is ReplyKind.ADMIN
@@ -54,3 +71,33 @@ async def test_a_worker_tick_follows_what_chat_added_on_the_front(
         await run_jobs(app, worker)
     assert [channel for channel, _, _ in sender.posted] == ["news"]
     assert sender.posted[0][1].kind is AlertKind.NEW_UPDATE
+
+
+async def test_a_mute_on_the_front_holds_at_once_for_a_worker_a_tick_behind(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    """A worker re-reads what chat holds on its tick; a poll it runs before then routes by a
+    config in which the channel has not muted the story. The store's mutes decide, so the
+    muted channel gets nothing all the same."""
+    origin.set("/k", page(NOV9.read_text(encoding="utf-8")))
+    data = {
+        "storybot": {"database": postgres_url, **LOCAL_SOURCES},
+        "stories": [{"id": "kherson", "url": origin.url("/k"), "interval": 600}],
+        "routes": [{"stories": ["kherson"], "channels": ["rec:news", "rec:desk"]}],
+        "platforms": {},
+    }
+    sender = RecordingSender()
+    async with front_and_worker(parse_config(data, "test", tmp_path), postgres_url, sender) as (
+        app,
+        front,
+        worker,
+    ):
+        assert await defer_poll(app, "kherson")
+        await run_jobs(app, worker)  # the baseline
+        muted = await front.commands.handle("mute kherson for 2h", OPERATOR)
+        assert muted.kind is ReplyKind.ADMIN, muted.text
+        assert worker.config.mutes == ()  # the worker has not looked yet
+        origin.set("/k", page(NOV11.read_text(encoding="utf-8")))
+        assert await defer_poll(app, "kherson")
+        await run_jobs(app, worker)
+    assert [channel for channel, _, _ in sender.posted] == ["desk"]

@@ -391,6 +391,23 @@ async def test_a_mute_drops_what_is_queued_for_that_channel_and_never_tried(stor
     assert await store.pending_count() == 4
 
 
+async def test_a_version_queues_nothing_for_a_channel_that_muted_its_story(store: Store) -> None:
+    """The mutes the store holds decide, not the poller's view of them (a worker's may be a
+    tick old): an event's channel or digest channel with a mute running at the poll's time
+    gets nothing; one whose mute has ended, and an admin notice, do."""
+    await tracked(store)
+    base = await baseline(store, Story(title="t", sections=(ORIGINAL,)))
+    await store.set_mute(Mute("kherson", "rec:A"))
+    await store.set_mute(Mute("kherson", "rec:D", until=T0 + DAY))
+    await store.set_mute(Mute("kherson", "rec:B", until=T0 - DAY))  # over
+    news = replace(update("news", "rec:A", "rec:B", at=T0), held=(("rec:D", 1800.0),))
+    story = Story(title="t", sections=(FIRST, ORIGINAL))
+    (event,) = await store.record_version("kherson", base, T0, FetchMeta(), story, [record(FIRST)], [news])
+    assert [(d.event_id, d.channel) for d in await store.deliveries()] == [(event, "rec:B")]
+    notice = await store.pause_story("kherson", T0, pause_notice(10, "HTTP 500", ("rec:A",)))
+    assert (notice, "rec:A") in {(d.event_id, d.channel) for d in await store.deliveries()}
+
+
 async def test_known_titles_and_fingerprints_remember_everything(store: Store) -> None:
     await tracked(store)
     first = await baseline(store, Story(title="Old title", sections=(ORIGINAL,)))

@@ -135,7 +135,11 @@ class VersionHistory(Protocol):
         alert (the first of a chain: a second correction targets the same alert). In each
         channel where the target has a post that did not fail, the event is an EDIT of it
         followed by a NOTE, not a post; elsewhere (a section never alerted, a channel routed
-        since) it is a POST, as any event."""
+        since) it is a POST, as any event.
+
+        A channel with a mute of the story running at `at` (the store's mutes, whatever the
+        poller's config said: a worker's may be a tick old) gets no delivery and no digest
+        entry of a story event; an admin notice goes regardless."""
         ...
 
     async def prune(self, failures_before: datetime) -> int:

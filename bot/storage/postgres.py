@@ -28,7 +28,7 @@ from bot.redact import display_url
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order
+from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -886,16 +886,24 @@ async def _insert_event(
     )  # fmt: skip
     inserted = await cur.fetchone()
     assert inserted is not None
+    muted: set[str] = set()
+    if event.kind is not AlertKind.STORY_PAUSED:  # a notice to the admins is no story alert
+        await cur.execute(
+            "SELECT channel FROM mutes WHERE story_id = %s AND (until IS NULL OR until > %s)",
+            (story_id, at),
+        )
+        muted = {r["channel"] for r in await cur.fetchall()}
     await cur.executemany(
         """INSERT INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (%s, %s, %s, %s)
            ON CONFLICT DO NOTHING""",
         [
             (inserted["id"], channel, action.value, at)
-            for channel, action in actions_for(event.channels, posted)
+            for channel, action in actions_for(unmuted(event.channels, muted), posted)
         ],
     )
     for channel, period in event.held:
-        await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
+        if channel not in muted:
+            await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
     return int(inserted["id"])
 
 

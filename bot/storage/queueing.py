@@ -44,3 +44,9 @@ def actions_for(channels: Iterable[str], target_posted: Collection[str]) -> list
 # both backends share): never tried (a claimed one may have landed), and not an edit (editing
 # an alert already in the channel corrects it quietly; it is no new alert).
 MUTED_DROP = "status = 'pending' AND claimed_at IS NULL AND action != 'edit'"
+
+
+def unmuted(channels: Iterable[str], muted: Collection[str]) -> list[str]:
+    """`channels` less those with a mute of the story running: the store's mutes decide at
+    record time, whatever the poller's config held (a worker's may be a tick old)."""
+    return [channel for channel in channels if channel not in muted]

@@ -24,7 +24,7 @@ from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
-from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order
+from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -941,15 +941,23 @@ async def _insert_event(
     )  # fmt: skip
     event_id = cursor.lastrowid
     assert event_id is not None
+    muted: set[str] = set()
+    if event.kind is not AlertKind.STORY_PAUSED:  # a notice to the admins is no story alert
+        rows = await db.execute_fetchall(
+            "SELECT channel FROM mutes WHERE story_id = ? AND (until IS NULL OR until > ?)",
+            (story_id, utc_key(at)),
+        )
+        muted = {r[0] for r in rows}
     await db.executemany(
         "INSERT OR IGNORE INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (?, ?, ?, ?)",
         [
             (event_id, channel, action.value, utc_key(at))
-            for channel, action in actions_for(event.channels, posted)
+            for channel, action in actions_for(unmuted(event.channels, muted), posted)
         ],
     )
     for channel, period in event.held:
-        await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
+        if channel not in muted:
+            await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
     return event_id
 
 
