@@ -424,7 +424,9 @@ class StoryBot:
         await self.commands.sync()  # in place: only stories whose names changed are re-indexed
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)
-        self.metrics.forget({s.id for s in config.stories})
+        tracked = {s.id for s in config.stories}
+        self.metrics.forget(tracked)
+        self.memo.validators.retain(tracked)
 
 
 def _metrics(config: Config) -> Metrics:
