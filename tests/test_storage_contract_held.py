@@ -95,6 +95,22 @@ async def test_a_subscription_is_added_once(store: Store) -> None:
     assert (await store.held()).subscriptions == (sub,)
 
 
+async def test_a_subscriptions_digest_round_trips_and_a_second_subscribe_changes_only_it(
+    store: Store,
+) -> None:
+    sub = Subscription("slack:C1", story_id="kherson", added_by="slack:U1", added_at=T0, digest="1h")
+    keywords = Subscription("slack:C1", keywords=("ukraine",), added_by="slack:U1", added_at=T0 + 2 * HOUR)
+    assert await store.add_subscription(sub) and await store.add_subscription(keywords)
+    assert (await store.held()).subscriptions == (sub, keywords)
+    assert keywords.digest == "immediate"  # the default: each alert at once
+
+    again = Subscription("slack:C1", story_id="kherson", added_by="slack:U2", added_at=T0 + HOUR, digest="1d")
+    assert await store.add_subscription(again) is True
+    assert await store.add_subscription(again) is False  # the same digest: nothing to change
+    changed = Subscription("slack:C1", story_id="kherson", added_by="slack:U1", added_at=T0, digest="1d")
+    assert (await store.held()).subscriptions == (changed, keywords)  # who and when stay
+
+
 async def test_keywords_are_one_set_whatever_their_order_or_case(store: Store) -> None:
     assert await store.add_subscription(Subscription("slack:C1", keywords=("Ukraine", "kherson offensive")))
     assert (

@@ -306,8 +306,10 @@ class HeldRoutes(Protocol):
         ...
 
     async def add_subscription(self, subscription: Subscription) -> bool:
-        """Route alerts to a channel (`added_at` stamped now when None). False, and nothing
-        written, when the channel already has that same subscription."""
+        """Route alerts to a channel (`added_at` stamped now when None). The channel already
+        subscribed to that story (or keywords): its `digest` takes the new one, the rest stays.
+        False, and nothing written, when the channel already has that same subscription, digest
+        included."""
         ...
 
     async def remove_subscription(

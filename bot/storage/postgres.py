@@ -604,10 +604,12 @@ class PostgresStore:
         sub = subscription
         async with self.transaction() as conn:
             cursor = await conn.execute(
-                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at)
-                   VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT DO NOTHING""",
-                (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by, sub.added_at),
-            )
+                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at, digest)
+                   VALUES (%s, %s, %s, %s, coalesce(%s, now()), %s) ON CONFLICT (channel, story_id, keywords)
+                   DO UPDATE SET digest = excluded.digest WHERE subscriptions.digest <> excluded.digest""",
+                (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by, sub.added_at,
+                 sub.digest),
+            )  # fmt: skip
             return cursor.rowcount == 1
 
     async def remove_subscription(
@@ -651,7 +653,7 @@ class PostgresStore:
             ),
             tuple(
                 Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _aware(r["added_at"]))
+                             _aware(r["added_at"]), r["digest"])
                 for r in subs
             ),
             tuple(Mute(r["story_id"], r["channel"], _aware(r["until"]), r["added_by"]) for r in mutes),

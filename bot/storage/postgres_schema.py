@@ -173,4 +173,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_story_kind ON events (story_id, kind, id);
     """,
+    # 6: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
+    """
+    ALTER TABLE subscriptions ADD COLUMN digest text NOT NULL DEFAULT 'immediate'
+    """,
 )

@@ -635,10 +635,11 @@ class SqliteStore:
         sub = subscription
         async with self.transaction() as db:
             cursor = await db.execute(
-                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at)
-                   VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at, digest)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, story_id, keywords)
+                   DO UPDATE SET digest = excluded.digest WHERE subscriptions.digest <> excluded.digest""",
                 (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by,
-                 utc_key(sub.added_at or now_utc())),
+                 utc_key(sub.added_at or now_utc()), sub.digest),
             )  # fmt: skip
             return cursor.rowcount == 1
 
@@ -683,7 +684,7 @@ class SqliteStore:
             ),
             tuple(
                 Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _utc(r["added_at"]))
+                             _utc(r["added_at"]), r["digest"])
                 for r in subs
             ),
             tuple(Mute(r["story_id"], r["channel"], _utc(r["until"]), r["added_by"]) for r in mutes),

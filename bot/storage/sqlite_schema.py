@@ -208,6 +208,10 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX events_by_story_kind ON events(story_id, kind, id);
     """,
+    # 12: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
+    """
+    ALTER TABLE subscriptions ADD COLUMN digest TEXT NOT NULL DEFAULT 'immediate'
+    """,
 )
 
 
