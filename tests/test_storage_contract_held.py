@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.storage import HeldStory, Mute, Store, Subscription
+from bot.storage import HeldStory, Mute, Store, Subscription, Validators
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -144,6 +144,17 @@ async def test_a_mute_is_replaced_and_removed(store: Store) -> None:
     assert await store.remove_mute("kherson", "slack:C1") is True
     assert await store.remove_mute("kherson", "slack:C1") is False
     assert [m.story_id for m in (await store.held()).mutes] == ["bakhmut"]
+
+
+async def test_a_feeds_validators_are_kept_per_url_and_replaced(store: Store) -> None:
+    feed, other = "https://news.example/feed.xml", "https://news.example/sitemap.xml"
+    assert await store.feed_validators(feed) is None  # never read through: a full read
+    await store.set_feed_validators(feed, '"v1"', "Mon, 30 Nov 2026 12:00:00 GMT")
+    await store.set_feed_validators(other, None, "Sun, 29 Nov 2026 08:00:00 GMT")
+    assert await store.feed_validators(feed) == Validators(None, '"v1"', "Mon, 30 Nov 2026 12:00:00 GMT")
+    await store.set_feed_validators(feed, '"v2"', None)
+    assert await store.feed_validators(feed) == Validators(None, '"v2"', None)
+    assert await store.feed_validators(other) == Validators(None, None, "Sun, 29 Nov 2026 08:00:00 GMT")
 
 
 async def test_nothing_held_reads_as_empty(store: Store) -> None:

@@ -334,6 +334,21 @@ class HeldRoutes(Protocol):
         ...
 
 
+class FeedReads(Protocol):
+    """Each feed URL's ETag and Last-Modified from its last complete read, kept so that the
+    next read, after a restart or on another worker too, is a conditional GET."""
+
+    async def feed_validators(self, url: str) -> Validators | None:
+        """What `set_feed_validators` last stored for `url` (`content_hash` None); None when
+        the feed was never read through."""
+        ...
+
+    async def set_feed_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        """Remember `url`'s validators, replacing earlier ones (two None: the next read is a
+        full one)."""
+        ...
+
+
 class Store(
     StoryCatalog,
     VersionHistory,
@@ -344,6 +359,7 @@ class Store(
     DeliveryQueue,
     StoryViews,
     HeldRoutes,
+    FeedReads,
     Protocol,
 ):
     """A whole store: every concern above, plus its lifetime. Open one with

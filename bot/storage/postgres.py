@@ -659,6 +659,19 @@ class PostgresStore:
             tuple(Mute(r["story_id"], r["channel"], _aware(r["until"]), r["added_by"]) for r in mutes),
         )  # fmt: skip
 
+    async def feed_validators(self, url: str) -> Validators | None:
+        rows = await self._all("SELECT etag, last_modified FROM feed_validators WHERE url = %s", (url,))
+        return Validators(None, rows[0]["etag"], rows[0]["last_modified"]) if rows else None
+
+    async def set_feed_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO feed_validators (url, etag, last_modified) VALUES (%s, %s, %s)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified""",
+                (url, etag, last_modified),
+            )
+
 
 async def _fetch(conn: Conn, sql: str) -> list[DictRow]:
     return await (await conn.execute(sql)).fetchall()  # type: ignore[arg-type]  # a literal query

@@ -177,4 +177,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE subscriptions ADD COLUMN digest text NOT NULL DEFAULT 'immediate'
     """,
+    # 7: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
+    """
+    CREATE TABLE feed_validators (
+        url text PRIMARY KEY,
+        etag text,
+        last_modified text
+    )
+    """,
 )

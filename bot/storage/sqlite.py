@@ -690,6 +690,22 @@ class SqliteStore:
             tuple(Mute(r["story_id"], r["channel"], _utc(r["until"]), r["added_by"]) for r in mutes),
         )  # fmt: skip
 
+    async def feed_validators(self, url: str) -> Validators | None:
+        async with self._read_lock:
+            row = await _row(
+                self._read, "SELECT etag, last_modified FROM feed_validators WHERE url = ?", (url,)
+            )
+        return Validators(None, row[0], row[1]) if row else None
+
+    async def set_feed_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """INSERT INTO feed_validators (url, etag, last_modified) VALUES (?, ?, ?)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified""",
+                (url, etag, last_modified),
+            )
+
     async def _all(self, sql: str, args: Iterable[object] = ()) -> list[aiosqlite.Row]:
         async with self._read_lock:
             return list(await self._read.execute_fetchall(sql, tuple(args)))

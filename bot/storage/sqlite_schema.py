@@ -212,6 +212,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE subscriptions ADD COLUMN digest TEXT NOT NULL DEFAULT 'immediate'
     """,
+    # 13: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
+    """
+    CREATE TABLE feed_validators (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT
+    ) WITHOUT ROWID
+    """,
 )
 
 
