@@ -403,6 +403,7 @@ class StoryBot:
         # the new config could alert a newly routed channel before its catch-up is queued, and
         # then it would get none
         caught_up = await sync_catalog(self.store, config)
+        self.memo.validators.forget_all()
         self.config = config
         self.fetcher = self._fetcher(config)
         if caught_up:

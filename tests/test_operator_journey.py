@@ -16,13 +16,16 @@ from typing import Any
 import adapters.discord as discord_platform
 from bot.app import StoryBot
 from bot.config import Config, parse_config
+from bot.models import ReplyKind
 from bot.pipeline import PollStatus
 from tests.fakes.discord import CHANNEL_IDS, USER_ID, FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.helpers import NOV9, NOV11
 from tests.origin import Origin, Response
-from tests.test_manage import later, page
+from tests.test_manage import Desk, desk, later, page
 from tests.test_slack import block_text, make_adapter, response_count
+
+__all__ = ["desk"]  # the fixture, shared with tests/test_manage.py
 
 PAUSE_AFTER = 3
 STORY = "kherson-retreat"  # what `as Kherson retreat` names it
@@ -193,3 +196,30 @@ async def test_discord_operator_journey(tmp_path: Path, origin: Origin) -> None:
         await operator_journey(
             bot, origin, Platform(ask, posts, f"discord:{channel}", str(channel), str(admin_channel))
         )
+
+
+# --- tracked again ----------------------------------------------------------------------------
+
+
+async def test_a_story_tracked_again_starts_with_a_baseline(desk: Desk) -> None:
+    """Untracked, then tracked again under its name once the page has moved on: the preview
+    shows the update and promises nothing already there is news, so the first poll must not
+    diff against the version stored before it was untracked (a "*" route would hear of it)."""
+    url = desk.origin.url("/kherson")
+    assert (await desk.ask(f"/story track {url} as retreat")).kind is ReplyKind.ADMIN
+    await desk.bot.poll("retreat")  # the baseline: Nov 9
+    assert "Stopped tracking" in (await desk.ask("/story untrack retreat")).text
+    desk.origin.set("/kherson", page(NOV11.read_text(encoding="utf-8")))
+    again = await desk.ask(f"/story track {url} as retreat")
+    assert "2 dated sections" in again.text and "nothing already on the page is news" in again.text
+    assert "This channel" in (await desk.ask("/story subscribe retreat")).text
+    first = await desk.bot.poll("retreat")
+    assert first is not None and first.status is PollStatus.BASELINE and not first.event_ids, first
+    await desk.bot.deliver()
+    assert await desk.bot.store.deliveries() == []  # neither the "*" route nor this channel hears
+
+    desk.origin.set(
+        "/kherson", page(later(12, "Ukrainian troops entered the centre of the city on Saturday."))
+    )
+    news = await desk.bot.poll("retreat")
+    assert news is not None and len(news.event_ids) == 1  # what comes after it is news again

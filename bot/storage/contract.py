@@ -45,7 +45,10 @@ class StoryCatalog(Protocol):
         transaction: a story left out goes inactive (its history stays), and no reader ever
         sees the catalog half-synced. Entries whose `digest` is unchanged are not rewritten
         (nor re-indexed), so a sync costs what changed, not what is tracked. An entry that did
-        change (its source, title or aliases were edited) is un-paused, its failures zeroed.
+        change (its source, title or aliases were edited) is un-paused, its failures zeroed; one
+        whose source changed, or that comes back after it was left out, starts anew: its
+        versions so far stay but are no diff base (`last_version`, `last_validators` and
+        catch-ups see only later ones; bot.storage.baseline), so its next good fetch is a baseline.
 
         A route added to a story that already has a good version (and is in `catch_up`, when
         given: the routes that name their story) queues, in the same transaction, one catch-up
@@ -77,7 +80,8 @@ class VersionHistory(Protocol):
     """What each story said. Only good versions are diff bases."""
 
     async def last_version(self, story_id: str) -> LastVersion | None:
-        """The newest good version (never a failed or suspect fetch), or None before the first."""
+        """The newest good version (never a failed or suspect fetch), or None before the first
+        (since the story was re-tracked or its source changed: see `sync_stories`)."""
         ...
 
     async def known_titles(self, story_id: str) -> set[str]:

@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.codec import in_zone, story_from_data, story_to_data, zone_of
 from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.redact import display_url
+from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
@@ -147,10 +148,11 @@ class PostgresStore:
                 [(i,) for i, (_, active) in stored.items() if active and i not in wanted],
             )
             await cur.executemany(
-                """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
+                f"""INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
                    VALUES (%s, %s, %s, %s, true, now(), %s)
-                   ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                       active = true, config_hash = excluded.config_hash, failures = 0, paused_at = NULL,
+                   ON CONFLICT (id) DO UPDATE SET {REBASE_ON_SYNC}, source = excluded.source,
+                       aliases = excluded.aliases, active = true, config_hash = excluded.config_hash,
+                       failures = 0, paused_at = NULL,
                        title = CASE WHEN excluded.title != '' THEN excluded.title ELSE stories.title END""",
                 [
                     (e.id, e.source, e.title, " ".join(e.aliases), e.digest)
@@ -210,8 +212,8 @@ class PostgresStore:
 
     async def last_version(self, story_id: str) -> LastVersion | None:
         rows = await self._all(
-            """SELECT id, parsed, content_hash, etag, last_modified FROM versions
-               WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
+            f"""SELECT id, parsed, content_hash, etag, last_modified FROM versions
+               WHERE story_id = %s AND ok {AFTER_BASE} ORDER BY id DESC LIMIT 1""",
             (story_id,),
         )
         if not rows:
@@ -231,8 +233,8 @@ class PostgresStore:
 
     async def last_validators(self, story_id: str) -> Validators | None:
         rows = await self._all(
-            """SELECT content_hash, etag, last_modified FROM versions
-               WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
+            f"""SELECT content_hash, etag, last_modified FROM versions
+               WHERE story_id = %s AND ok {AFTER_BASE} ORDER BY id DESC LIMIT 1""",
             (story_id,),
         )
         return (
@@ -279,7 +281,9 @@ class PostgresStore:
             # the story's row lock orders concurrent polls of it: the second waits, then sees
             # the first one's version as the latest (READ COMMITTED reads anew per statement)
             await cur.execute("SELECT id FROM stories WHERE id = %s FOR UPDATE", (story_id,))
-            await cur.execute("SELECT max(id) AS id FROM versions WHERE story_id = %s AND ok", (story_id,))
+            await cur.execute(
+                f"SELECT max(id) AS id FROM versions WHERE story_id = %s AND ok {AFTER_BASE}", (story_id,)
+            )
             row = await cur.fetchone()
             latest = row["id"] if row else None
             if latest != base_id:
@@ -731,7 +735,8 @@ def _aware(ts: datetime | None) -> datetime | None:
 async def _queue_catch_up(cur: Cursor, story_id: str, channel: str) -> bool:
     """A catch-up for a channel newly routed to a story (see `StoryCatalog.sync_stories`)."""
     await cur.execute(
-        "SELECT id, fetched_at FROM versions WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1",
+        f"""SELECT id, fetched_at FROM versions WHERE story_id = %s AND ok {AFTER_BASE}
+            ORDER BY id DESC LIMIT 1""",
         (story_id,),
     )
     latest = await cur.fetchone()

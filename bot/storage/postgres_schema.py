@@ -185,4 +185,9 @@ MIGRATIONS: tuple[str, ...] = (
         last_modified text
     )
     """,
+    # 8: the newest version before a story was re-tracked or pointed at another page: only
+    # later versions are its diff base (bot.storage.baseline)
+    """
+    ALTER TABLE stories ADD COLUMN base_after bigint NOT NULL DEFAULT 0
+    """,
 )

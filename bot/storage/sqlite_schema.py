@@ -220,6 +220,11 @@ MIGRATIONS: tuple[str, ...] = (
         last_modified TEXT
     ) WITHOUT ROWID
     """,
+    # 14: the newest version before a story was re-tracked or pointed at another page: only
+    # later versions are its diff base (bot.storage.baseline)
+    """
+    ALTER TABLE stories ADD COLUMN base_after INTEGER NOT NULL DEFAULT 0
+    """,
 )
 
 
