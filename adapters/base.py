@@ -39,6 +39,12 @@ class ChatAdapter(abc.ABC):
         bot.ports.DeliveryError."""
 
     @abc.abstractmethod
+    async def edit_alert(
+        self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
+    ) -> None:
+        """Rewrite a posted alert (see bot.ports.AlertSender). Raise bot.ports.DeliveryError."""
+
+    @abc.abstractmethod
     async def find_sent(
         self, channel: str, key: str, thread_id: str | None, since: datetime
     ) -> Posted | None:

@@ -1,20 +1,24 @@
-"""Benchmark 5: fan-out. One update routed to N channels, delivered by the real Dispatcher
+"""Benchmark 5: fan-out. Alerts routed to many channels, delivered by the real Dispatcher
 through the real adapters into fake Slack and fake Discord servers that rate-limit as the
 real ones do.
 
-- Discord: 50 requests a second per bot, global (FakeDiscord's `global_limit`), so the bound
-  is N / 50 seconds.
-- Slack: about 1 message a second per channel, 429 with Retry-After beyond (the fake below).
-  One message per channel never meets that limit, so what bounds the time is the
-  Dispatcher's concurrency (StoryBot's default, 8 channels at once) times the time of one
-  send: the bound is ceil(N / 8) x the median single send, measured in the same run.
+- Discord: one update to N channels; 50 requests a second per bot, global (FakeDiscord's
+  `global_limit`), so the bound is N / 50 seconds.
+- Slack: K updates of one story, each routed to M channels (K x M messages), into the fake
+  Slack enforcing chat.postMessage's limit: about 1 message a second per channel, a short burst
+  allowed (the fake's `post_rate` and `post_burst`; Slack does not publish its burst size, the
+  benchmark uses BURST), 429 + Retry-After beyond. Channels do not share a limit, so the least
+  time the limit allows is one channel's: its last message cannot be accepted before
+  (K - burst) / rate seconds after its first, plus that send's own time (one send alone,
+  measured in the same run). Every channel must hold its K messages, once each, in order, and
+  the 429s count how often a send came before Retry-After allowed.
 
-Each platform gets N channels of its own. Delivered means the fake holds the message: every
-channel must hold exactly one (none dropped, none duplicated).
+Delivered means the fake holds the message: none dropped, none duplicated.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -23,12 +27,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
 
 from bench.measure import Figure, Target, median, read_json_line, spawn, stop
 from bot.commands import Commands
@@ -45,47 +47,32 @@ WITHIN = Target(1.10)  # within 10% of the bound
 FIRST_DISCORD_CHANNEL = 1_300_000_000_000_100_000
 
 
-class RateLimitedSlack(FakeSlack):
-    """The fake Slack with chat.postMessage's per-channel limit: about one message a second."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.last_post: dict[str, float] = {}
-        self.limited = 0
-
-    async def _post_message(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
-        channel = str(args.get("channel") or "")
-        now = time.monotonic()
-        if now - self.last_post.get(channel, -math.inf) < 1.0:
-            self.limited += 1
-            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
-        self.last_post[channel] = now
-        return await super()._post_message(args)
-
-    async def _control_messages(self, request: web.Request) -> web.Response:
-        """The fake's dump of messages, plus how many posts it refused with a 429."""
-        dump = json.loads((await super()._control_messages(request)).text or "{}")
-        return web.json_response({**dump, "limited": self.limited})
+SLACK_RATE = 1.0  # chat.postMessage: about one message a second per channel
+BURST = 3  # a short burst: Slack's is unpublished, this is the fake's setting for the run
 
 
 def run(quick: bool) -> list[Figure]:
-    return asyncio.run(measure(100 if quick else 1_000))
+    if quick:
+        return asyncio.run(measure(100, slack_channels=16, alerts=4))
+    return asyncio.run(measure(1_000, slack_channels=50, alerts=10))
 
 
-async def measure(channels: int) -> list[Figure]:
-    return [*(await slack_fanout(channels)), *(await discord_fanout(channels))]
+async def measure(channels: int, *, slack_channels: int, alerts: int) -> list[Figure]:
+    return [*(await slack_fanout(slack_channels, alerts)), *(await discord_fanout(channels))]
 
 
-async def slack_fanout(channels: int) -> list[Figure]:
+async def slack_fanout(channels: int, alerts: int = 2, *, burst: int = BURST) -> list[Figure]:
+    """`alerts` updates of one story to each of `channels` Slack channels, under the limit."""
     from adapters.slack.app import SlackAdapter
     from adapters.slack.settings import SlackSecrets, SlackSettings
 
     ids = [f"C{n:06d}" for n in range(channels)]
-    server = spawn("bench.fanout")  # Slack runs elsewhere: its CPU is not ours
+    server = spawn("bench.fanout", "--rate", str(SLACK_RATE), "--burst", str(burst))  # its CPU is not ours
     try:
         fake = await asyncio.to_thread(read_json_line, server)
         with tempfile.TemporaryDirectory(prefix="storybot-bench-") as tmp:
             store, config = await kherson_store(Path(tmp), [f"slack:{c}" for c in ids])
+            await _more_updates(store, config, alerts - 1)
             settings = SlackSettings(mode="http", port=0, api_url=fake["api_url"])
             secrets = SlackSecrets(bot_token=fake["bot_token"])
             adapter = SlackAdapter(Commands(store, lambda: config), settings, secrets)
@@ -99,33 +86,57 @@ async def slack_fanout(channels: int) -> list[Figure]:
                     singles.append(time.perf_counter() - started)
                 single = median(singles)
                 seconds = await _deliver(store, {"slack": adapter})
+                order = {d.id: d.channel for d in await store.deliveries()}
             finally:
                 await adapter.close()
                 await store.close()
         held = await asyncio.to_thread(_slack_messages, fake["base_url"])
     finally:
         await asyncio.to_thread(stop, server)
-    counts = [held.get(c, 0) for c in ids]
-    bound = math.ceil(channels / CONCURRENCY) * single
-    return [
-        _figure(
-            f"Slack, {channels:,} channels",
-            seconds,
-            bound,
-            counts,
-            f"bound: ceil(N/{CONCURRENCY}) × {single * 1000:.1f} ms, one send alone (Dispatcher "
-            f"concurrency {CONCURRENCY}); {held.get('429s', 0)} 429s",
+    counts = [len(held["posts"].get(c, [])) for c in ids]
+    out_of_order = sum(1 for c in ids if held["posts"].get(c, []) != sorted(held["posts"].get(c, [])))
+    least = max(0, alerts - burst) / SLACK_RATE
+    bound = least + single
+    note = (
+        f"bound: ({alerts} - burst {burst}) / {SLACK_RATE:g} a s + one send alone ({single * 1000:.1f} ms); "
+        f"{held['limited']} 429s, {out_of_order} channels out of order"
+    )
+    figure = _figure(f"Slack, {alerts} alerts x {channels:,} channels", seconds, bound, counts, note, alerts)
+    if out_of_order or len(order) != alerts * channels:
+        figure = replace(figure, note="WRONG: " + figure.note, target=Target(0))
+    return [figure]
+
+
+async def _more_updates(store: Store, config: Any, count: int) -> None:
+    """`count` more updates of the story, each its own poll, newest on top: an alert per channel."""
+    from tests.helpers import NOV11, poll_file
+
+    head, marker, rest = NOV11.read_text(encoding="utf-8").partition("UPDATE Nov 11, 2022 7:36 AM CST")
+    added = ""
+    for n in range(count):
+        stamp = f"Nov 12, 2022 {1 + n // 50}:{n % 50 + 1:02d} PM CST"
+        block = (
+            f"UPDATE {stamp}\n\nOfficials said convoy {n} crossed the river before dawn, and that "
+            f"{n + 2} more were expected to follow it before the end of the day.\n\n"
         )
-    ]
+        added = block + added
+        outcome = await poll_file(config, store, head + added + marker + rest)
+        assert len(outcome.event_ids) == 1, (n, outcome)
 
 
-def _slack_messages(base_url: str) -> dict[str, int]:
-    """Messages per channel as the fake Slack holds them, and its 429 count."""
+def _slack_messages(base_url: str) -> dict[str, Any]:
+    """Each channel's posts as the fake holds them (their delivery ids, in the order kept),
+    and how many posts its limit refused."""
     with urllib.request.urlopen(f"{base_url}/_fake/messages", timeout=30) as response:
         dump = json.loads(response.read())
-    held = Counter(m["channel"] for m in dump["messages"])
-    held["429s"] = int(dump["limited"])
-    return dict(held)
+    posts: dict[str, list[int]] = {}
+    for message in dump["messages"]:
+        metadata = message.get("metadata") or {}
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        key = str((metadata.get("event_payload") or {}).get("delivery", "sb0-"))
+        posts.setdefault(message["channel"], []).append(int(key[2:].partition("-")[0]))
+    return {"posts": posts, "limited": int(dump["limited"])}
 
 
 async def discord_fanout(channels: int, *, settle: float = 1.0) -> list[Figure]:
@@ -166,7 +177,7 @@ async def _deliver(store: Store, senders: dict[str, Any]) -> float:
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
             rows = await store.deliveries()
-            if not any(d.status == "pending" for d in rows):
+            if not any(d.status in ("pending", "claimed") for d in rows):  # claimed: a send under way
                 break
     finally:
         task.cancel()
@@ -177,17 +188,19 @@ async def _deliver(store: Store, senders: dict[str, Any]) -> float:
     return (max(t for t in sent if t) - started).total_seconds() if sent else math.nan
 
 
-async def serve_slack() -> None:
-    """`python -m bench.fanout`: the rate-limited fake Slack, until stdin closes."""
-    async with RateLimitedSlack() as fake:
+async def serve_slack(rate: float, burst: int) -> None:
+    """`python -m bench.fanout --rate R --burst B`: the fake Slack with chat.postMessage's
+    per-channel limit (`--rate 0`: none), until stdin closes."""
+    async with FakeSlack(post_rate=rate or None, post_burst=burst) as fake:  # rate 0: no limit
         facts = {"api_url": fake.api_url, "base_url": fake.base_url, "bot_token": fake.bot_token}
         print(json.dumps(facts), flush=True)
         await asyncio.to_thread(sys.stdin.read)
 
 
-def _figure(name: str, seconds: float, bound: float, counts: list[int], note: str) -> Figure:
-    dropped = sum(1 for c in counts if c == 0)
-    duplicated = sum(c - 1 for c in counts if c > 1)
+def _figure(name: str, seconds: float, bound: float, counts: list[int], note: str, each: int = 1) -> Figure:
+    """`counts`: messages each channel holds, `each` of them expected."""
+    dropped = sum(max(0, each - c) for c in counts)
+    duplicated = sum(max(0, c - each) for c in counts)
     return Figure(
         BENCH,
         f"{name}: all delivered in",
@@ -202,4 +215,8 @@ def _figure(name: str, seconds: float, bound: float, counts: list[int], note: st
 
 
 if __name__ == "__main__":
-    asyncio.run(serve_slack())
+    cli = argparse.ArgumentParser(prog="python -m bench.fanout", description="the rate-limited fake Slack")
+    cli.add_argument("--rate", type=float, default=SLACK_RATE)
+    cli.add_argument("--burst", type=int, default=BURST)
+    options = cli.parse_args()
+    asyncio.run(serve_slack(options.rate, options.burst))

@@ -122,9 +122,17 @@ class Origin:
 class BotProcess:
     """`python -m bench.polling` driven a command a line: `cycle`, `reload`; EOF ends it."""
 
-    def __init__(self, url: str, stories: int, per_host: int | None = None, profile: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        stories: int,
+        per_host: int | None = None,
+        profile: str | None = None,
+        max_polls: int | None = None,
+    ):
         args = ["--url", url, "--stories", str(stories)]
         args += ["--per-host", str(per_host)] if per_host else []
+        args += ["--max-polls", str(max_polls)] if max_polls else []
         args += ["--profile", profile] if profile else []
         self.proc = spawn("bench.polling", *args)
         self.started = read_json_line(self.proc)
@@ -241,13 +249,20 @@ class Sink:
     async def find_sent(self, channel: str, key: str, thread_id: str | None, since: Any) -> None:
         return None  # keeps nothing: a bench run is never interrupted and resumed
 
+    async def edit_alert(self, channel: str, message_id: str, alert: Any, *, thread_id: Any = None) -> None:
+        self.sent += 1
 
-def bench_config(url: str, stories: int, db: Path, per_host: int | None, edited: bool = False) -> Any:
+
+def bench_config(
+    url: str, stories: int, db: Path, per_host: int | None, edited: bool = False, max_polls: int | None = None
+) -> Any:
     from bot.config import parse_config
 
     core: dict[str, Any] = {"database": str(db), "allow_private": True}
     if per_host:
         core["per_host"] = per_host
+    if max_polls:
+        core["max_polls"] = max_polls
     entries: list[dict[str, Any]] = [{"id": f"s{i}", "url": f"{url}/s/{i}"} for i in range(stories)]
     if edited:
         entries[0]["aliases"] = ["edited"]
@@ -255,14 +270,16 @@ def bench_config(url: str, stories: int, db: Path, per_host: int | None, edited:
     return parse_config({"storybot": core, "stories": entries, "routes": routes}, "bench")
 
 
-async def bot_side(url: str, stories: int, per_host: int | None, profile: str | None = None) -> None:
+async def bot_side(
+    url: str, stories: int, per_host: int | None, profile: str | None = None, max_polls: int | None = None
+) -> None:
     """Start the bot, then answer `cycle` and `reload` lines from stdin with JSON figures."""
     from bot.app import StoryBot
 
     with tempfile.TemporaryDirectory(prefix="storybot-bench-") as tmp:
         db = Path(tmp) / "bench.db"
         wall, cpu = time.perf_counter(), time.process_time()
-        config = bench_config(url, stories, db, per_host)
+        config = bench_config(url, stories, db, per_host, max_polls=max_polls)
         bot = await StoryBot.create(config)
         _say({
             "startup": time.perf_counter() - wall,
@@ -282,7 +299,7 @@ async def bot_side(url: str, stories: int, per_host: int | None, profile: str | 
                         _write_profile(profiler, profile)
                 elif command == "reload":
                     wall, cpu = time.perf_counter(), time.process_time()
-                    await bot.apply_config(bench_config(url, stories, db, per_host, edited=True))
+                    await bot.apply_config(bench_config(url, stories, db, per_host, True, max_polls))
                     _say({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
         finally:
             dispatcher.cancel()
@@ -298,8 +315,8 @@ async def _cycle(bot: Any, config: Any, sink: Sink, profiler: cProfile.Profile |
     wall, cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
-    outcomes = await asyncio.gather(*(bot.poll(s.id) for s in config.stories))
-    events = sum(len(o.event_ids) for o in outcomes if o is not None)
+    outcomes = await asyncio.gather(*(_poll(bot, s.id) for s in config.stories))
+    events = sum(n for _, n in outcomes)
     give_up = time.monotonic() + 60
     while sink.sent - sent < events and time.monotonic() < give_up:
         await asyncio.sleep(0.005)  # the running dispatcher sends (a second sender would duplicate)
@@ -309,10 +326,17 @@ async def _cycle(bot: Any, config: Any, sink: Sink, profiler: cProfile.Profile |
         "wall": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
         "rss": peak_rss_mb(),
-        "statuses": dict(Counter(o.status.value for o in outcomes if o is not None)),
+        "statuses": dict(Counter(status for status, _ in outcomes if status)),
         "delivered": sink.sent - sent,
         "events": events,
     }
+
+
+async def _poll(bot: Any, story_id: str) -> tuple[str, int]:
+    """One poll as the scheduler runs it: its outcome is looked at, then dropped (holding every
+    outcome's parsed Story until the cycle ends would be the benchmark's memory, not the bot's)."""
+    outcome = await bot.poll(story_id)
+    return (outcome.status.value, len(outcome.event_ids)) if outcome is not None else ("", 0)
 
 
 def _write_profile(profiler: cProfile.Profile, path: str) -> None:
@@ -330,8 +354,9 @@ def main() -> None:
     parser.add_argument("--stories", type=int, required=True)
     parser.add_argument("--per-host", type=int, help="default: the config default")
     parser.add_argument("--profile", metavar="FILE", help="cProfile report (by own time) of the last cycle")
+    parser.add_argument("--max-polls", type=int, help="default: the config default (polls in flight)")
     args = parser.parse_args()
-    asyncio.run(bot_side(args.url, args.stories, args.per_host, args.profile))
+    asyncio.run(bot_side(args.url, args.stories, args.per_host, args.profile, args.max_polls))
 
 
 if __name__ == "__main__":

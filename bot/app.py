@@ -92,6 +92,7 @@ class StoryBot:
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {}, metrics=metrics)
         self.scheduler = PollScheduler(self.poll, self.read_feed)
+        self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
         self._config_mtime = _mtime(config_path)
@@ -176,7 +177,13 @@ class StoryBot:
     # --- the pipeline ------------------------------------------------------------------
 
     async def poll(self, story_id: str) -> PollOutcome | None:
-        """Poll one story and wake the dispatcher if it queued anything."""
+        """Poll one story, once one of `max_polls` slots is free, and wake the dispatcher if it
+        queued anything. The slots bound memory: without them every due poll starts at once and
+        fetched pages wait, thousands of them, for the store."""
+        async with self._poll_slots:
+            return await self._poll_now(story_id)
+
+    async def _poll_now(self, story_id: str) -> PollOutcome | None:
         story = self.config.story(story_id)
         if story is None:
             return None
@@ -255,7 +262,7 @@ class StoryBot:
         return await self.dispatcher.deliver_pending()
 
     async def _poll_for_command(self, story_id: str) -> str:
-        outcome = await self.poll(story_id)
+        outcome = await self._poll_now(story_id)  # an admin asked: not behind a cycle's queue
         if outcome is None:
             return "not tracked"
         await self.deliver()
@@ -399,6 +406,9 @@ class StoryBot:
 
     async def _run_on(self, config: Config) -> None:
         """Make `config` (already merged) the one every part runs on."""
+        if config.storybot.max_polls != self.config.storybot.max_polls:
+            # polls under way finish on the old slots; new ones queue on the new
+            self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         # the catalog first (an edited story entry is un-paused): a poll that already routes by
         # the new config could alert a newly routed channel before its catch-up is queued, and
         # then it would get none

@@ -290,6 +290,9 @@ class BotConfig(_Strict):
     timeout: Annotated[float, Field(gt=0, le=300)] = 20
     max_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 5_000_000
     per_host: Annotated[int, Field(ge=1, le=64)] = 4
+    # polls in flight at once in one process: a poll holds its page from fetch to store, so
+    # this bounds memory when thousands of stories fall due together (start-up, a burst)
+    max_polls: Annotated[int, Field(ge=1, le=10_000)] = 256
     user_agent: str = "storybot/0.1 (+https://github.com/storybot/storybot)"
     admins: tuple[str, ...] = ()
     # a story failing this many polls in a row is paused until an admin resumes it

@@ -11,6 +11,12 @@ recorded is looked up on its platform (`find_sent`) before it is sent again: fou
 recorded as sent; not there, it is sent. Which platforms can answer is theirs to say (see
 bot/ports.py); where one cannot, the resend is logged as one that may repeat. Admin notices
 (a story paused for failing: bot.models.Notice) take this same path to `admin_channels`.
+
+A correction of an alert already posted is two deliveries in that channel, in this order:
+an EDIT of the earlier message, which needs no key (editing it again to the same content
+changes nothing, so a claimed edit with no record is simply made again), and a NOTE in the
+story's thread, a post like any other: keyed, claimed, looked up after a crash. An edit whose
+message is gone fails alone; the note still goes.
 """
 
 from __future__ import annotations
@@ -19,19 +25,20 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.metrics import NO_METRICS, Metrics
 from bot.models import Alert, AlertKind, Notice
 from bot.ports import AlertSender, DeliveryError, Posted
-from bot.storage import PendingDelivery, Store, now_utc
+from bot.storage import DeliveryAction, PendingDelivery, Store, now_utc
 
 log = logging.getLogger(__name__)
 
 # How far before its first claim a send is looked for: the platform's clock is not ours.
 RECONCILE_MARGIN = timedelta(minutes=10)
+INLINE_RETRIES = 5  # rate-limited sends of one delivery retried within a pass, at most
 KEY_MAX = 25  # Discord's nonce limit, the tightest place a key goes
 
 
@@ -55,6 +62,8 @@ class DeliveryReport:
     failed: int = 0
     retrying: int = 0
     found: int = 0  # of `sent`: posts an interrupted run made, found on the platform and recorded
+    # of one send refused by a rate limit: the seconds the platform asked for (not summed)
+    rate_limited_for: float | None = None
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
@@ -77,6 +86,8 @@ class Dispatcher:
         max_backoff: float = 3600.0,
         idle: float = 30.0,
         clock: Callable[[], datetime] = now_utc,
+        max_inline_wait: float = 5.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         metrics: Metrics = NO_METRICS,
     ):
         self.store = store
@@ -87,6 +98,8 @@ class Dispatcher:
         self.max_backoff = max_backoff
         self.idle = idle
         self.clock = clock
+        self.max_inline_wait = max_inline_wait
+        self.sleep = sleep
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[DeliveryReport]] = set()
@@ -156,31 +169,48 @@ class Dispatcher:
     async def _serve_channel(
         self, items: list[PendingDelivery], alerts: dict[int, Alert | Notice]
     ) -> DeliveryReport:
+        """One channel's alerts in order. A slot is held per send, not per channel: a channel
+        waiting out its rate limit (a few seconds, as the platform asked) holds none, and
+        sends again when allowed; a longer wait ends the channel's turn until a later pass."""
         report = DeliveryReport()
-        async with self._slots:
-            for delivery in items:
-                task = asyncio.ensure_future(self._deliver_one(delivery, alerts))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-                outcome = await asyncio.shield(task)
-                report.add(outcome)
-                if outcome.retrying:
-                    break  # keep this channel's order: later alerts wait for this one
+        for delivery in items:
+            outcome = await self._send(delivery, alerts)
+            for _ in range(INLINE_RETRIES):  # bounded: a platform answering 429 + Retry-After 0 forever
+                wait = outcome.rate_limited_for
+                if wait is None or wait > self.max_inline_wait:
+                    break
+                await self.sleep(wait)
+                outcome = await self._send(delivery, alerts)  # recorded as due now, unclaimed if it was
+            report.add(outcome)
+            if outcome.retrying:
+                break  # keep this channel's order: later alerts wait for this one
         return report
+
+    async def _send(self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]) -> DeliveryReport:
+        async with self._slots:
+            task = asyncio.ensure_future(self._deliver_one(delivery, alerts))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+            return await asyncio.shield(task)
 
     async def _deliver_one(
         self, delivery: PendingDelivery, alerts: dict[int, Alert | Notice]
     ) -> DeliveryReport:
         sender = self.senders[delivery.platform]
+        if delivery.action is DeliveryAction.EDIT:
+            return await self._edit_one(sender, delivery)
         if delivery.event_id not in alerts:
             alerts[delivery.event_id] = await self.store.message(delivery.event_id)
         alert = alerts[delivery.event_id]
         # a notice to the admins stands alone; a story's alerts follow the thread it opened
-        thread_id = (
+        story_thread = thread_id = (
             None
             if isinstance(alert, Notice)
             else await self.store.thread_for(delivery.story_id, delivery.channel)
         )
+        if delivery.action is DeliveryAction.NOTE and isinstance(alert, Alert):
+            alert = replace(alert, note=True)
+            thread_id = story_thread or await self._reply_to(delivery)
         key = delivery_key(delivery, alert)
         if delivery.claimed_at is not None:
             earlier = await self._earlier_send(sender, delivery, key, thread_id)
@@ -193,7 +223,7 @@ class Dispatcher:
                     earlier.message_id,
                 )
                 await self.store.mark_sent(
-                    delivery.id, earlier.message_id, _thread(alert, earlier, thread_id), self.clock()
+                    delivery.id, earlier.message_id, _thread(alert, earlier, story_thread), self.clock()
                 )
                 self.metrics.alert_sent(delivery.platform)
                 return DeliveryReport(sent=1, found=1)
@@ -211,9 +241,41 @@ class Dispatcher:
             log.exception("sending to %s raised", delivery.channel)
             return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
         await self.store.mark_sent(
-            delivery.id, posted.message_id, _thread(alert, posted, thread_id), self.clock()
+            delivery.id, posted.message_id, _thread(alert, posted, story_thread), self.clock()
         )
         self.metrics.alert_sent(delivery.platform)
+        return DeliveryReport(sent=1)
+
+    async def _reply_to(self, delivery: PendingDelivery) -> str | None:
+        """Where a note goes when the story has no thread: in reply to the alert it corrects."""
+        assert delivery.target_event_id is not None
+        earlier = await self.store.sent_message(delivery.target_event_id, delivery.channel)
+        return earlier.message_id if earlier else None
+
+    async def _edit_one(self, sender: AlertSender, delivery: PendingDelivery) -> DeliveryReport:
+        """Edit the alert `delivery` corrects where it was posted in this channel. A message
+        that is gone (or was never posted) fails this edit alone."""
+        assert delivery.target_event_id is not None
+        earlier = await self.store.sent_message(delivery.target_event_id, delivery.channel)
+        if earlier is None:
+            await self.store.mark_failed(delivery.id, "the alert it corrects was never posted here")
+            return DeliveryReport(failed=1)
+        if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
+            return DeliveryReport()  # another process claimed it first
+        try:
+            alert = await self.store.corrected_alert(delivery.event_id)
+            await sender.edit_alert(
+                delivery.channel_id, earlier.message_id, alert, thread_id=earlier.thread_id
+            )
+        except DeliveryError as err:
+            if err.permanent:
+                log.info("cannot edit the alert in %s (%s); its note still goes", delivery.channel, err)
+            return await self._failed(delivery, err)
+        except Exception as err:  # an adapter bug must not stop other channels
+            log.exception("editing an alert in %s raised", delivery.channel)
+            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
+        await self.store.mark_sent(delivery.id, earlier.message_id, None, self.clock())
+        self.metrics.alert_sent(delivery.platform)  # a delivery made, as its failure would count
         return DeliveryReport(sent=1)
 
     async def _earlier_send(
@@ -252,10 +314,16 @@ class Dispatcher:
         else:
             delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
         log.info("delivery to %s will retry in %.1fs: %s", delivery.channel, delay, err.reason)
+        # a rate limit refused the send; on the delivery's first claim nothing can have landed, so
+        # its retry need not ask the platform first (a history read per 429, itself rate-limited)
         await self.store.mark_retry(
-            delivery.id, err.reason, self.clock() + timedelta(seconds=delay), count=not rate_limited
+            delivery.id,
+            err.reason,
+            self.clock() + timedelta(seconds=delay),
+            count=not rate_limited,
+            unclaim=rate_limited and delivery.claimed_at is None,
         )
-        return DeliveryReport(retrying=1)
+        return DeliveryReport(retrying=1, rate_limited_for=delay if rate_limited else None)
 
 
 def _thread(alert: Alert | Notice, posted: Posted, thread_id: str | None) -> str | None:

@@ -147,6 +147,14 @@ class Alert:
     timestamp: datetime | None
     seen_at: datetime
     timeline: tuple[TimelineEntry, ...] = ()
+    label: str = ""  # the section's own name: "Update", "Correction", "Editor's note", "Original"
+    # Set on an alert already posted and now edited in place: when it was corrected, and what
+    # the correction said. Renderers mark it "corrected <time>".
+    corrected_at: datetime | None = None
+    correction: str = ""
+    # A short note, posted in the story's thread, saying what a correction changed in an
+    # alert already posted (which is edited in place beside it).
+    note: bool = False
     # the timeline in one line ("3rd update since Nov 9"), made by the core (bot.timeline) so
     # every platform says the same; empty when the story has no update to count
     progress: str = ""

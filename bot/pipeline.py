@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot.boilerplate import MIN_STORIES, line_keys, site_of, strip_lines
 from bot.config import Config, StoryConfig
+from bot.corrections import Corrects, link_corrections
 from bot.diff import diff
 from bot.fetch import Fetcher
 from bot.metrics import NO_METRICS, Metrics
@@ -171,8 +172,9 @@ async def _poll(
     events: list[Event] = []
     if last is not None and not baseline:
         events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
+    events, links = link_corrections(events, parsed, known)
     written = await _model_summaries(events, parsed, known, summarizer) if summarizer else {}
-    records = tuple(_record(e, parsed, story, config, written) for e in events)
+    records = tuple(_record(e, parsed, story, config, written, links) for e in events)
     try:
         event_ids = await store.record_version(
             story.id, last.id if last else None, at, meta, parsed, _sections(parsed, known, written), records
@@ -285,10 +287,15 @@ def previous_section(story: Story, new: Section, known: set[str]) -> Section | N
 
 
 def _record(
-    event: Event, story: Story, cfg: StoryConfig, config: Config, written: dict[str, str]
+    event: Event,
+    story: Story,
+    cfg: StoryConfig,
+    config: Config,
+    written: dict[str, str],
+    links: dict[str, Corrects],
 ) -> EventRecord:
-    """An event with its summary (the model's, when it wrote one) and the channels routed to it:
-    at once, or in a digest."""
+    """An event with its summary (the model's, when it wrote one), the channels routed to it
+    (at once, or in a digest) and what it corrects."""
     match event:
         case NewUpdate(section):
             record = EventRecord(
@@ -297,6 +304,7 @@ def _record(
                 summary=written.get(section.fingerprint) or summarize(section),
                 published_at=section.timestamp,
                 fingerprint=section.fingerprint,
+                label=section.label,
             )
         case SectionEdited(old, new, change):
             record = EventRecord(
@@ -306,6 +314,7 @@ def _record(
                 published_at=new.timestamp,
                 fingerprint=new.fingerprint,
                 change=change,
+                label=new.label,
             )
         case HeadlineChanged(old, new):
             record = EventRecord(
@@ -317,7 +326,11 @@ def _record(
     text = f"{story.title} {record.summary}"
     held = config.digest_periods(cfg, text, kind)
     channels = tuple(c for c in config.channels_for(cfg, text, kind) if c not in held)
-    return replace(record, channels=channels, held=tuple(held.items()))
+    record = replace(record, channels=channels, held=tuple(held.items()))
+    link = links.get(record.fingerprint or "")
+    if link is None:
+        return record
+    return replace(record, corrects=link.alerted, revised=link.revised)
 
 
 def _sections(story: Story, known: set[str], written: dict[str, str]) -> list[SectionRecord]:

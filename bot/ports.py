@@ -3,7 +3,8 @@
 An adapter that posts alerts implements `AlertSender`. It reports failure by raising
 `DeliveryError`, saying whether a retry can help and how long the platform asked us to wait.
 Each send carries a delivery key, and `find_sent` looks for it on the platform: a send cut
-short by a crash is found there instead of being sent twice.
+short by a crash is found there instead of being sent twice. `edit_alert` rewrites an alert
+already posted, when a correction changes what it said.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class Posted:
 
 @runtime_checkable
 class AlertSender(Protocol):
-    """Posts one alert to one channel of one platform, and finds a post it made before."""
+    """Posts one alert to one channel of one platform, finds a post it made before, and edits
+    one it made (a correction)."""
 
     platform: str
 
@@ -61,6 +63,15 @@ class AlertSender(Protocol):
         when there is none, or when this platform keeps nothing to look in (then a resend may
         repeat a post). Raise DeliveryError when the platform cannot be asked now, with
         permanent=True when it never can (a missing permission)."""
+        ...
+
+    async def edit_alert(
+        self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
+    ) -> None:
+        """Replace the alert posted as `message_id` in `channel` (in `thread_id`, when it was
+        posted there) with `alert`, which carries `corrected_at`. Editing twice to the same
+        content shows the same message, so a retry needs no key. Raise DeliveryError, with
+        permanent=True when the message is gone (or may no longer be edited)."""
         ...
 
 

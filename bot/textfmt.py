@@ -69,6 +69,29 @@ ALERT_LEADS = {
 }
 
 
+# Section labels that name an alert themselves: a Correction is a Correction on every platform.
+OWN_NAMES = frozenset({"Correction", "Editor's note"})
+
+
+def alert_label(alert: Alert) -> str:
+    """What the alert is called on every platform: 'New update', 'Correction', 'Revised', ...
+    An edit, or a note about one, is a 'Correction' when the section is one, else 'Revised'."""
+    if alert.note or alert.kind is AlertKind.SECTION_EDITED:
+        return "Correction" if alert.label == "Correction" else "Revised"
+    if alert.kind is AlertKind.NEW_UPDATE and alert.label in OWN_NAMES:
+        return alert.label
+    return ALERT_LEADS[alert.kind]
+
+
+def alert_time(alert: Alert) -> datetime:
+    """The time an alert (or a note) shows: for an edit, when it was made (when storybot saw
+    it: publishers rarely stamp edits), not when the section was first published; else the
+    publisher's time (a Correction's own stamp), or first sight."""
+    if alert.kind is AlertKind.SECTION_EDITED:
+        return alert.seen_at
+    return alert.timestamp or alert.seen_at
+
+
 @dataclass(frozen=True, slots=True)
 class StorySoFar:
     """What a catch-up shows: the original, the latest updates oldest first, and how many
@@ -111,19 +134,24 @@ def catch_up_lines(alert: Alert) -> list[str]:
 
 
 def digest_lines(alert: Alert) -> list[str]:
-    """A digest as plain text: each update's headline and summary, oldest first."""
-    return [
-        f"- {u.headline}, {format_time(u.timestamp) if u.timestamp else 'seen ' + format_time(u.seen_at)}: "
-        f"{u.summary}"
-        for u in alert.updates
-    ]
+    """A digest as plain text: each update's headline and summary, oldest first. A member's
+    headline names what it is ('Correction', 'Update edited (20% changed)'); an edit shows
+    when it was revised, as its own alert would."""
+    return [f"- {u.headline}, {_member_time(u)}: {u.summary}" for u in alert.updates]
+
+
+def _member_time(update: Alert) -> str:
+    """A digest member's time: the publisher's, else 'seen <first sight>'; an edit's, 'revised <when>'."""
+    if update.kind is AlertKind.SECTION_EDITED:
+        return f"revised {format_time(alert_time(update))}"
+    return format_time(update.timestamp) if update.timestamp else f"seen {format_time(update.seen_at)}"
 
 
 def alert_lead(alert: Alert) -> str:
     """'New update: <story title>'; a digest says how many: '3 updates to <story title>'."""
     if alert.kind is AlertKind.DIGEST:
         return digest_title(alert)
-    return f"{ALERT_LEADS[alert.kind]}: {alert.story_title}"
+    return f"{alert_label(alert)}: {alert.story_title}"
 
 
 def notice_text(notice: Notice) -> str:

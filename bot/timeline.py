@@ -5,8 +5,10 @@ Pure presentation rules, kept out of SQL so every storage backend shows a story 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from bot.models import Alert, AlertKind, Notice, StoryView, TimelineEntry
 from bot.redact import display_url
@@ -45,6 +47,17 @@ def story_view(record: StoryRecord, sections: Iterable[SectionSeen]) -> StoryVie
         entries,
         record.subtitle,
     )
+
+
+def joined_view(rows: Sequence[Any], section: Callable[[Any], SectionSeen]) -> StoryView | None:
+    """The view from one statement's rows: the story's `id`, `source`, `title`, `subtitle` on
+    each, and one row per current section (`fingerprint` NULL when it has none); None for no
+    rows (no such story). `section` reads a section from a row, as its backend stores it."""
+    if not rows:
+        return None
+    first = rows[0]
+    record = StoryRecord(first["id"], first["source"], first["title"], first["subtitle"])
+    return story_view(record, (section(r) for r in rows if r["fingerprint"] is not None))
 
 
 def ordinal(n: int) -> str:
@@ -100,8 +113,23 @@ def alert_for(
         timestamp=event.published_at,
         seen_at=event.seen_at,
         timeline=timeline(sections),
+        label=event.label,
         progress=progress(event, sections),
         updates=updates,
+    )
+
+
+def corrected_alert(target: Alert, correction: EventRow, revised_summary: str | None) -> Alert:
+    """The earlier alert `target` as it reads once `correction` is applied: the revised
+    section's summary (the target's own when the section's text did not change, as when a
+    Correction section is added under it), marked with when it was corrected (a Correction's
+    own stamp, else when storybot saw the edit) and what the correction said."""
+    stamped = correction.kind is AlertKind.NEW_UPDATE and correction.published_at is not None
+    return replace(
+        target,
+        summary=revised_summary or target.summary,
+        corrected_at=correction.published_at if stamped else correction.seen_at,
+        correction=correction.summary,
     )
 
 

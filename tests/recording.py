@@ -25,6 +25,8 @@ class RecordingSender:
     keys: dict[str, Posted] = field(default_factory=dict)  # delivery key -> where its post landed
     keeps_keys: bool = True
     lookups: list[str] = field(default_factory=list)  # keys find_sent was asked about
+    edits: list[tuple[str, str, Alert]] = field(default_factory=list)  # (channel, message id, alert)
+    gone: set[str] = field(default_factory=set)  # message ids deleted: editing them fails for good
     lookup_failures: list[DeliveryError] = field(default_factory=list)  # raised by the next lookups
     gate: asyncio.Event | None = None  # when set, each send waits for it
     started: bool = False
@@ -58,6 +60,13 @@ class RecordingSender:
         if self.lookup_failures:
             raise self.lookup_failures.pop(0)
         return self.keys.get(key)
+
+    async def edit_alert(
+        self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
+    ) -> None:
+        if message_id in self.gone:
+            raise DeliveryError(f"{channel}: message {message_id} not found", permanent=True)
+        self.edits.append((channel, message_id, alert))
 
     def channels(self) -> list[str]:
         return [channel for channel, _, _ in self.posted]

@@ -172,3 +172,23 @@ async def test_a_route_added_by_a_config_edit_gets_one_catch_up_at_once(tmp_path
     ((_, alert, _),) = [p for p in sender.posted if p[0] == "C"]
     assert alert.kind.value == "catch_up" and [e.label for e in alert.timeline] == ["Original", "Update"]
     assert kinds.count("catch_up") == 1
+
+
+@pytest.mark.parametrize("max_polls", [1, 3])
+async def test_polls_in_flight_stay_within_max_polls(tmp_path: Path, max_polls: int) -> None:
+    """Every story due at once (start-up): at most `max_polls` are fetched at a time, the rest
+    wait their turn and are all polled; the per-host limit (8 here) is not what bounds them."""
+    from bot.config import parse_config
+    from tests.origin import Origin, Response
+
+    async with Origin() as origin:
+        page = Response(body=NOV9.read_text(encoding="utf-8"), content_type="text/plain", delay=0.05)
+        origin.set("/s", page)
+        stories = [{"id": f"s{n}", "url": origin.url(f"/s?n={n}")} for n in range(8)]
+        core = {"database": str(tmp_path / "bot.db"), "per_host": 8, "max_polls": max_polls}
+        config = parse_config({"storybot": {**core, "allow_hosts": ["127.0.0.1"]}, "stories": stories}, "t")
+        async with await StoryBot.create(config) as bot:
+            outcomes = await asyncio.gather(*(bot.poll(s["id"]) for s in stories))
+        assert all(o is not None and o.status.value == "baseline" for o in outcomes), outcomes
+        assert len(origin.requests_for("/s")) == 8
+        assert origin.max_in_flight["/s"] == max_polls

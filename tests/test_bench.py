@@ -62,9 +62,19 @@ async def test_command_latency_in_process() -> None:
 
 
 async def test_fanout_delivers_each_channel_once() -> None:
-    figures = await fanout.discord_fanout(4, settle=0.0) + await fanout.slack_fanout(4)
+    figures = await fanout.discord_fanout(4, settle=0.0) + await fanout.slack_fanout(3, alerts=2, burst=1)
     sane(figures)
     assert all(f.note.startswith("0 dropped, 0 duplicated") for f in figures)
+    slack = figures[-1]  # one message a second per channel, burst 1: the second waits out a 429
+    assert slack.value >= 1.0 and " 0 429s" not in slack.note and "0 channels out of order" in slack.note
+
+
+async def test_alert_latency_over_many_stories() -> None:
+    from bench import alert_scale
+
+    figures = await alert_scale.measure(40, interval=5.0, jitter=0.5, every=10)  # the least interval
+    sane(figures)
+    assert "4 stories changed" in figures[0].note and figures[-1].passed is not None
 
 
 def test_workers_benchmark_against_sqlite(postgres_url: str) -> None:

@@ -396,7 +396,8 @@ async def test_429s_beyond_discord_py_retries_are_retried_later_not_lost(
     store, _ = kherson
     now = now_utc()
     clock = [now]
-    dispatcher = Dispatcher(store, {"discord": bot}, clock=lambda: clock[0])
+    # max_inline_wait=0: the pass does not wait out even a short Retry-After (as for a long one)
+    dispatcher = Dispatcher(store, {"discord": bot}, clock=lambda: clock[0], max_inline_wait=0)
     fake.rate_limit(5, retry_after=0.01, channel=C1)  # discord.py tries 5 times, then gives up
     first = await dispatcher.deliver_pending()
     assert (first.retrying, first.failed) == (1, 0)

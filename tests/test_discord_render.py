@@ -229,6 +229,43 @@ def test_any_story_text_renders_valid_and_inert(text: str) -> None:
     assert not MENTION.search(safe(text))
 
 
+# --- labels and corrections ----------------------------------------------------------------
+
+REVISED_AT = datetime(2022, 11, 13, 9, 30, tzinfo=UTC)
+
+
+def test_a_correction_is_labelled_correction_not_new_update() -> None:
+    embed = alert_to_embed(kherson_alert(headline="Correction", label="Correction"))
+    assert embed.author.name == "Correction"
+    assert alert_to_embed(kherson_alert(label="Update")).author.name == "New update"
+
+
+def test_an_edit_shows_when_it_was_revised_not_when_first_published() -> None:
+    edit = alert_to_embed(kherson_alert(kind=AlertKind.SECTION_EDITED, label="Update", seen_at=REVISED_AT))
+    assert edit.author.name == "Revised" and edit.timestamp == REVISED_AT
+    assert f"revised <t:{int(REVISED_AT.timestamp())}:f>" in (edit.description or "")
+    assert f"<t:{int(NOV11.timestamp())}:f>" not in (edit.description or "")
+
+
+def test_a_corrected_alert_says_when_and_what_was_corrected() -> None:
+    corrected = kherson_alert(
+        label="Update", corrected_at=REVISED_AT, correction="It is the *Dnipro* @everyone."
+    )
+    embed = alert_to_embed(corrected)
+    assert embed.author.name == "New update" and problems(embed) == {}
+    assert f"**Corrected** <t:{int(REVISED_AT.timestamp())}:f>" in (embed.description or "")
+    assert "\\*Dnipro\\*" in (embed.description or "") and not MENTION.search(embed.description or "")
+
+
+def test_a_note_is_short_and_keeps_its_key() -> None:
+    note = alert_to_embed(kherson_alert(label="Correction", note=True), key="sb7-abc")
+    assert note.author.name == "Correction" and note.fields == [] and problems(note) == {}
+    assert (note.description or "").startswith(SUMMARY[:40]) and "the alert above is corrected" in (
+        note.description or ""
+    )
+    assert (note.footer.text or "").endswith(" · ref sb7-abc")
+
+
 # --- catch-ups and digests -------------------------------------------------------------
 
 
@@ -295,3 +332,17 @@ def test_a_pause_notice_carries_its_key_fits_and_pings_nobody() -> None:
     assert embed["footer"]["text"].endswith(" · ref sb7-0123456789abcdef")
     assert "/story resume kherson" in embed["description"] and "HTTP 500" in embed["description"]
     assert not MENTION.search(embed["description"]) and not MENTION.search(embed["title"])
+
+
+def test_a_digest_lists_a_correction_and_an_edit_each_an_edit_at_when_it_was_revised() -> None:
+    fix = kherson_alert(event_id=2, headline="Correction", label="Correction", summary="It is the Dnipro.")
+    edit = kherson_alert(
+        event_id=3, kind=AlertKind.SECTION_EDITED, headline="Update edited (20% changed)", label="Update",
+        summary="Now says dawn.", seen_at=REVISED_AT,
+    )  # fmt: skip
+    embed = alert_to_embed(
+        kherson_alert(kind=AlertKind.DIGEST, timeline=(), updates=(fix, edit)), key="sb2-x"
+    )
+    description = embed.description or ""
+    assert f"**Update edited (20% changed)** · <t:{int(REVISED_AT.timestamp())}:f>" in description
+    assert "**Correction** · " in description and problems(embed) == {}

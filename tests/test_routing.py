@@ -127,8 +127,11 @@ async def test_filters_decide_each_alerts_channels_through_the_pipeline(tmp_path
         assert [(e.kind, e.channels) for e in retitled.events] == [
             (AlertKind.HEADLINE_CHANGED, ("rec:calm", "rec:headlines", "rec:all"))
         ]  # a headline alert's text is the titles: neither "war" nor "award" there
-        queued = sorted(d.channel for d in await store.deliveries())
+        queued = sorted((d.channel, d.action.value) for d in await store.deliveries())
+    # the war text is an edit of the award update: where that was alerted (rec:all) it is an
+    # edit of that alert and a note (bot/corrections.py); where it was not (rec:war), a post
     assert queued == sorted(
-        ["rec:phrase", "rec:regex", "rec:all", "rec:war", "rec:all"]
-        + ["rec:calm", "rec:headlines", "rec:all"]
+        [("rec:phrase", "post"), ("rec:regex", "post"), ("rec:all", "post")]
+        + [("rec:war", "post"), ("rec:all", "edit"), ("rec:all", "note")]
+        + [("rec:calm", "post"), ("rec:headlines", "post"), ("rec:all", "post")]
     )

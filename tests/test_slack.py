@@ -262,20 +262,40 @@ async def test_not_in_channel_is_permanent_and_names_the_channel(slack: FakeSlac
 
 
 async def test_429_burst_every_alert_arrives_once(slack: FakeSlack, kherson: Any) -> None:
+    """chat.postMessage's 429 is per channel: the send does not wait in place, the dispatcher
+    waits out Retry-After for that channel and sends again, in order, within the pass."""
     store, _, commands = kherson
-    # as many 429s as one send retries in place: whichever channels they hit (the order depends on
-    # scheduling), every send ends in place; four could all land on one channel and exhaust it
-    slack.rate_limit(count=3, retry_after=1)
-    sleeps = Sleeps()
-    adapter = make_adapter(slack, commands, sleep=sleeps)
+    slack.rate_limit(count=3, retry_after=1)  # each channel's first post (they go at once)
+    in_place, waits = Sleeps(), Sleeps()
+    adapter = make_adapter(slack, commands, sleep=in_place)
     async with running(adapter):
-        report = await Dispatcher(store, {"slack": adapter}).deliver_pending()
+        report = await Dispatcher(store, {"slack": adapter}, sleep=waits).deliver_pending()
     n = await event_count(store)
-    assert report.sent == 3 * n
+    assert (report.sent, report.retrying) == (3 * n, 0)
+    assert in_place.waits == [] and waits.waits == [1.0] * 3  # Retry-After honoured, by the dispatcher
     assert {c: len(m) for c, m in slack.messages.items()} == {"C1": n, "C2": n, "C3": n}
     assert distinct_alerts(slack)
     assert [status for method, status in slack.calls if method == "chat.postMessage"].count(429) == 3
-    assert sleeps.waits == [1.0] * 3  # Retry-After honoured, in place
+    assert [method for method, _ in slack.calls].count("conversations.history") == 0  # nothing landed
+
+
+async def test_a_rate_limited_channel_holds_no_sending_slot(slack: FakeSlack, kherson: Any) -> None:
+    """One slot, three channels, the first post refused for a second: while that channel waits,
+    the other two get every alert (were the slot held, they could not, and this would time out)."""
+    store, _, commands = kherson
+    n = await event_count(store)
+    slack.rate_limit(count=1, retry_after=1)
+
+    async def wait_for_the_others(seconds: float) -> None:
+        assert seconds == 1.0
+        await slack.wait_for(lambda: sum(len(m) for m in slack.messages.values()) == 2 * n)
+
+    adapter = make_adapter(slack, commands, sleep=Sleeps())
+    async with running(adapter):
+        dispatcher = Dispatcher(store, {"slack": adapter}, concurrency=1, sleep=wait_for_the_others)
+        report = await dispatcher.deliver_pending()
+    assert report.sent == 3 * n
+    assert sorted(len(m) for m in slack.messages.values()) == [n, n, n] and distinct_alerts(slack)
 
 
 async def test_long_retry_after_goes_back_to_the_dispatcher(slack: FakeSlack, kherson: Any) -> None:
@@ -623,3 +643,30 @@ async def test_the_manifest_asks_for_the_history_scopes() -> None:
     assert {"chat:write", "commands", "channels:history", "groups:history"} <= set(
         re.findall(r"- (\S+)", scopes)
     )
+
+
+async def test_fake_limits_posts_per_channel_as_slack_does() -> None:
+    """chat.postMessage's own limit in the fake: a burst per channel, then one a second; beyond
+    it 429 + Retry-After in whole seconds and nothing kept; other channels are not held back."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    now = [100.0]
+    async with FakeSlack(post_rate=1.0, post_burst=2) as fake:
+        assert fake.post_limit is not None
+        fake.post_limit.clock = lambda: now[0]
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)  # no retry handlers
+        for _ in range(2):
+            await client.chat_postMessage(channel="C1", text="burst")
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_postMessage(channel="C1", text="over")
+        assert refused.value.response.status_code == 429
+        assert refused.value.response.headers["Retry-After"] in ("1", ["1"])
+        await client.chat_postMessage(channel="C2", text="another channel")
+        now[0] += 0.5  # half a token: still refused, asked to wait the rest (rounded up)
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="C1", text="early")
+        now[0] += 0.5
+        await client.chat_postMessage(channel="C1", text="on time")
+    assert [m.text for m in fake.messages["C1"]] == ["burst", "burst", "on time"]
+    assert fake.limited == 2 and len(fake.messages["C2"]) == 1

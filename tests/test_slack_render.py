@@ -265,6 +265,56 @@ def test_naive_datetimes_are_taken_as_utc() -> None:
     assert f"<!date^{int(naive.replace(tzinfo=UTC).timestamp())}^" in "".join(texts(blocks))
 
 
+# --- labels and corrections ----------------------------------------------------------------
+
+REVISED_AT = datetime(2022, 11, 13, 9, 30, tzinfo=UTC)
+
+
+def label_line(blocks: list[dict]) -> str:
+    """The alert's context line: its label, its time and the story id."""
+    (line,) = [t for t in texts(blocks) if t.endswith("`kherson`")]
+    return line
+
+
+def test_a_correction_is_labelled_correction_not_new_update() -> None:
+    text, blocks = alert_to_blocks(kherson_alert(headline="Correction", label="Correction"))
+    assert text.startswith("Correction: ") and label_line(blocks).startswith("Correction · ")
+    assert "New update" not in " ".join(texts(blocks))
+    assert alert_to_blocks(kherson_alert(label="Update"))[0].startswith("New update: ")
+
+
+def test_an_edit_shows_when_it_was_revised_not_when_first_published() -> None:
+    edit = kherson_alert(kind=AlertKind.SECTION_EDITED, label="Update", seen_at=REVISED_AT, timeline=())
+    context = label_line(alert_to_blocks(edit)[1])
+    assert context.startswith("Revised · revised <!date^")
+    assert f"<!date^{int(REVISED_AT.timestamp())}^" in context
+    assert f"<!date^{int(UPDATED.timestamp())}^" not in context
+    fixed = kherson_alert(kind=AlertKind.SECTION_EDITED, label="Correction", seen_at=REVISED_AT)
+    assert alert_to_blocks(fixed)[0].startswith("Correction: ")
+
+
+def test_a_corrected_alert_keeps_its_label_and_says_when_and_what_was_corrected() -> None:
+    corrected = kherson_alert(label="Update", corrected_at=REVISED_AT, correction="It is the <Dnipro>.")
+    _, blocks = alert_to_blocks(corrected)
+    shown = "\n".join(texts(blocks))
+    assert (
+        f"*Corrected <!date^{int(REVISED_AT.timestamp())}^" in shown and "It is the &lt;Dnipro&gt;." in shown
+    )
+    assert label_line(blocks).startswith("New update · ")
+    assert blocks_error(blocks) is None
+    assert "Corrected" not in "\n".join(texts(alert_to_blocks(kherson_alert())[1]))
+
+
+def test_a_note_is_short_and_labelled_by_what_it_notes() -> None:
+    note = kherson_alert(kind=AlertKind.SECTION_EDITED, label="Update", note=True, seen_at=REVISED_AT)
+    text, blocks = alert_to_blocks(note)
+    assert len(blocks) == 2 and text.startswith("Revised: ") and blocks_error(blocks) is None
+    assert texts(blocks)[0].startswith("*Revised:* Russia now says")
+    assert "Timeline" not in "\n".join(texts(blocks))  # a note, not another alert
+    correction = kherson_alert(label="Correction", note=True)
+    assert texts(alert_to_blocks(correction)[1])[0].startswith("*Correction:* ")
+
+
 # --- catch-ups and digests -----------------------------------------------------------------
 
 
@@ -335,3 +385,16 @@ def test_a_pause_notice_names_the_story_the_error_and_the_way_back_and_pings_nob
     assert "Story paused" in shown and "HTTP 500" in shown and "`/story resume kherson`" in shown
     for piece in [text, *texts(blocks)]:
         assert live_markup(piece) == [], piece
+
+
+def test_a_digest_lists_a_correction_and_an_edit_each_an_edit_at_when_it_was_revised() -> None:
+    fix = kherson_alert(event_id=2, headline="Correction", label="Correction", summary="It is the Dnipro.")
+    edit = kherson_alert(
+        event_id=3, kind=AlertKind.SECTION_EDITED, headline="Update edited (20% changed)", label="Update",
+        summary="Now says dawn.", seen_at=REVISED_AT,
+    )  # fmt: skip
+    alert = kherson_alert(kind=AlertKind.DIGEST, headline="", summary="", timeline=(), updates=(fix, edit))
+    body = "\n".join(texts(alert_to_blocks(alert)[1]))
+    revised = f"*Update edited (20% changed)* · <!date^{int(REVISED_AT.timestamp())}^"
+    assert "*Correction* · " in body and revised in body  # not its section's first stamp
+    assert body.index("It is the Dnipro.") < body.index("Now says dawn.")

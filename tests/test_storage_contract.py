@@ -8,6 +8,7 @@ and test_postgres_store.py.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -282,6 +283,13 @@ async def test_the_view_orders_by_publisher_time_and_keeps_the_publishers_zone(s
     assert await store.story_view("never") is None
 
 
+async def test_the_view_of_a_story_never_read_is_its_record_alone(store: Store) -> None:
+    await tracked(store)
+    await store.record_failure("kherson", T0, "HTTP 503", 503)  # a failed fetch holds no sections
+    view = await store.story_view("kherson")
+    assert view is not None and view.timeline == () and view.latest is None and view.title == "kherson"
+
+
 async def test_an_alert_carries_its_event_and_the_current_timeline(store: Store) -> None:
     await tracked(store)
     first = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
@@ -374,6 +382,22 @@ async def test_a_claimed_delivery_retried_or_failed_keeps_its_first_claim(store:
     assert stuck.claimed_at == T0
 
 
+async def test_a_retry_refused_on_its_first_claim_can_give_the_claim_back(store: Store) -> None:
+    """unclaim: the platform refused the only send (a rate limit), so the retry just sends."""
+    await queue(store)
+    one, _, two = await store.due_deliveries(T0, platforms=("rec",))
+    assert await store.claim(one.id, T0) and await store.claim(two.id, T0)
+    await store.mark_retry(one.id, "rate limited", T0, count=False, unclaim=True)
+    await store.mark_retry(two.id, "rate limited", T0, count=False)
+    due = {d.id: d for d in await store.due_deliveries(T0, platforms=("rec",))}
+    assert due[one.id].claimed_at is None and due[one.id].attempts == 0
+    assert due[two.id].claimed_at == T0  # kept: the next attempt looks for an earlier send
+    assert await store.claimed_unrecorded(("rec",), older_than=T0 + DAY) == []
+    assert await store.claim(one.id, T0 + DAY)
+    (stuck,) = await store.claimed_unrecorded(("rec",), older_than=T0 + DAY + DAY)
+    assert stuck.id == one.id and stuck.claimed_at == T0 + DAY
+
+
 async def test_known_titles_and_fingerprints_remember_everything(store: Store) -> None:
     await tracked(store)
     first = await baseline(store, Story(title="Old title", sections=(ORIGINAL,)))
@@ -423,6 +447,128 @@ async def test_pruning_keeps_bases_events_sections_titles_and_recent_failures(st
     assert view is not None and [e.summary for e in view.timeline] == [ORIGINAL.body]
     assert await store.prune(failures_before=T0 + 5 * DAY) == 0  # nothing more to drop
     await again("C", T0 + 10 * DAY)  # and the kept base still takes the next poll
+
+
+# --- corrections: an event that corrects an alerted section edits that alert ----------------
+
+FIRST_FIXED = section(
+    "Troops crossed the river at dawn.", SectionKind.UPDATE, datetime(2022, 11, 10, 9, tzinfo=CHICAGO)
+)
+FIRST_FIXED_AGAIN = section(
+    "Troops crossed the river before dawn.", SectionKind.UPDATE, datetime(2022, 11, 10, 9, tzinfo=CHICAGO)
+)
+
+
+def edit_of(old: Section, new: Section, *channels: str) -> EventRecord:
+    return EventRecord(
+        AlertKind.SECTION_EDITED, "Update edited", f"what changed in {new.body}", new.timestamp,
+        new.fingerprint, 0.2, channels, label="Update", corrects=old.fingerprint, revised=new.fingerprint,
+    )  # fmt: skip
+
+
+async def alerted_first(store: Store, *channels: str) -> tuple[int, int]:
+    """Kherson baselined with its original, then FIRST alerted to `channels`: (version, event)."""
+    await tracked(store)
+    base = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    event = EventRecord(
+        AlertKind.NEW_UPDATE, "Update", "Troops crossed.", FIRST.timestamp, FIRST.fingerprint,
+        channels=channels, label="Update",
+    )  # fmt: skip
+    story = Story(title="Kherson", sections=(FIRST, ORIGINAL))
+    (event_id,) = await store.record_version(
+        "kherson", base, T0, FetchMeta(), story, [record(FIRST)], [event]
+    )
+    return await latest_id(store), event_id
+
+
+async def correct(store: Store, base: int, old: Section, new: Section, *channels: str, at: datetime) -> int:
+    story = Story(title="Kherson", sections=(new, ORIGINAL))
+    (event_id,) = await store.record_version(
+        "kherson", base, at, FetchMeta(), story, [record(new)], [edit_of(old, new, *channels)]
+    )
+    return event_id
+
+
+async def test_a_correction_of_a_posted_alert_is_an_edit_then_a_note_where_it_was_posted(
+    store: Store,
+) -> None:
+    base, first = await alerted_first(store, "rec:A", "rec:B")
+    (posted_a, posted_b) = await store.due_deliveries(T0, platforms=("rec",))
+    await store.mark_sent(posted_a.id, "m-A", None, T0)
+    await store.mark_failed(posted_b.id, "channel_not_found")  # rec:B never showed the alert
+    fix = await correct(store, base, FIRST, FIRST_FIXED, "rec:A", "rec:B", "rec:C", at=T0 + DAY)
+    rows = [(d.channel, d.action.value) for d in await store.deliveries(fix)]
+    assert rows == [("rec:A", "edit"), ("rec:A", "note"), ("rec:B", "post"), ("rec:C", "post")]
+    due = await store.due_deliveries(T0 + DAY, platforms=("rec",))
+    assert [(d.channel, d.action.value, d.target_event_id) for d in due] == [
+        ("rec:A", "edit", first), ("rec:A", "note", first),
+        ("rec:B", "post", first), ("rec:C", "post", first),
+    ]  # fmt: skip
+    (row,) = [e for e in await store.events() if e.id == fix]
+    assert (row.target_event_id, row.revised_fingerprint, row.label) == (
+        first,
+        FIRST_FIXED.fingerprint,
+        "Update",
+    )
+
+
+async def test_a_pending_post_is_corrected_by_edit_after_it_goes(store: Store) -> None:
+    base, first = await alerted_first(store, "rec:A")
+    fix = await correct(store, base, FIRST, FIRST_FIXED, "rec:A", at=T0 + DAY)
+    due = await store.due_deliveries(T0 + DAY, platforms=("rec",))
+    assert [(d.event_id, d.action.value) for d in due] == [(first, "post"), (fix, "edit"), (fix, "note")]
+    assert await store.claim(due[0].id, T0 + DAY)
+    due = await store.due_deliveries(T0 + DAY, platforms=("rec",))
+    assert due == []  # the post is in flight: its edit waits for it
+
+
+async def test_sent_message_is_where_the_post_landed_and_only_once_sent(store: Store) -> None:
+    _, first = await alerted_first(store, "rec:A", "rec:B")
+    assert await store.sent_message(first, "rec:A") is None  # pending: nowhere yet
+    a, b = await store.due_deliveries(T0, platforms=("rec",))
+    await store.mark_sent(a.id, "m-A", "t-A", T0)
+    await store.mark_failed(b.id, "channel_not_found")
+    sent = await store.sent_message(first, "rec:A")
+    assert sent is not None and (sent.message_id, sent.thread_id) == ("m-A", "t-A")
+    assert await store.sent_message(first, "rec:B") is None
+    assert await store.sent_message(first, "rec:Z") is None
+
+
+async def test_the_corrected_alert_is_the_target_reading_right_and_a_second_fix_targets_it_too(
+    store: Store,
+) -> None:
+    base, first = await alerted_first(store, "rec:A")
+    (post,) = await store.due_deliveries(T0, platforms=("rec",))
+    await store.mark_sent(post.id, "m-A", None, T0)
+    fix = await correct(store, base, FIRST, FIRST_FIXED, "rec:A", at=T0 + DAY)
+    corrected = await store.corrected_alert(fix)
+    assert corrected.event_id == first and corrected.kind is AlertKind.NEW_UPDATE
+    assert corrected.summary == FIRST_FIXED.body  # the revised section's summary
+    assert (
+        corrected.corrected_at == T0 + DAY and corrected.correction == f"what changed in {FIRST_FIXED.body}"
+    )
+    assert corrected.timestamp == FIRST.timestamp  # still the update it was, published when it was
+    assert (await store.alert(first)).corrected_at is None
+    again = await correct(
+        store, await latest_id(store), FIRST_FIXED, FIRST_FIXED_AGAIN, "rec:A", at=T0 + 2 * DAY
+    )
+    (row,) = [e for e in await store.events() if e.id == again]
+    assert row.target_event_id == first  # the first alert of the chain, not the first edit
+    assert [d.action.value for d in await store.deliveries(again)] == ["edit", "note"]
+    assert (await store.corrected_alert(again)).summary == FIRST_FIXED_AGAIN.body
+    with pytest.raises(KeyError):
+        await store.corrected_alert(first)  # corrects nothing
+    with pytest.raises(KeyError):
+        await store.corrected_alert(again + 1000)
+
+
+async def test_a_correction_of_a_section_never_alerted_is_a_plain_post(store: Store) -> None:
+    await tracked(store)
+    base = await baseline(store, Story(title="Kherson", sections=(FIRST, ORIGINAL)))
+    fix = await correct(store, base, FIRST, FIRST_FIXED, "rec:A", at=T0 + DAY)
+    assert [(d.channel, d.action.value) for d in await store.deliveries(fix)] == [("rec:A", "post")]
+    (row,) = await store.events()
+    assert row.target_event_id is None
 
 
 # --- catch-ups and digests ----------------------------------------------------------------
@@ -520,6 +666,49 @@ async def test_only_routes_named_for_catch_up_get_one(store: Store) -> None:
         ("kherson", "rec:B")
     ]
     assert [d.channel for d in await store.deliveries()] == ["rec:B"]  # rec:A follows from now on
+
+
+async def test_a_correction_of_an_update_delivered_in_a_digest_is_held_or_posted_never_an_edit(
+    store: Store,
+) -> None:
+    """A digest is never edited: on a digest route the correction joins the next digest; on a
+    channel that got the update only in a digest (or in a catch-up), it is posted on its own."""
+    await tracked(store)
+    base = await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))
+    first_event = EventRecord(
+        AlertKind.NEW_UPDATE, "Update", "Troops crossed.", FIRST.timestamp, FIRST.fingerprint,
+        channels=("rec:A",), label="Update", held=(("rec:D", 1800.0), ("rec:E", 1800.0)),
+    )  # fmt: skip
+    story = Story(title="Kherson", sections=(FIRST, ORIGINAL))
+    (first,) = await store.record_version(
+        "kherson", base, T0, FetchMeta(), story, [record(FIRST)], [first_event]
+    )
+    assert await store.sync_stories([KHERSON], [("kherson", "rec:C")]) == [("kherson", "rec:C")]
+    sent_at = T0 + timedelta(hours=1)
+    for due in await store.due_deliveries(sent_at, platforms=("rec",)):
+        assert await store.claim(due.id, sent_at)
+        await store.mark_sent(due.id, f"m-{due.channel}", None, sent_at)
+    sent_digests = [e.id for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    assert len(sent_digests) == 2  # one for each digest route, both sent
+    catch_up = {e.id for e in await store.events("kherson") if e.kind is AlertKind.CATCH_UP}
+    fix_event = replace(edit_of(FIRST, FIRST_FIXED, "rec:A", "rec:C", "rec:E"), held=(("rec:D", 1800.0),))
+    story = Story(title="Kherson", sections=(FIRST_FIXED, ORIGINAL))
+    (fix,) = await store.record_version(
+        "kherson", await latest_id(store), T0 + DAY, FetchMeta(), story, [record(FIRST_FIXED)], [fix_event]
+    )
+    rows = [(d.channel, d.action.value) for d in await store.deliveries(fix)]
+    assert rows == [("rec:A", "edit"), ("rec:A", "note"), ("rec:C", "post"), ("rec:E", "post")]
+    (row,) = [e for e in await store.events() if e.id == fix]
+    assert row.target_event_id == first and row.target_event_id not in catch_up
+    digests = [e.id for e in await store.events("kherson") if e.kind is AlertKind.DIGEST]
+    (opened,) = [d for d in digests if d not in sent_digests]
+    assert [d.channel for d in await store.deliveries(opened)] == ["rec:D"]
+    for sent in sent_digests:  # the sent digests are untouched
+        assert [u.event_id for u in (await store.alert(sent)).updates] == [first]
+        assert [d.action.value for d in await store.deliveries(sent)] == ["post"]
+    (member,) = (await store.alert(opened)).updates
+    assert (member.event_id, member.kind, member.label) == (fix, AlertKind.SECTION_EDITED, "Update")
+    assert (await store.corrected_alert(fix)).summary == FIRST_FIXED.body
 
 
 # --- story health: failures in a row, pauses and their notices, deliveries failed for good ----

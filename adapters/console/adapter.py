@@ -2,6 +2,8 @@
 
 A terminal keeps nothing to look in, so `find_sent` never finds an earlier post: after a hard
 kill between printing an alert and recording it, the alert is printed again (at least once).
+Nor can it change what it printed: a correction prints a "corrected" line and the alert as it
+now reads.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ class ConsoleAdapter(ChatAdapter):
         self.console.print(f"[dim]#{channel}[/dim]")
         self.console.print(notice_to_panel(alert) if isinstance(alert, Notice) else alert_to_panel(alert))
         return Posted(message_id=f"console-{self._sent}")
+
+    async def edit_alert(
+        self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
+    ) -> None:
+        """A terminal cannot change what it printed: say which alert is corrected, and print
+        it as it now reads."""
+        self.console.print(f"[dim]#{channel}[/dim] corrected {message_id}:")
+        self.console.print(alert_to_panel(alert))
 
     async def find_sent(
         self, channel: str, key: str, thread_id: str | None, since: datetime

@@ -11,7 +11,15 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind
-from bot.textfmt import alert_lead, catch_up_lines, digest_lines, format_time, notice_text, render_view
+from bot.textfmt import (
+    alert_lead,
+    alert_time,
+    catch_up_lines,
+    digest_lines,
+    format_time,
+    notice_text,
+    render_view,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
@@ -28,19 +36,35 @@ def _text(text: str, style: str = "") -> Text:
 
 def alert_to_panel(alert: Alert) -> Panel:
     """The update, its summary, the timeline in one line and where the rest is, as on Slack
-    and Discord (whose button is `/story timeline <id>` here)."""
+    and Discord (whose button is `/story timeline <id>` here); once corrected, when and what."""
+    if alert.note:
+        return note_to_panel(alert)
     if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
         return _grouped_panel(alert)
-    when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
+    if alert.kind is AlertKind.SECTION_EDITED:
+        when = f"revised {format_time(alert_time(alert))}"
+    else:
+        when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
         _text(f"{alert.headline}  ·  {when}", style="bold"),
         _text(alert.summary),
     ]
+    if alert.corrected_at is not None:
+        corrected = f"Corrected {format_time(alert.corrected_at)}: {alert.correction}"
+        parts.append(_text(corrected, style="yellow"))
     more = f"full timeline: /story timeline {alert.story_id}"
     parts.append(_text(f"{alert.progress} · {more}" if alert.progress else more, style="dim"))
     if alert.story_url:
         parts.append(_text(alert.story_url, style="underline"))
     return Panel(Group(*parts), title=_text(alert_lead(alert)), title_align="left", border_style="green")
+
+
+def note_to_panel(alert: Alert) -> Panel:
+    """What a correction changed, under the alert it corrected (which is edited in place)."""
+    body = _text(
+        f"{alert.summary}\n(revised {format_time(alert_time(alert))}; the earlier alert is corrected)"
+    )
+    return Panel(body, title=_text(alert_lead(alert)), title_align="left", border_style="yellow")
 
 
 def _grouped_panel(alert: Alert) -> Panel:

@@ -249,9 +249,16 @@ class DiscordAdapter(ChatAdapter):
             except Exception as err:
                 raise delivery_error(err, channel) from err
         embed = alert_to_embed(alert, key)
+        button = None if alert.note else alert.story_id  # a note has no "Full timeline" button
+        if alert.note and thread_id and not self.settings.threads:
+            try:  # no threads: a note replies to the alert it corrects (posted even if that is gone)
+                message = await self._post(channel, embed, key, None, reply_to=thread_id)
+            except Exception as err:
+                raise delivery_error(err, channel) from err
+            return Posted(str(message.id))
         if self.settings.threads and thread_id:
             try:
-                message = await self._post(thread_id, embed, key, alert.story_id)
+                message = await self._post(thread_id, embed, key, button)
                 return Posted(str(message.id), thread_id)
             except (discord.NotFound, discord.Forbidden) as err:
                 log.warning(
@@ -263,7 +270,7 @@ class DiscordAdapter(ChatAdapter):
             except Exception as err:
                 raise delivery_error(err, channel) from err
         try:
-            message = await self._post(channel, embed, key, alert.story_id)
+            message = await self._post(channel, embed, key, button)
         except Exception as err:
             raise delivery_error(err, channel) from err
         if not self.settings.threads:
@@ -271,15 +278,46 @@ class DiscordAdapter(ChatAdapter):
         return Posted(str(message.id), await self._open_thread(channel, message.id, alert))
 
     async def _post(
-        self, channel: str, embed: discord.Embed, key: str | None, story_id: str | None
+        self,
+        channel: str,
+        embed: discord.Embed,
+        key: str | None,
+        story_id: str | None,
+        *,
+        reply_to: str | None = None,
     ) -> discord.Message:
         """Send `embed`; with a `story_id` (an alert, not a notice) it carries the timeline button."""
         if not channel.isdigit():
             raise DeliveryError(f"{channel!r} is not a Discord channel id", permanent=True)
         target = self.client.get_partial_messageable(int(channel))
+        reference = None
+        if reply_to is not None and reply_to.isdigit():
+            reference = discord.MessageReference(
+                message_id=int(reply_to), channel_id=int(channel), fail_if_not_exists=False
+            )
         # a nonce makes discord.py send enforce_nonce: true; without a key it picks a random one
-        extra = {"view": timeline_view(story_id)} if story_id else {}
+        extra: dict[str, Any] = {}
+        if story_id is not None:  # an alert has a "Full timeline" button; a note or a notice not
+            extra["view"] = timeline_view(story_id)
+        if reference is not None:
+            extra["reference"] = reference
         return await target.send(embed=embed, allowed_mentions=NO_PINGS, nonce=key, **extra)
+
+    async def edit_alert(
+        self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
+    ) -> None:
+        """PATCH the message with the corrected embed (its button stays). A later alert of a
+        story with threads on lives in the thread (a channel of its own); the first one, the
+        thread's anchor, has the thread's id and lives in the channel. 10008 Unknown Message
+        (deleted) is permanent."""
+        where = thread_id if thread_id and thread_id != message_id else channel
+        if not where.isdigit() or not message_id.isdigit():
+            raise DeliveryError(f"{where!r}/{message_id!r} is not a Discord message", permanent=True)
+        message = self.client.get_partial_messageable(int(where)).get_partial_message(int(message_id))
+        try:
+            await message.edit(embed=alert_to_embed(alert), allowed_mentions=NO_PINGS)
+        except Exception as err:
+            raise delivery_error(err, channel) from err
 
     async def find_sent(
         self, channel: str, key: str, thread_id: str | None, since: datetime

@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS, digest_title, earlier_note, story_so_far
+from bot.textfmt import (
+    ALERT_LEADS,
+    alert_label,
+    alert_time,
+    digest_title,
+    earlier_note,
+    story_so_far,
+)
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -115,16 +122,21 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
     one line ("3rd update since Nov 9"), and the source. The full timeline is a button's.
     The footer ends with the delivery `key`, when given: Discord keeps no hidden field on a
     message, and the footer is where a later read of the channel finds which alert it is."""
+    if alert.note:
+        return note_to_embed(alert, key)
     if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
         return _grouped_embed(alert, key)
-    moment = alert.timestamp or alert.seen_at
+    moment = alert_time(alert)
     title = alert.story_title or alert.headline or alert.story_id
     lines = [safe(alert.summary) if alert.summary else ""]
     if alert.kind is AlertKind.HEADLINE_CHANGED and alert.headline:
         lines.insert(0, f"**{safe(alert.headline)}**")
     description = "\n\n".join(line for line in lines if line)
+    revised = "revised " if alert.kind is AlertKind.SECTION_EDITED else ""
     progress = f" · {safe(alert.progress)}" if alert.progress else ""
-    stamp = f"\n\n{both(moment)}{progress}"
+    stamp = f"\n\n{revised}{both(moment)}{progress}"
+    if alert.corrected_at is not None:
+        stamp += f"\n**Corrected** {both(alert.corrected_at)}: {safe_clip(alert.correction, 1000)}"
     embed = discord.Embed(
         title=plain_clip(title, TITLE_MAX),
         url=_safe_url(alert.story_url),
@@ -132,7 +144,23 @@ def alert_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
         colour=COLOUR,
         timestamp=moment,
     )
-    embed.set_author(name=ALERT_LEADS[alert.kind])
+    embed.set_author(name=alert_label(alert))
+    embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
+    return fit(embed)
+
+
+def note_to_embed(alert: Alert, key: str | None = None) -> discord.Embed:
+    """The short note a correction posts (in the story's thread, or as a reply to the alert it
+    corrected): what changed, and when it was revised."""
+    stamp = f"\n\nrevised {both(alert_time(alert))} · the alert above is corrected"
+    embed = discord.Embed(
+        title=plain_clip(alert.story_title or alert.story_id, TITLE_MAX),
+        url=_safe_url(alert.story_url),
+        description=clip(safe(alert.summary), DESCRIPTION_MAX - len(stamp)) + stamp,
+        colour=COLOUR,
+        timestamp=alert_time(alert),
+    )
+    embed.set_author(name=alert_label(alert))
     embed.set_footer(text=_footer(alert.story_url, alert.story_id, key))
     return fit(embed)
 
@@ -145,7 +173,7 @@ def _grouped_embed(alert: Alert, key: str | None) -> discord.Embed:
     headline and summary) as one embed: whole items while they fit, then a count."""
     if alert.kind is AlertKind.DIGEST:
         title = digest_title(alert)
-        items = [_item(u.headline, u.timestamp or u.seen_at, u.summary) for u in alert.updates]
+        items = [_item(u.headline, alert_time(u), u.summary) for u in alert.updates]
         author = ALERT_LEADS[alert.kind]
     else:
         so_far = story_so_far(alert)

@@ -218,7 +218,8 @@ class SlackAdapter(ChatAdapter):
         self, channel: str, alert: Alert | Notice, thread_id: str | None, *, key: str | None = None
     ) -> Posted:
         threads = self.settings.threads and isinstance(alert, Alert)  # a notice stands alone
-        thread = thread_id if threads else None
+        note = isinstance(alert, Alert) and alert.note  # a note replies to what it corrects
+        thread = thread_id if threads or note else None
         try:
             ts = await self._post(channel, alert, thread, key)
         except SlackApiError as err:
@@ -247,13 +248,27 @@ class SlackAdapter(ChatAdapter):
         )
         return str(response["ts"])
 
+    async def edit_alert(
+        self, channel: str, message_id: str, alert: Alert, *, thread_id: str | None = None
+    ) -> None:
+        """chat.update: the message keeps its place (and its thread); `message_not_found`
+        (deleted) or `cant_update_message` is a permanent DeliveryError."""
+        text, blocks = alert_to_blocks(alert)
+        try:
+            await self.client.chat_update(channel=channel, ts=message_id, text=text, blocks=blocks)
+        except SlackApiError as err:
+            raise delivery_error(err, channel) from None
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise DeliveryError(f"slack {channel}: cannot reach Slack ({type(err).__name__})") from None
+
     async def find_sent(
         self, channel: str, key: str, thread_id: str | None, since: datetime
     ) -> Posted | None:
-        """The alert message carrying `key`, read back from the channel's history."""
+        """The alert message carrying `key`, read back from the channel's history (and from
+        `thread_id`'s replies first: a correction's note is a reply even with threads off)."""
         threads = self.settings.threads
         try:
-            found = await find_post(self.client, channel, key, since, thread_id if threads else None)
+            found = await find_post(self.client, channel, key, since, thread_id)
         except SlackApiError as err:
             if error_code(err) != "missing_scope":
                 raise delivery_error(err, channel) from None

@@ -3,7 +3,10 @@ errors mean for a delivery.
 
 Short waits are honoured in place (a 429 that asks for a second or two, a blip of 5xx);
 anything longer goes back to the dispatcher as a DeliveryError, which records it and tries
-again later without holding a worker.
+again later without holding a worker. chat.postMessage's 429 always goes back: its limit is
+per channel (about one message a second), and a send waiting in place would hold one of the
+dispatcher's few sending slots, so eight channels waiting out their second would stall all
+the others; the dispatcher instead retries that channel when Retry-After says, in order.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from bot.ports import DeliveryError, StartError
 
 SLACK_API = "https://slack.com/api/"
 Sleep = Callable[[float], Awaitable[Any]]
+
+# Methods limited per channel: their 429s go back to the dispatcher (see the module docstring).
+PER_CHANNEL_LIMITED = ("/chat.postMessage",)
 
 # Slack answers these with HTTP 200 and ok=false when trying again later can help.
 TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
@@ -78,7 +84,7 @@ class ShortRateLimitRetry(_SleepsThrough, AsyncRateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if response is None or response.status_code != 429:
+        if response is None or response.status_code != 429 or request.url.endswith(PER_CHANNEL_LIMITED):
             return False
         return retry_after_of(response.headers) <= self.max_wait
 

@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind, StoryBrief, StoryView, TimelineEntry
-from bot.textfmt import ALERT_LEADS, digest_title, earlier_note, story_so_far
+from bot.textfmt import (
+    ALERT_LEADS,
+    alert_label,
+    alert_time,
+    digest_title,
+    earlier_note,
+    story_so_far,
+)
 
 MAX_TEXT = 3000  # characters in one text object
 MAX_BLOCKS = 50  # blocks in one message
@@ -184,13 +191,18 @@ def cap_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 
 def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
     """An alert as a Slack message: linked headline, the update and its summary, when, the
-    timeline in one line, and a button that answers (to the clicker) with the full timeline."""
+    timeline in one line, and a button that answers (to the clicker) with the full timeline;
+    once corrected, marked so with the time and what the correction said."""
+    if alert.note:
+        return note_to_blocks(alert)
     if alert.kind is AlertKind.CATCH_UP:
         return _catch_up_blocks(alert)
     if alert.kind is AlertKind.DIGEST:
         return _digest_blocks(alert)
-    label = ALERT_LEADS[alert.kind]
-    when = alert.timestamp or alert.seen_at
+    label = alert_label(alert)
+    when = date_token(alert_time(alert))
+    if alert.kind is AlertKind.SECTION_EDITED:
+        when = f"revised {when}"
     title = fit(alert.story_title or alert.story_id, 300)
     blocks: list[Block] = [section(f"*{link(alert.story_url, title)}*")]
     body = fit(alert.summary, MAX_TEXT - 400)
@@ -198,12 +210,25 @@ def alert_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
         body = f"*{fit(alert.headline, 300)}*\n{body}" if body else f"*{fit(alert.headline, 300)}*"
     if body:
         blocks.append(section(body))
-    blocks.append(context(f"{label} · {date_token(when)} · `{code(alert.story_id)}`"))
+    if alert.corrected_at is not None:
+        blocks.append(section(f"*Corrected {date_token(alert.corrected_at)}:* {fit(alert.correction, 1200)}"))
+    blocks.append(context(f"{label} · {when} · `{code(alert.story_id)}`"))
     if alert.progress:
         blocks.append(context(fit(alert.progress, 300)))
     blocks.append(button(TIMELINE_ACTION, "Full timeline", timeline_query(alert.story_id)))
     fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary or alert.headline}"
     return fit(fallback, MAX_FALLBACK), cap_blocks(blocks)
+
+
+def note_to_blocks(alert: Alert) -> tuple[str, list[Block]]:
+    """The short note a correction posts in the story's thread: what changed, and when."""
+    label = alert_label(alert)
+    blocks = [
+        section(f"*{label}:* {fit(alert.summary, MAX_TEXT - 200)}"),
+        context(f"{label} · revised {date_token(alert_time(alert))} · the alert above is corrected"),
+    ]
+    fallback = f"{label}: {alert.story_title or alert.story_id} — {alert.summary}"
+    return fit(fallback, MAX_FALLBACK), blocks
 
 
 ITEM_SUMMARY = 600  # characters of each update's summary in a catch-up or digest
@@ -242,7 +267,7 @@ def _digest_blocks(alert: Alert) -> tuple[str, list[Block]]:
     heading = digest_title(alert).removesuffix(alert.story_title)
     title = fit(alert.story_title or alert.story_id, 300)
     blocks: list[Block] = [section(f"*{fit(heading, 40)}{link(alert.story_url, title)}*")]
-    lines = [_item_line(u.headline, u.timestamp or u.seen_at, u.summary) for u in alert.updates]
+    lines = [_item_line(u.headline, alert_time(u), u.summary) for u in alert.updates]
     blocks.extend(sections_of_lines(lines))
     blocks.append(context(f"{ALERT_LEADS[alert.kind]} · `{code(alert.story_id)}`"))
     return fit(digest_title(alert), MAX_FALLBACK), with_timeline_button(blocks, alert)

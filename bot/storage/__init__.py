@@ -23,6 +23,7 @@ from bot.storage.contract import (
 )
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.rows import (
+    DeliveryAction,
     DeliveryRow,
     DeliveryStatus,
     EventRecord,
@@ -36,6 +37,7 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryHealth,
     StoryRecord,
@@ -47,11 +49,12 @@ from bot.storage.rows import (
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
-    "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord", "EventRow", "FailedDelivery",
-    "FeedReads", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion", "Mute",
-    "PendingDelivery", "SectionRecord", "SectionSeen", "SiteLines", "StaleBase", "Store", "StoreError",
-    "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord", "StoryViews",
-    "Subscription", "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
+    "DeliveryAction", "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord",
+    "EventRow", "FailedDelivery", "FeedReads", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory",
+    "LastVersion", "Mute", "PendingDelivery", "SectionRecord", "SectionSeen", "SentMessage", "SiteLines",
+    "StaleBase", "Store", "StoreError", "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog",
+    "StoryRecord", "StoryViews", "Subscription",
+    "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 
 

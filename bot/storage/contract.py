@@ -24,6 +24,7 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryHealth,
     StoryRecord,
@@ -132,7 +133,13 @@ class VersionHistory(Protocol):
         fixed, and the next held event opens a new one. `base_id` is the id of the version the poll
         diffed against (None: there was none); if it is no longer the story's latest good
         version, raises StaleBase and records nothing, so two pollers never record one update
-        twice. The failure count goes back to 0. Returns the new event ids in the order given."""
+        twice. The failure count goes back to 0. Returns the new event ids in the order given.
+
+        An event that `corrects` a fingerprint an earlier event showed targets that earlier
+        alert (the first of a chain: a second correction targets the same alert). In each
+        channel where the target has a post that did not fail, the event is an EDIT of it
+        followed by a NOTE, not a post; elsewhere (a section never alerted, a channel routed
+        since) it is a POST, as any event."""
         ...
 
     async def prune(self, failures_before: datetime) -> int:
@@ -183,6 +190,12 @@ class EventLog(Protocol):
         """The event ready to post, with its story's current timeline. KeyError if unknown.
         A catch-up's timeline holds only what was first seen by its version; a digest's
         `updates` are the events it holds, in alert order."""
+        ...
+
+    async def corrected_alert(self, event_id: int) -> Alert:
+        """The alert event `event_id` corrects, as it reads once corrected: the target's alert
+        with the revised section's summary, `corrected_at` the correcting event's time and
+        `correction` what it said. KeyError if the event is unknown or corrects nothing."""
         ...
 
     async def message(self, event_id: int) -> Alert | Notice:
@@ -254,12 +267,22 @@ class DeliveryQueue(Protocol):
         """The thread the story's alerts opened in `channel`, the newest if several."""
         ...
 
+    async def sent_message(self, event_id: int, channel: str) -> SentMessage | None:
+        """Where the event's alert was posted in `channel` (its POST delivery, once sent), or
+        None: not posted there (yet), or its post failed."""
+        ...
+
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
         """Recorded as sent with the platform's message id: never sent again."""
         ...
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
-        """Back to pending until `retry_at`; a rate limit (count=False) does not use an attempt."""
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
+        """Back to pending until `retry_at`; a rate limit (count=False) does not use an attempt.
+        The claim is kept (a failed send may have landed: the next attempt looks for it first),
+        unless `unclaim`: the platform refused the delivery's only send (a rate limit on its first
+        claim), so nothing landed and the next attempt just sends."""
         ...
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:

@@ -29,8 +29,9 @@ from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import due_in_order
+from bot.storage.queueing import actions_for, due_in_order
 from bot.storage.rows import (
+    DeliveryAction,
     DeliveryRow,
     DeliveryStatus,
     EventRecord,
@@ -44,13 +45,14 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryHealth,
     StoryRecord,
     Subscription,
     Validators,
 )
-from bot.timeline import alert_for, message_for, story_view
+from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is an error, not a hang
 POOL_MAX = 10
@@ -398,11 +400,18 @@ class PostgresStore:
             return await _current_sections(conn, story_id)
 
     async def story_view(self, story_id: str) -> StoryView | None:
-        async with self.transaction(snapshot=True) as conn:
-            record = await _story_record(conn, story_id)
-            if record is None:
-                return None
-            return story_view(record, await _current_sections(conn, story_id))
+        """One statement (one snapshot, one round trip): the record, joined to the sections
+        the latest good version holds."""
+        rows = await self._all(
+            """SELECT st.id, st.source, st.title, st.subtitle, s.fingerprint, s.label,
+                      s.published_at, s.published_zone, s.first_seen_at, s.summary
+               FROM stories st LEFT JOIN sections s ON s.story_id = st.id AND s.fingerprint IN (
+                   SELECT jsonb_array_elements(v.parsed -> 'sections') ->> 'fingerprint' FROM versions v
+                   WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = st.id AND ok))
+               WHERE st.id = %s""",
+            (story_id,),
+        )
+        return joined_view(rows, _section_seen)
 
     # --- events --------------------------------------------------------------------------
 
@@ -414,6 +423,20 @@ class PostgresStore:
     async def alert(self, event_id: int) -> Alert:
         async with self.transaction(snapshot=True) as conn:
             return alert_for(*await _event_context(conn, event_id))
+
+    async def corrected_alert(self, event_id: int) -> Alert:
+        async with self.transaction(snapshot=True) as conn:
+            cursor = await conn.execute("SELECT * FROM events WHERE id = %s", (event_id,))
+            row = await cursor.fetchone()
+            if row is None or row["target_event_id"] is None:
+                raise KeyError(event_id)
+            cursor = await conn.execute(
+                "SELECT summary FROM sections WHERE story_id = %s AND fingerprint = %s",
+                (row["story_id"], row["revised_fingerprint"]),
+            )
+            revised = await cursor.fetchone()
+            target = alert_for(*await _event_context(conn, row["target_event_id"]))
+            return corrected_alert(target, _event(row), revised["summary"] if revised else None)
 
     async def message(self, event_id: int) -> Alert | Notice:
         async with self.transaction(snapshot=True) as conn:
@@ -480,7 +503,7 @@ class PostgresStore:
     ) -> list[PendingDelivery]:
         rows = await self._all(
             """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status, d.claimed_at,
-                      d.next_attempt_at <= %s AS due
+                      d.action, e.target_event_id, d.next_attempt_at <= %s AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status IN ('pending', 'claimed') AND d.platform = ANY(%s)
                ORDER BY e.order_at, e.id, d.id""",
@@ -515,7 +538,8 @@ class PostgresStore:
         self, platforms: Sequence[str], older_than: datetime
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at
+            """SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at, d.action,
+                      e.target_event_id
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'claimed' AND d.claimed_at < %s AND d.platform = ANY(%s)
                ORDER BY e.order_at, e.id, d.id""",
@@ -532,6 +556,14 @@ class PostgresStore:
         )
         return rows[0]["thread_id"] if rows else None
 
+    async def sent_message(self, event_id: int, channel: str) -> SentMessage | None:
+        rows = await self._all(
+            """SELECT message_id, thread_id FROM deliveries
+               WHERE event_id = %s AND channel = %s AND action = 'post' AND status = 'sent'""",
+            (event_id, channel),
+        )
+        return SentMessage(rows[0]["message_id"], rows[0]["thread_id"]) if rows else None
+
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
         async with self.transaction() as conn:
             await conn.execute(
@@ -540,12 +572,15 @@ class PostgresStore:
                 (message_id, thread_id, at, delivery_id),
             )
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
         async with self.transaction() as conn:
             await conn.execute(
                 """UPDATE deliveries SET status = 'pending', attempts = attempts + %s,
-                       last_error = %s, next_attempt_at = %s WHERE id = %s""",
-                (int(count), error[:500], retry_at, delivery_id),
+                       last_error = %s, next_attempt_at = %s,
+                       claimed_at = CASE WHEN %s THEN NULL ELSE claimed_at END WHERE id = %s""",
+                (int(count), error[:500], retry_at, unclaim, delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
@@ -572,6 +607,7 @@ class PostgresStore:
                 thread_id=r["thread_id"],
                 sent_at=_aware(r["sent_at"]),
                 claimed_at=_aware(r["claimed_at"]),
+                action=DeliveryAction(r["action"]),
             )
             for r in rows
         ]
@@ -732,6 +768,29 @@ def _aware(ts: datetime | None) -> datetime | None:
     return ts.astimezone(UTC) if ts is not None else None
 
 
+async def _correction_target(
+    cur: psycopg.AsyncCursor[DictRow], story_id: str, corrects: str | None
+) -> tuple[int | None, set[str]]:
+    """The alert an event correcting the fingerprint `corrects` targets (the first of its
+    chain), and the channels where that alert's post did not fail."""
+    if corrects is None:
+        return None, set()
+    await cur.execute(
+        """SELECT coalesce(target_event_id, id) AS target FROM events
+           WHERE story_id = %s AND fingerprint = %s ORDER BY id DESC LIMIT 1""",
+        (story_id, corrects),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None, set()
+    await cur.execute(
+        """SELECT channel FROM deliveries
+           WHERE event_id = %s AND action = 'post' AND status != 'failed'""",
+        (row["target"],),
+    )
+    return row["target"], {r["channel"] for r in await cur.fetchall()}
+
+
 async def _queue_catch_up(cur: Cursor, story_id: str, channel: str) -> bool:
     """A catch-up for a channel newly routed to a story (see `StoryCatalog.sync_stories`)."""
     await cur.execute(
@@ -815,32 +874,40 @@ async def _current_sections(conn: Conn, story_id: str) -> list[SectionSeen]:
                WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = %s AND ok))""",
         (story_id, story_id),
     )
-    return [
-        SectionSeen(
-            r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
-            r["summary"],
-        )
-        for r in await cursor.fetchall()
-    ]  # fmt: skip
+    return [_section_seen(r) for r in await cursor.fetchall()]
+
+
+def _section_seen(r: DictRow) -> SectionSeen:
+    return SectionSeen(
+        r["fingerprint"], r["label"], in_zone(r["published_at"], r["published_zone"]), r["first_seen_at"],
+        r["summary"],
+    )  # fmt: skip
 
 
 async def _insert_event(
     cur: psycopg.AsyncCursor[DictRow], story_id: str, version_id: int, event: EventRecord, at: datetime
 ) -> int:
-    """One event on a version, with a pending delivery to each of its channels."""
+    """One event on a version, with its deliveries: a pending post to each of its channels,
+    or where it corrects an alert posted there, an edit of that alert and a note."""
+    target, posted = await _correction_target(cur, story_id, event.corrects)
     await cur.execute(
         """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
-               published_at, published_zone, order_at, seen_at, change)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+               published_at, published_zone, order_at, seen_at, change, label, target_event_id,
+               revised_fingerprint)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
         (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
-         event.published_at, zone_of(event.published_at), event.published_at or at, at, event.change),
+         event.published_at, zone_of(event.published_at), event.published_at or at, at, event.change,
+         event.label, target, event.revised),
     )  # fmt: skip
     inserted = await cur.fetchone()
     assert inserted is not None
     await cur.executemany(
-        """INSERT INTO deliveries (event_id, channel, next_attempt_at) VALUES (%s, %s, %s)
+        """INSERT INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (%s, %s, %s, %s)
            ON CONFLICT DO NOTHING""",
-        [(inserted["id"], channel, at) for channel in event.channels],
+        [
+            (inserted["id"], channel, action.value, at)
+            for channel, action in actions_for(event.channels, posted)
+        ],
     )
     for channel, period in event.held:
         await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
@@ -869,8 +936,9 @@ async def _event_context(
 
 def _pending(r: DictRow) -> PendingDelivery:
     return PendingDelivery(
-        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"])
-    )
+        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"]),
+        DeliveryAction(r["action"]), r["target_event_id"],
+    )  # fmt: skip
 
 
 def _event(r: DictRow) -> EventRow:
@@ -885,4 +953,7 @@ def _event(r: DictRow) -> EventRow:
         seen_at=r["seen_at"],
         fingerprint=r["fingerprint"],
         change=r["change"],
+        label=r["label"],
+        target_event_id=r["target_event_id"],
+        revised_fingerprint=r["revised_fingerprint"],
     )

@@ -173,11 +173,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_story_kind ON events (story_id, kind, id);
     """,
-    # 6: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
+    # 6: a correction edits the alert it corrects: events name that alert and their section's
+    # label; a delivery is a post, an edit of an earlier post, or a note (one of each per channel)
+    """
+    ALTER TABLE events ADD COLUMN label text NOT NULL DEFAULT '',
+        ADD COLUMN target_event_id bigint REFERENCES events(id),
+        ADD COLUMN revised_fingerprint text;
+    CREATE INDEX events_by_fingerprint ON events (story_id, fingerprint);
+    ALTER TABLE deliveries ADD COLUMN action text NOT NULL DEFAULT 'post'
+        CHECK (action IN ('post', 'edit', 'note'));
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_event_id_channel_key;
+    ALTER TABLE deliveries ADD CONSTRAINT deliveries_event_channel_action_key
+        UNIQUE (event_id, channel, action);
+    """,
+    # 7: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
     """
     ALTER TABLE subscriptions ADD COLUMN digest text NOT NULL DEFAULT 'immediate'
     """,
-    # 7: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
+    # 8: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
     """
     CREATE TABLE feed_validators (
         url text PRIMARY KEY,
@@ -185,7 +198,7 @@ MIGRATIONS: tuple[str, ...] = (
         last_modified text
     )
     """,
-    # 8: the newest version before a story was re-tracked or pointed at another page: only
+    # 9: the newest version before a story was re-tracked or pointed at another page: only
     # later versions are its diff base (bot.storage.baseline)
     """
     ALTER TABLE stories ADD COLUMN base_after bigint NOT NULL DEFAULT 0

@@ -1,10 +1,11 @@
-"""The one ordering rule of the delivery queue, shared by every backend: per channel, in order."""
+"""The rules of the delivery queue every backend shares: per channel, in order; a correction
+of a posted alert is an edit and a note."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
-from bot.storage.rows import PendingDelivery
+from bot.storage.rows import DeliveryAction, PendingDelivery
 
 
 def due_in_order(
@@ -25,3 +26,15 @@ def due_in_order(
         if len(chosen) >= limit:
             break
     return chosen
+
+
+def actions_for(channels: Iterable[str], target_posted: Collection[str]) -> list[tuple[str, DeliveryAction]]:
+    """The deliveries an event makes, in send order: in a channel where the alert it corrects
+    was posted, an edit of that alert and then a note; elsewhere, a post."""
+    planned: list[tuple[str, DeliveryAction]] = []
+    for channel in channels:
+        if channel in target_posted:
+            planned += [(channel, DeliveryAction.EDIT), (channel, DeliveryAction.NOTE)]
+        else:
+            planned.append((channel, DeliveryAction.POST))
+    return planned

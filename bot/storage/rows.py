@@ -104,6 +104,12 @@ class EventRecord:
     fingerprint: str | None = None
     change: float | None = None
     channels: tuple[str, ...] = ()
+    label: str = ""  # the section's name (Update, Correction, ...): how every platform labels it
+    # A correction of a section alerted before: the fingerprint that alert showed, and the one
+    # the section has now. The store finds the earlier alert by the first (bot.deliver edits it
+    # in place where it was posted) and shows the second's text in it.
+    corrects: str | None = None
+    revised: str | None = None
     held: tuple[tuple[str, float], ...] = ()
 
 
@@ -121,6 +127,9 @@ class EventRow:
     seen_at: datetime
     fingerprint: str | None = None
     change: float | None = None
+    label: str = ""
+    target_event_id: int | None = None  # the earlier alert this event corrects, if it was alerted
+    revised_fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +138,15 @@ class FetchMeta:
     etag: str | None = None
     last_modified: str | None = None
     http_status: int | None = None
+
+
+class DeliveryAction(StrEnum):
+    """What a delivery does on its platform. A correction of an alert already posted is two
+    deliveries per channel: the edit of that alert, and a note in the story's thread."""
+
+    POST = "post"  # post the event's alert
+    EDIT = "edit"  # edit the earlier alert (the target event's post in this channel) in place
+    NOTE = "note"  # post a short note saying what the correction changed
 
 
 class DeliveryStatus(StrEnum):
@@ -148,6 +166,8 @@ class PendingDelivery:
     channel: str  # "platform:channel_id"
     attempts: int
     claimed_at: datetime | None = None  # first claimed (a send began) and not recorded since
+    action: DeliveryAction = DeliveryAction.POST
+    target_event_id: int | None = None  # EDIT, NOTE: the event whose earlier alert is corrected
 
     @property
     def platform(self) -> str:
@@ -173,6 +193,15 @@ class DeliveryRow:
     thread_id: str | None = None
     sent_at: datetime | None = None
     claimed_at: datetime | None = None
+    action: DeliveryAction = DeliveryAction.POST
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """Where an alert was posted in one channel: what an edit of it needs."""
+
+    message_id: str
+    thread_id: str | None = None
 
 
 # --- store-held stories and routes: what chat, the CLI and feeds add beside config.toml ---------

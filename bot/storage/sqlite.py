@@ -25,8 +25,9 @@ from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
-from bot.storage.queueing import due_in_order
+from bot.storage.queueing import actions_for, due_in_order
 from bot.storage.rows import (
+    DeliveryAction,
     DeliveryRow,
     DeliveryStatus,
     EventRecord,
@@ -40,6 +41,7 @@ from bot.storage.rows import (
     PendingDelivery,
     SectionRecord,
     SectionSeen,
+    SentMessage,
     StoryEntry,
     StoryHealth,
     StoryRecord,
@@ -48,15 +50,16 @@ from bot.storage.rows import (
     now_utc,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
-from bot.timeline import alert_for, message_for, story_view
+from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
 
 
 def _pending(row: aiosqlite.Row) -> PendingDelivery:
     return PendingDelivery(
-        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"])
-    )
+        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"]),
+        DeliveryAction(row["action"]), row["target_event_id"],
+    )  # fmt: skip
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -422,11 +425,20 @@ class SqliteStore:
             return await _current_sections(db, story_id)
 
     async def story_view(self, story_id: str) -> StoryView | None:
-        async with self.snapshot() as db:
-            record = await _story_record(db, story_id)
-            if record is None:
-                return None
-            return story_view(record, await _current_sections(db, story_id))
+        """One statement, so one hand-off to the SQLite thread and one consistent read: the
+        record, joined to the sections the latest good version holds (their fingerprints read
+        from its stored JSON by SQLite, not decoded here)."""
+        rows = await self._all(
+            """SELECT st.id, st.source, st.title, st.subtitle,
+                      s.fingerprint, s.label, s.published_at, s.first_seen_at, s.summary
+               FROM stories st LEFT JOIN sections s ON s.story_id = st.id AND s.fingerprint IN (
+                   SELECT json_extract(j.value, '$.fingerprint')
+                   FROM versions v, json_each(v.parsed, '$.sections') j
+                   WHERE v.id = (SELECT max(id) FROM versions WHERE story_id = st.id AND ok))
+               WHERE st.id = ?""",
+            (story_id,),
+        )
+        return joined_view(rows, _section_seen)
 
     # --- events --------------------------------------------------------------------------
 
@@ -438,6 +450,19 @@ class SqliteStore:
     async def alert(self, event_id: int) -> Alert:
         async with self.snapshot() as db:
             return alert_for(*await _event_context(db, event_id))
+
+    async def corrected_alert(self, event_id: int) -> Alert:
+        async with self.snapshot() as db:
+            row = await _row(db, "SELECT * FROM events WHERE id = ?", (event_id,))
+            if row is None or row["target_event_id"] is None:
+                raise KeyError(event_id)
+            revised = await _row(
+                db,
+                "SELECT summary FROM sections WHERE story_id = ? AND fingerprint = ?",
+                (row["story_id"], row["revised_fingerprint"]),
+            )
+            target = alert_for(*await _event_context(db, row["target_event_id"]))
+            return corrected_alert(target, _event(row), revised["summary"] if revised else None)
 
     async def message(self, event_id: int) -> Alert | Notice:
         async with self.snapshot() as db:
@@ -503,7 +528,7 @@ class SqliteStore:
     ) -> list[PendingDelivery]:
         rows = await self._all(
             f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.status, d.claimed_at,
-                       d.next_attempt_at <= ? AS due
+                       d.action, e.target_event_id, d.next_attempt_at <= ? AS due
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status IN ('pending', 'claimed') AND {_PLATFORM} IN ({_marks(platforms)})
                ORDER BY e.order_key, e.id, d.id""",
@@ -543,7 +568,8 @@ class SqliteStore:
         self, platforms: Sequence[str], older_than: datetime
     ) -> list[PendingDelivery]:
         rows = await self._all(
-            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at
+            f"""SELECT d.id, d.event_id, e.story_id, d.channel, d.attempts, d.claimed_at, d.action,
+                      e.target_event_id
                FROM deliveries d JOIN events e ON e.id = d.event_id
                WHERE d.status = 'claimed' AND d.claimed_at < ? AND {_PLATFORM} IN ({_marks(platforms)})
                ORDER BY e.order_key, e.id, d.id""",
@@ -560,6 +586,14 @@ class SqliteStore:
         )
         return rows[0]["thread_id"] if rows else None
 
+    async def sent_message(self, event_id: int, channel: str) -> SentMessage | None:
+        rows = await self._all(
+            """SELECT message_id, thread_id FROM deliveries
+               WHERE event_id = ? AND channel = ? AND action = 'post' AND status = 'sent'""",
+            (event_id, channel),
+        )
+        return SentMessage(rows[0]["message_id"], rows[0]["thread_id"]) if rows else None
+
     async def mark_sent(self, delivery_id: int, message_id: str, thread_id: str | None, at: datetime) -> None:
         async with self.transaction() as db:
             await db.execute(
@@ -568,12 +602,15 @@ class SqliteStore:
                 (message_id, thread_id, encode_time(at), delivery_id),
             )
 
-    async def mark_retry(self, delivery_id: int, error: str, retry_at: datetime, count: bool = True) -> None:
+    async def mark_retry(
+        self, delivery_id: int, error: str, retry_at: datetime, count: bool = True, unclaim: bool = False
+    ) -> None:
         async with self.transaction() as db:
             await db.execute(
                 """UPDATE deliveries SET status = 'pending', attempts = attempts + ?,
-                       last_error = ?, next_attempt_at = ? WHERE id = ?""",
-                (int(count), error[:500], utc_key(retry_at), delivery_id),
+                       last_error = ?, next_attempt_at = ?,
+                       claimed_at = CASE WHEN ? THEN NULL ELSE claimed_at END WHERE id = ?""",
+                (int(count), error[:500], utc_key(retry_at), int(unclaim), delivery_id),
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
@@ -600,6 +637,7 @@ class SqliteStore:
                 thread_id=r["thread_id"],
                 sent_at=decode_time(r["sent_at"]),
                 claimed_at=_utc(r["claimed_at"]),
+                action=DeliveryAction(r["action"]),
             )
             for r in rows
         ]
@@ -764,6 +802,28 @@ async def _last_version(db: aiosqlite.Connection, story_id: str, lock: asyncio.L
     )
 
 
+async def _correction_target(
+    db: aiosqlite.Connection, story_id: str, corrects: str | None
+) -> tuple[int | None, set[str]]:
+    """The alert an event correcting the fingerprint `corrects` targets (the first of its
+    chain), and the channels where that alert's post did not fail."""
+    if corrects is None:
+        return None, set()
+    row = await _row(
+        db,
+        """SELECT coalesce(target_event_id, id) FROM events WHERE story_id = ? AND fingerprint = ?
+           ORDER BY id DESC LIMIT 1""",
+        (story_id, corrects),
+    )
+    if row is None:
+        return None, set()
+    rows = await db.execute_fetchall(
+        "SELECT channel FROM deliveries WHERE event_id = ? AND action = 'post' AND status != 'failed'",
+        (row[0],),
+    )
+    return row[0], {r[0] for r in rows}
+
+
 async def _queue_catch_up(db: aiosqlite.Connection, story_id: str, channel: str) -> bool:
     """A catch-up for a channel newly routed to a story: one event of kind 'catch_up' as of the
     story's latest good version, with one delivery, to that channel only. None when the story
@@ -854,13 +914,14 @@ async def _current_sections(db: aiosqlite.Connection, story_id: str) -> list[Sec
             WHERE story_id = ? AND fingerprint IN ({_marks(prints)})""",
         (story_id, *prints),
     )
-    return [
-        SectionSeen(
-            r["fingerprint"], r["label"], decode_time(r["published_at"]),
-            decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [_section_seen(r) for r in rows]
+
+
+def _section_seen(r: aiosqlite.Row) -> SectionSeen:
+    return SectionSeen(
+        r["fingerprint"], r["label"], decode_time(r["published_at"]),
+        decode_time(r["first_seen_at"]) or now_utc(), r["summary"],
+    )  # fmt: skip
 
 
 async def _index_story(db: aiosqlite.Connection, story_id: str, story: Story | None = None) -> None:
@@ -884,19 +945,25 @@ async def _index_story(db: aiosqlite.Connection, story_id: str, story: Story | N
 async def _insert_event(
     db: aiosqlite.Connection, story_id: str, version_id: int, event: EventRecord, at: datetime
 ) -> int:
-    """One event on a version, with a pending delivery to each of its channels."""
+    """One event on a version, with its deliveries: a pending post to each of its channels,
+    or where it corrects an alert posted there, an edit of that alert and a note."""
+    target, posted = await _correction_target(db, story_id, event.corrects)
     cursor = await db.execute(
         """INSERT INTO events (story_id, version_id, kind, fingerprint, headline, summary,
-               published_at, order_key, seen_at, change)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               published_at, order_key, seen_at, change, label, target_event_id, revised_fingerprint)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (story_id, version_id, event.kind.value, event.fingerprint, event.headline, event.summary,
-         encode_time(event.published_at), utc_key(event.published_at or at), encode_time(at), event.change),
+         encode_time(event.published_at), utc_key(event.published_at or at), encode_time(at), event.change,
+         event.label, target, event.revised),
     )  # fmt: skip
     event_id = cursor.lastrowid
     assert event_id is not None
     await db.executemany(
-        "INSERT OR IGNORE INTO deliveries (event_id, channel, next_attempt_at) VALUES (?, ?, ?)",
-        [(event_id, channel, utc_key(at)) for channel in event.channels],
+        "INSERT OR IGNORE INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (?, ?, ?, ?)",
+        [
+            (event_id, channel, action.value, utc_key(at))
+            for channel, action in actions_for(event.channels, posted)
+        ],
     )
     for channel, period in event.held:
         await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
@@ -934,4 +1001,7 @@ def _event(r: aiosqlite.Row) -> EventRow:
         seen_at=decode_time(r["seen_at"]) or now_utc(),
         fingerprint=r["fingerprint"],
         change=r["change"],
+        label=r["label"],
+        target_event_id=r["target_event_id"],
+        revised_fingerprint=r["revised_fingerprint"],
     )

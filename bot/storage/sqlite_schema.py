@@ -208,11 +208,43 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX events_by_story_kind ON events(story_id, kind, id);
     """,
-    # 12: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
+    # 12: a correction edits the alert it corrects: events name that alert and their section's
+    # label; a delivery is a post, an edit of an earlier post, or a note (one of each per channel)
+    """
+    ALTER TABLE events ADD COLUMN label TEXT NOT NULL DEFAULT '';
+    ALTER TABLE events ADD COLUMN target_event_id INTEGER REFERENCES events(id);
+    ALTER TABLE events ADD COLUMN revised_fingerprint TEXT;
+    CREATE INDEX events_by_fingerprint ON events(story_id, fingerprint);
+    CREATE TABLE deliveries_by_action (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        channel TEXT NOT NULL,
+        action TEXT NOT NULL DEFAULT 'post' CHECK (action IN ('post', 'edit', 'note')),
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'claimed', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        message_id TEXT,
+        thread_id TEXT,
+        sent_at TEXT,
+        claimed_at TEXT,
+        UNIQUE (event_id, channel, action)
+    );
+    INSERT INTO deliveries_by_action (id, event_id, channel, status, attempts, next_attempt_at,
+            last_error, message_id, thread_id, sent_at, claimed_at)
+        SELECT id, event_id, channel, status, attempts, next_attempt_at, last_error, message_id,
+            thread_id, sent_at, claimed_at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_by_action RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+    CREATE INDEX deliveries_by_channel ON deliveries(channel, id);
+    """,
+    # 13: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
     """
     ALTER TABLE subscriptions ADD COLUMN digest TEXT NOT NULL DEFAULT 'immediate'
     """,
-    # 13: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
+    # 14: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
     """
     CREATE TABLE feed_validators (
         url TEXT PRIMARY KEY,
@@ -220,7 +252,7 @@ MIGRATIONS: tuple[str, ...] = (
         last_modified TEXT
     ) WITHOUT ROWID
     """,
-    # 14: the newest version before a story was re-tracked or pointed at another page: only
+    # 15: the newest version before a story was re-tracked or pointed at another page: only
     # later versions are its diff base (bot.storage.baseline)
     """
     ALTER TABLE stories ADD COLUMN base_after INTEGER NOT NULL DEFAULT 0

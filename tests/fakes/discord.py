@@ -238,6 +238,7 @@ class FakeDiscord:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.callbacks: list[dict[str, Any]] = []
         self.followups: list[dict[str, Any]] = []
+        self.edits: list[dict[str, Any]] = []  # each PATCH of a channel message: channel, id, body
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
         self.identifies = 0
         self.resumes = 0
@@ -278,6 +279,7 @@ class FakeDiscord:
             app.router.add_get(f"{api}/applications/{{app}}/guilds/{{guild}}/commands", self._get_commands)
             app.router.add_post(f"{api}/channels/{{channel}}/messages", self._post_message)
             app.router.add_get(f"{api}/channels/{{channel}}/messages", self._get_messages)
+            app.router.add_patch(f"{api}/channels/{{channel}}/messages/{{message}}", self._patch_message)
             app.router.add_post(f"{api}/channels/{{channel}}/messages/{{message}}/threads", self._post_thread)
             app.router.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._post_callback)
             app.router.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._post_followup)
@@ -854,16 +856,38 @@ class FakeDiscord:
             "flags": int(body.get("flags") or 0),
             "components": body.get("components") or [],
             "allowed_mentions": body.get("allowed_mentions"),
+            **self._reference(channel_id, body.get("message_reference")),
         }
 
-    async def _post_message(self, request: web.Request) -> web.Response:
-        channel_id = int(request.match_info["channel"])
+    def _reference(self, channel_id: int, reference: Any) -> dict[str, Any]:
+        """A reply's `message_reference` (type 19 message), as Discord shows it; a reference
+        to a message that is gone is dropped when `fail_if_not_exists` is false."""
+        if not isinstance(reference, dict) or reference.get("message_id") is None:
+            return {}
+        wanted = str(reference["message_id"])
+        if not any(m["id"] == wanted for m in self.messages.get(channel_id, [])):
+            return {}
+        return {
+            "type": 19,
+            "message_reference": {"type": 0, "message_id": wanted, "channel_id": str(channel_id)},
+        }
+
+    def _refusal(self, channel_id: int) -> web.Response | None:
+        """What Discord answers before reading a message request: no such channel, no access,
+        or an injected server failure."""
         if not self._channel_exists(channel_id):
             return _error(404, 10003, "Unknown Channel")
         if channel_id in self.denied:
             return _error(403, *self.denied[channel_id])
         if self._failures:
             return _error(self._failures.pop(0), 0, "Service Unavailable")
+        return None
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        channel_id = int(request.match_info["channel"])
+        refused = self._refusal(channel_id)
+        if refused is not None:
+            return refused
         throttle = self._take_throttle(channel_id)
         if throttle is not None:
             return self._too_many(throttle.retry_after, is_global=throttle.is_global)
@@ -876,6 +900,11 @@ class FakeDiscord:
         problems |= component_problems(body.get("components") or [])
         if problems:
             return _error(400, 50035, "Invalid Form Body", problems)
+        reference = body.get("message_reference")
+        missing = isinstance(reference, dict) and not self._reference(channel_id, reference)
+        if missing and reference.get("fail_if_not_exists", True):
+            unknown = {"_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}
+            return _error(400, 50035, "Invalid Form Body", {"message_reference": unknown})
         nonce = body.get("nonce")
         if nonce is not None and len(str(nonce)) > 25:
             return _error(400, 50035, "Invalid Form Body", {"nonce": {"_errors": [NONCE_TOO_LONG]}})
@@ -904,6 +933,35 @@ class FakeDiscord:
         if seen is None or time.monotonic() - seen[0] > self.nonce_window:
             return None
         return {**seen[1], "nonce": str(body["nonce"])}
+
+    async def _patch_message(self, request: web.Request) -> web.Response:
+        """Edit a message: the fields given replace the old ones, `edited_timestamp` is set,
+        the id, place and nonce stay. 10008 Unknown Message when it is gone."""
+        channel_id, message_id = int(request.match_info["channel"]), request.match_info["message"]
+        refused = self._refusal(channel_id)
+        if refused is not None:
+            return refused
+        message = next((m for m in self.messages[channel_id] if m["id"] == message_id), None)
+        if message is None:
+            return _error(404, 10008, "Unknown Message")
+        if message["author"]["id"] != self.bot_user["id"]:
+            return _error(403, 50005, "Cannot edit a message authored by another user")
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        problems = embed_problems(body.get("embeds") or [], body.get("content") or "")
+        if problems:
+            return _error(400, 50035, "Invalid Form Body", problems)
+        for name in ("content", "embeds", "flags", "allowed_mentions", "components"):
+            if name in body:
+                message[name] = body[name] if body[name] is not None else message.get(name)
+        message["edited_timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+        self.edits.append({"channel_id": channel_id, "message_id": message_id, "body": body})
+        return _json(message)
+
+    def delete_message(self, channel_id: int, message_id: str) -> None:
+        """A moderator deleted the message: editing it answers 10008 Unknown Message."""
+        self.messages[channel_id] = [m for m in self.messages[channel_id] if m["id"] != message_id]
 
     async def _get_messages(self, request: web.Request) -> web.Response:
         """A channel's messages, newest first: the newest `limit`, or those just `before` or

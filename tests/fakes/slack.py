@@ -15,6 +15,11 @@ It speaks the parts of Slack storybot uses, the way Slack speaks them:
 - HTTP mode: `post_to_request_url` sends a slash command or button click to an app's request URL
   the way Slack does: form-encoded, with X-Slack-Signature and X-Slack-Request-Timestamp.
 
+chat.postMessage's own limit, off unless asked (`post_rate`, `post_burst`): about one message a
+second per channel with short bursts allowed, a token bucket per channel; beyond it a 429 with
+`Retry-After` in whole seconds (when the next token comes, rounded up) and nothing kept. Slack does
+not publish its burst size; tests pick one, and a fast rate keeps them quick.
+
 Tests inject failures per channel (`fail_channel`), 429 bursts (`rate_limit`) and 5xx bursts
 (`server_errors`), take scopes away (`scopes`), pause auth.test or the Nth post (`hold_login`,
 `hold_post`) so a crash test can kill the app at that moment, then read `messages`,
@@ -32,6 +37,7 @@ import base64
 import contextlib
 import itertools
 import json
+import math
 import time
 import uuid
 from collections import defaultdict
@@ -64,8 +70,9 @@ class Message:
     blocks: list[dict[str, Any]] | None
     thread_ts: str | None
     args: dict[str, Any]
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update calls, in order
     metadata: dict[str, Any] | None = None
+    edited: dict[str, str] | None = None  # set by chat.update, as Slack shows it
 
     def shown(self, with_metadata: bool) -> dict[str, Any]:
         """The message as Slack's API shows it; metadata only when asked for."""
@@ -82,6 +89,8 @@ class Message:
             shown["blocks"] = self.blocks
         if self.thread_ts is not None:
             shown["thread_ts"] = self.thread_ts
+        if self.edited is not None:
+            shown["edited"] = self.edited
         if with_metadata and self.metadata is not None:
             shown["metadata"] = self.metadata
         return shown
@@ -107,8 +116,12 @@ class FakeSlack:
         scopes: frozenset[str] = SCOPES,
         host: str = "127.0.0.1",
         port: int = 0,
+        post_rate: float | None = None,
+        post_burst: int = 1,
     ) -> None:
         self.bot_token = bot_token
+        self.post_limit = ChannelRateLimit(post_rate, post_burst) if post_rate else None
+        self.limited = 0  # chat.postMessage calls refused by `post_limit` with a 429
         self.scopes = set(scopes)  # the bot token's scopes; take history away to test missing_scope
         self.private_channels: set[str] = set()  # reading these needs groups:history
         self.app_token = app_token
@@ -177,6 +190,10 @@ class FakeSlack:
     def fail_channel(self, channel: str, error: str = "channel_not_found") -> None:
         """Every post to `channel` answers `{"ok": false, "error": error}`."""
         self._channel_errors[channel] = error
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A person deleted the message: chat.update on it answers message_not_found."""
+        self.messages[channel] = [m for m in self.messages[channel] if m.ts != ts]
 
     def rate_limit(self, count: int, retry_after: int = 0) -> None:
         """The next `count` chat.postMessage calls answer 429 with `Retry-After`."""
@@ -419,6 +436,11 @@ class FakeSlack:
             self._server_errors -= 1
             return self._server_status, "<html><body>Slack is having trouble</body></html>", {}
         channel = str(args.get("channel") or "")
+        wait = self.post_limit.take(channel) if self.post_limit is not None and channel else 0
+        if wait:
+            self.limited += 1
+            await self._record("ratelimited", channel)
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         error = self._channel_errors.get(channel) or _check_message(args)
         if not channel:
             error = "channel_not_found"
@@ -499,9 +521,16 @@ class FakeSlack:
         error = _check_message(args)
         if error:
             return 200, {"ok": False, "error": error}, {}
+        # Slack replaces what was given, keeps the message's place, thread and metadata, and
+        # marks it edited
         target.updates.append(args)
+        target.text = args.get("text")
+        if "blocks" in args:
+            target.blocks = args.get("blocks")
+        target.edited = {"user": BOT["user_id"], "ts": self.new_ts()}
         await self._record("update", args)
-        return 200, {"ok": True, "channel": channel, "ts": target.ts, "text": args.get("text")}, {}
+        answer = {"ok": True, "channel": channel, "ts": target.ts, "text": target.text}
+        return 200, {**answer, "message": target.shown(False)}, {}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -530,8 +559,32 @@ class FakeSlack:
         dump = {
             "messages": [m.args | {"ts": m.ts} for m in self.all_messages()],
             "responses": [{"url": r.url, **r.body} for r in self.responses],
+            "limited": self.limited,
         }
         return web.json_response(dump)
+
+
+# --- chat.postMessage's per-channel limit ---------------------------------------------------
+
+
+class ChannelRateLimit:
+    """A token bucket per channel: `burst` posts at once, then `rate` a second."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, when counted)
+
+    def take(self, channel: str) -> int:
+        """0 when a post to `channel` may go now (it uses a token), else the Retry-After Slack
+        would send: whole seconds until the next token, at least 1."""
+        now = self.clock()
+        tokens, then = self._buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+        if tokens >= 1:
+            self._buckets[channel] = (tokens - 1, now)
+            return 0
+        self._buckets[channel] = (tokens, now)
+        return max(1, math.ceil((1 - tokens) / self.rate))
 
 
 # --- Slack's checks on a message ------------------------------------------------------------
