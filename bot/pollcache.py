@@ -48,13 +48,10 @@ class ValidatorCache:
         """The story has a new version (or may have): read it from the store next time."""
         self._known.pop(story_id, None)
 
-    def retain(self, story_ids: set[str]) -> None:
-        """Keep only these stories' validators: chat and feeds drop stories for as long as
-        the service runs, and what was kept for them would otherwise stay."""
-        self._known = {k: v for k, v in self._known.items() if k in story_ids}
-
-    def __len__(self) -> int:
-        return len(self._known)
+    def forget_all(self) -> None:
+        """The catalog changed (a story re-tracked or pointed at another page has no diff base
+        any more, bot.storage.baseline): read every story's from the store next time."""
+        self._known.clear()
 
 
 class CheckBatch:

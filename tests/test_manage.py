@@ -427,13 +427,3 @@ async def test_a_link_slack_wrapped_is_tracked_by_its_address_whatever_its_label
     story = desk.bot.config.story("retreat")
     assert story is not None and story.url == url
 
-
-async def test_what_the_app_keeps_of_a_story_goes_when_the_story_does(desk: Desk) -> None:
-    """Chat and feeds add and drop stories for as long as the service runs: the validators
-    kept for a cheap 304 leave with their story, so memory follows what is tracked now."""
-    url = desk.origin.url("/kherson")
-    assert (await desk.ask(f"/story track {url} as retreat")).kind is ReplyKind.ADMIN
-    await desk.bot.poll("retreat")
-    assert len(desk.bot.memo.validators) == 1
-    assert (await desk.ask("/story untrack retreat")).kind is ReplyKind.ADMIN
-    assert len(desk.bot.memo.validators) == 0
