@@ -183,6 +183,8 @@ class Manage:
             return Reply(ReplyKind.ADMIN, f"This channel ({channel}) now gets alerts of {what}{how}.{note}")
         if await self.store.remove_subscription(channel, story_id, keywords):
             await self._changed()
+            if story is not None and not self._routed(story, channel):
+                await self.store.drop_queued(story.id, channel)  # an open digest, a post waiting its turn
             return Reply(ReplyKind.ADMIN, f"This channel no longer gets alerts of {what}.")
         if by_file:
             return _error(f"config.toml routes {what} here: edit it there, or `/story mute` it.")
@@ -243,6 +245,14 @@ class Manage:
             story_id = await self.named(name)
             story = config.story(story_id) if story_id else None
         return story
+
+    def _routed(self, story: StoryConfig, channel: str) -> bool:
+        """Whether a route may still send the story's alerts to `channel`: by name, "*" or
+        feed, or any keyword route to it (its keywords are matched per alert)."""
+        config = self.config()
+        return channel in config.channels_for(story) or any(
+            channel in r.channels for r in config.routes if r.keywords
+        )
 
     def _muted_until(self, story_id: str, channel: str) -> datetime | None | bool:
         """When the channel's mute of the story ends (None: never), or False if not muted."""

@@ -427,3 +427,19 @@ async def test_a_link_slack_wrapped_is_tracked_by_its_address_whatever_its_label
     story = desk.bot.config.story("retreat")
     assert story is not None and story.url == url
 
+
+async def test_unsubscribing_drops_what_was_waiting_for_the_channel(desk: Desk) -> None:
+    """After an unsubscribe, the channel "no longer gets alerts" of the story, what was already
+    queued included: the updates an open digest holds for it are not sent there later. Other
+    channels keep theirs."""
+    url = desk.origin.url("/kherson")
+    assert (await desk.ask(f"/story track {url} as retreat")).kind is ReplyKind.ADMIN
+    assert (await desk.ask("/story subscribe retreat digest 1h")).kind is ReplyKind.ADMIN
+    await desk.bot.poll("retreat")  # the baseline
+    desk.origin.set("/kherson", page(NOV11.read_text(encoding="utf-8")))
+    assert channels_of(await desk.bot.poll("retreat")) == {"rec:all"}  # and a digest for here
+    assert any(r.channel == TERMINAL for r in await desk.bot.store.deliveries())
+    reply = await desk.ask("/story unsubscribe retreat")
+    assert reply.kind is ReplyKind.ADMIN, reply.text
+    left = await desk.bot.store.deliveries()
+    assert [r.channel for r in left if r.status is DeliveryStatus.PENDING] == ["rec:all"]

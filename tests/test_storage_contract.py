@@ -423,6 +423,13 @@ async def test_a_mute_drops_what_is_queued_for_that_channel_and_never_tried(stor
     assert await store.pending_count() == 4
 
 
+async def test_drop_queued_drops_the_channels_untried_deliveries_of_the_story_only(store: Store) -> None:
+    later, earlier = await queue(store)
+    assert await store.drop_queued("kherson", "rec:A") == 2
+    assert [(d.event_id, d.channel) for d in await store.deliveries()] == [(later, "rec:B")]
+    assert await store.drop_queued("kherson", "rec:A") == 0
+
+
 async def test_a_version_queues_nothing_for_a_channel_that_muted_its_story(store: Store) -> None:
     """The mutes the store holds decide, not the poller's view of them (a worker's may be a
     tick old): an event's channel or digest channel with a mute running at the poll's time

@@ -358,6 +358,12 @@ class HeldRoutes(Protocol):
         under way and an admin notice stay."""
         ...
 
+    async def drop_queued(self, story_id: str, channel: str) -> int:
+        """Drop what is queued for `channel` of the story's alerts and was never tried, as a
+        mute does (`set_mute`): the channel stopped following the story (it unsubscribed).
+        Returns how many deliveries went."""
+        ...
+
     async def remove_mute(self, story_id: str, channel: str) -> bool:
         """Unmute; False if the pair was not muted."""
         ...

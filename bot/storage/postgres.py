@@ -670,11 +670,11 @@ class PostgresStore:
                        added_by = excluded.added_by""",
                 (mute.story_id, mute.channel, mute.until, mute.added_by),
             )
-            await conn.execute(
-                f"""DELETE FROM deliveries WHERE channel = %s AND {MUTED_DROP}
-                      AND event_id IN (SELECT id FROM events WHERE story_id = %s AND kind != %s)""",
-                (mute.channel, mute.story_id, AlertKind.STORY_PAUSED.value),
-            )
+            await _drop_queued(conn, mute.story_id, mute.channel)
+
+    async def drop_queued(self, story_id: str, channel: str) -> int:
+        async with self.transaction() as conn:
+            return await _drop_queued(conn, story_id, channel)
 
     async def remove_mute(self, story_id: str, channel: str) -> bool:
         async with self.transaction() as conn:
@@ -794,6 +794,16 @@ async def _correction_target(
         (row["target"],),
     )
     return row["target"], {r["channel"] for r in await cur.fetchall()}
+
+
+async def _drop_queued(conn: AsyncConnection[DictRow], story_id: str, channel: str) -> int:
+    """`HeldRoutes.drop_queued`, inside the caller's transaction."""
+    cursor = await conn.execute(
+        f"""DELETE FROM deliveries WHERE channel = %s AND {MUTED_DROP}
+              AND event_id IN (SELECT id FROM events WHERE story_id = %s AND kind != %s)""",
+        (channel, story_id, AlertKind.STORY_PAUSED.value),
+    )
+    return cursor.rowcount
 
 
 async def _queue_catch_up(cur: Cursor, story_id: str, channel: str) -> bool:

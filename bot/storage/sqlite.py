@@ -703,11 +703,11 @@ class SqliteStore:
                        added_by = excluded.added_by""",
                 (mute.story_id, mute.channel, utc_key(mute.until), mute.added_by),
             )
-            await db.execute(
-                f"""DELETE FROM deliveries WHERE channel = ? AND {MUTED_DROP}
-                      AND event_id IN (SELECT id FROM events WHERE story_id = ? AND kind != ?)""",
-                (mute.channel, mute.story_id, AlertKind.STORY_PAUSED.value),
-            )
+            await _drop_queued(db, mute.story_id, mute.channel)
+
+    async def drop_queued(self, story_id: str, channel: str) -> int:
+        async with self.transaction() as db:
+            return await _drop_queued(db, story_id, channel)
 
     async def remove_mute(self, story_id: str, channel: str) -> bool:
         async with self.transaction() as db:
@@ -827,6 +827,16 @@ async def _correction_target(
         (row[0],),
     )
     return row[0], {r[0] for r in rows}
+
+
+async def _drop_queued(db: aiosqlite.Connection, story_id: str, channel: str) -> int:
+    """`HeldRoutes.drop_queued`, inside the caller's transaction."""
+    cursor = await db.execute(
+        f"""DELETE FROM deliveries WHERE channel = ? AND {MUTED_DROP}
+              AND event_id IN (SELECT id FROM events WHERE story_id = ? AND kind != ?)""",
+        (channel, story_id, AlertKind.STORY_PAUSED.value),
+    )
+    return cursor.rowcount
 
 
 async def _queue_catch_up(db: aiosqlite.Connection, story_id: str, channel: str) -> bool:
