@@ -74,9 +74,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class RedactedFormatter(logging.Formatter):
+    """The terminal's `%(message)s` with its traceback, through bot.redact as the other formats
+    are: the handler filter redacts the message only, and an exception's text may hold a URL."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_log(super().format(record))
+
+
 def configure(verbose: bool = False, fmt: LogFormat = "auto", stream: IO[str] | None = None) -> None:
     """Install the one root handler. `auto`: rich in a terminal, plain lines otherwise."""
-    stream = stream or sys.stderr
+    handler = log_handler(fmt, stream or sys.stderr)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def log_handler(fmt: LogFormat, stream: IO[str]) -> logging.Handler:
+    """The handler `configure` installs for `fmt` on `stream`."""
     handler: logging.Handler
     if fmt == "json":
         handler = logging.StreamHandler(stream)
@@ -91,11 +106,9 @@ def configure(verbose: bool = False, fmt: LogFormat = "auto", stream: IO[str] | 
         handler = RichHandler(
             console=Console(file=stream), show_path=False, rich_tracebacks=False, markup=False
         )
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(RedactedFormatter("%(message)s"))
     handler.addFilter(RedactUrls())  # httpx logs whole request URLs, secrets included
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
-    for noisy in NOISY:
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    return handler
 
 
 def _is_terminal(stream: IO[str]) -> bool:

@@ -205,6 +205,35 @@ def test_json_and_plain_lines_carry_extra_fields_redacted() -> None:
         assert secret not in plain and secret not in json.dumps(data)
 
 
+def test_a_terminal_shows_tracebacks_redacted_too() -> None:
+    """In a terminal (rich), an exception's text goes through the same redaction as a piped
+    log's: a URL's credentials and a token in an error never reach the screen."""
+    import io
+    import logging
+
+    from bot.logsetup import log_handler
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    handler = log_handler("auto", screen)
+    try:
+        raise RuntimeError(
+            "POST https://user:hunter2@example.com/x?token=s3cret failed: Bearer xoxb-1111-2222-secret"
+        )
+    except RuntimeError:
+        record = logging.getLogger("bot.test").makeRecord(
+            "bot.test", logging.ERROR, __file__, 1, "delivery pass failed", (), sys.exc_info()
+        )
+    handler.handle(record)
+    shown = screen.getvalue()
+    assert "delivery pass failed" in shown and "RuntimeError" in shown
+    for secret in ("hunter2", "s3cret", "xoxb-1111"):
+        assert secret not in shown
+
+
 def test_version() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "--version"], capture_output=True, text=True, timeout=30, cwd=ROOT
