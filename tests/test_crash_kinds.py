@@ -1,0 +1,153 @@
+"""A bot process killed with SIGKILL in the middle of a correction, a catch-up or a digest,
+then restarted: each channel ends with each message exactly once, showing what it should.
+
+The kinds of delivery besides an alert's post: the EDIT of an earlier alert and its NOTE, a
+newly routed channel's catch-up, and a digest whose members are fixed when it is claimed.
+Real processes (tests/crash/harness.py), the real store and adapters, loopback fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import sync_catalog
+from bot.storage import DeliveryAction, DeliveryStatus, now_utc, open_store
+from tests.crash.harness import Fake, Rig, child_spec, deliver_in_child, killed_at, platform_rig
+from tests.fakes.holds import Hold
+from tests.helpers import (
+    LATER,
+    NOV9,
+    NOV11,
+    SEED_SUMMARY_START,
+    kherson_config,
+    kherson_store,
+    page,
+    poll_file,
+    routed,
+)
+from tests.test_corrections import EDITED
+
+pytestmark = pytest.mark.timeout(90)
+
+CHANNELS = 3  # enough for a killed channel beside ones served before and after it
+FIXED = "forced at great cost"  # what the correction (EDITED) adds to the alert
+ORIGINAL_START = "In what is widely being labeled a blow for Vladimir Putin"
+SENT = DeliveryStatus.SENT
+
+
+@pytest.fixture(params=["slack", "discord"])
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    async with platform_rig(request.param, CHANNELS) as rig:
+        yield rig
+
+
+async def rows_of(tmp_path: Path) -> list[tuple[DeliveryAction, DeliveryStatus]]:
+    async with await open_store(kherson_config(tmp_path, []).database({})) as store:
+        return [(r.action, r.status) for r in await store.deliveries()]
+
+
+# --- a correction: the edit of the alert, then its note --------------------------------
+
+CORRECTION_POINTS: dict[str, Callable[[Fake], Hold]] = {
+    # the first edit made on the platform, the bot killed before it heard back (unrecorded)
+    "edit_made_unrecorded": lambda fake: fake.hold_edit(1, "answered"),
+    # the first edit reached the platform and was dropped there: never made
+    "edit_unmade": lambda fake: fake.hold_edit(1, "received"),
+    # the first note posted, the bot killed before it heard back (unrecorded)
+    "note_posted_unrecorded": lambda fake: fake.hold_post(1, "answered"),
+}
+
+
+@pytest.mark.parametrize("point", list(CORRECTION_POINTS))
+async def test_a_correction_killed_mid_send_leaves_the_corrected_alert_and_one_note(
+    rig: Rig, tmp_path: Path, point: str
+) -> None:
+    store, config = await kherson_store(tmp_path, rig.routes)
+    await store.close()
+    spec = child_spec(rig, tmp_path)
+    assert (await deliver_in_child(spec, tmp_path / "alert.log"))["sent"] == CHANNELS
+    first = {c: rig.posts(c) for c in rig.channels}
+    async with await open_store(config.database({})) as store:
+        await poll_file(config, store, EDITED)  # an edit and a note queued per channel
+
+    await killed_at(rig, CORRECTION_POINTS[point](rig.fake), spec, tmp_path / "first.log")
+    report = await deliver_in_child(spec, tmp_path / "second.log")
+
+    assert report["found"] == (1 if point == "note_posted_unrecorded" else 0)  # looked up, not resent
+    for channel in rig.channels:
+        alert, note = rig.messages(channel)  # the alert and one note: no second note, no new alert
+        assert [alert.id] == first[channel]
+        assert FIXED in alert.text and "Corrected" in alert.text  # it reads as corrected now
+        bodies = rig.edit_bodies(alert.id)
+        assert len(bodies) in (1, 2) and len(set(bodies)) == 1  # an edit made again is the same edit
+        assert note.reply_to == alert.id and "Revised" in note.text and note.edits == 0
+    rows = await rows_of(tmp_path)
+    assert sorted(rows) == sorted([(action, SENT) for action in DeliveryAction for _ in range(CHANNELS)]), (
+        rows
+    )
+
+
+# --- a catch-up for newly routed channels ------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["received", "answered"])
+async def test_a_catch_up_killed_mid_send_arrives_once_in_each_channel(
+    rig: Rig, tmp_path: Path, stage: str
+) -> None:
+    store, config = await kherson_store(tmp_path, [])  # followed, routed nowhere, mid-story
+    try:
+        queued = await sync_catalog(store, kherson_config(tmp_path, rig.routes))
+    finally:
+        await store.close()
+    assert sorted(queued) == [("kherson", route) for route in sorted(rig.routes)]
+    spec = child_spec(rig, tmp_path)
+
+    # killed at the second channel's catch-up: one channel already has its own, recorded
+    await killed_at(rig, rig.fake.hold_post(2, stage), spec, tmp_path / "first.log")
+    report = await deliver_in_child(spec, tmp_path / "second.log")
+
+    assert (report["sent"], report["found"]) == (CHANNELS - 1, 1 if stage == "answered" else 0)
+    for channel in rig.channels:
+        (catch_up,) = rig.messages(channel)
+        assert "The story so far" in catch_up.text
+        assert ORIGINAL_START in catch_up.text and SEED_SUMMARY_START[:50] in catch_up.text
+    assert await rows_of(tmp_path) == [(DeliveryAction.POST, SENT)] * CHANNELS
+
+
+# --- a digest: its members fixed at its claim ----------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["received", "answered"])
+async def test_a_digest_killed_mid_send_arrives_once_whole_and_a_later_update_waits_for_the_next(
+    rig: Rig, tmp_path: Path, stage: str
+) -> None:
+    config = routed(tmp_path, {"stories": ["kherson"], "channels": rig.routes, "digest": "30m"})
+    t0, minute = now_utc() - timedelta(hours=3), timedelta(minutes=1)  # every digest due by now
+    async with await open_store(config.database({})) as store:
+        await sync_catalog(store, config)
+        await poll_file(config, store, NOV9, now=t0)
+        for n, text in enumerate((NOV11.read_text(encoding="utf-8"), page(12), page(12, 13)), 1):
+            assert len((await poll_file(config, store, text, now=t0 + n * minute)).event_ids) == 1
+    spec = child_spec(rig, tmp_path)
+
+    await killed_at(rig, rig.fake.hold_post(1, stage), spec, tmp_path / "first.log")
+    # while the bot is down an update arrives: the killed send's digest was claimed, so there
+    # it opens the next digest; the other channels' digests, never claimed, still take it in
+    async with await open_store(config.database({})) as store:
+        await poll_file(config, store, page(12, 13, 14), now=t0 + 40 * minute)
+    report = await deliver_in_child(spec, tmp_path / "second.log")
+
+    assert (report["sent"], report["found"]) == (CHANNELS + 1, 1 if stage == "answered" else 0)
+    three = (SEED_SUMMARY_START[:50], LATER[12][:50], LATER[13][:50])
+    shown = {c: [m.text for m in rig.messages(c)] for c in rig.channels}
+    (killed,) = [c for c, texts in shown.items() if len(texts) == 2]  # the channel whose send was cut
+    claimed, following = shown.pop(killed)
+    assert "3 updates to" in claimed and all(s in claimed for s in three) and LATER[14][:50] not in claimed
+    assert LATER[14][:50] in following and not any(s in following for s in three)
+    for (digest,) in shown.values():
+        assert "4 updates to" in digest and all(s in digest for s in (*three, LATER[14][:50]))
+    assert await rows_of(tmp_path) == [(DeliveryAction.POST, SENT)] * (CHANNELS + 1)
