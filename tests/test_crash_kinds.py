@@ -123,12 +123,13 @@ def assert_corrected_once(rig: Rig, first: dict[str, list[str]] | None, threads:
 
 
 @pytest.mark.parametrize("stage", ["received", "answered"])
-async def test_a_catch_up_killed_mid_send_arrives_once_in_each_channel(
+async def test_a_catch_up_killed_mid_send_arrives_once_and_a_later_update_as_its_own_alert(
     rig: Rig, tmp_path: Path, stage: str
 ) -> None:
-    store, config = await kherson_store(tmp_path, [])  # followed, routed nowhere, mid-story
+    store, _ = await kherson_store(tmp_path, [])  # followed, routed nowhere, mid-story
+    config = kherson_config(tmp_path, rig.routes)  # then routed to every channel
     try:
-        queued = await sync_catalog(store, kherson_config(tmp_path, rig.routes))
+        queued = await sync_catalog(store, config)
     finally:
         await store.close()
     assert sorted(queued) == [("kherson", route) for route in sorted(rig.routes)]
@@ -136,14 +137,17 @@ async def test_a_catch_up_killed_mid_send_arrives_once_in_each_channel(
 
     # killed at the second channel's catch-up: one channel already has its own, recorded
     await killed_at(rig, rig.fake.hold_post(2, stage), spec, tmp_path / "first.log")
+    async with await open_store(config.database({})) as store:  # an update while the bot is down
+        assert len((await poll_file(config, store, page(12))).event_ids) == 1
     report = await deliver_in_child(spec, tmp_path / "second.log")
 
     for channel in rig.channels:
-        (catch_up,) = rig.messages(channel)
-        assert "The story so far" in catch_up.text
+        catch_up, update = rig.messages(channel)  # the story as it stood when routed, then the news
+        assert "The story so far" in catch_up.text and LATER[12][:50] not in catch_up.text
         assert ORIGINAL_START in catch_up.text and SEED_SUMMARY_START[:50] in catch_up.text
-    assert await rows_of(tmp_path) == [(DeliveryAction.POST, SENT)] * CHANNELS
-    assert (report["sent"], report["found"]) == (CHANNELS - 1, 1 if stage == "answered" else 0)
+        assert "The story so far" not in update.text and LATER[12][:50] in update.text
+    assert await rows_of(tmp_path) == [(DeliveryAction.POST, SENT)] * (2 * CHANNELS)
+    assert (report["sent"], report["found"]) == (2 * CHANNELS - 1, 1 if stage == "answered" else 0)
 
 
 # --- a digest: its members fixed at its claim ----------------------------------------------

@@ -135,7 +135,11 @@ class VersionHistory(Protocol):
         alert (the first of a chain: a second correction targets the same alert). In each
         channel where the target has a post that did not fail, the event is an EDIT of it
         followed by a NOTE, not a post; elsewhere (a section never alerted, a channel routed
-        since) it is a POST, as any event."""
+        since) it is a POST, as any event.
+
+        A channel's catch-up not yet sent stays ahead of the story's later events in that
+        channel, even one stamped earlier than the moment the catch-up shows (a page served
+        stale, a stamp without a time): the channel gets the story so far, then the news."""
         ...
 
     async def prune(self, failures_before: datetime) -> int:
