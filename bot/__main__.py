@@ -246,6 +246,8 @@ def cmd_manage(args: argparse.Namespace, config: Config) -> int:
         words += ["as", args.name]
     if getattr(args, "duration", None):
         words += ["for", args.duration]
+    if getattr(args, "digest", None):
+        words += ["digest", args.digest]
     import getpass
 
     from bot.app import StoryBot
@@ -493,6 +495,10 @@ def _manage_cli(sub: Any) -> None:
     for name, what in (("subscribe", "gets"), ("unsubscribe", "stops getting")):
         parser = verb(name, f"the channel {what} a story's alerts, or those of stories with keywords")
         parser.add_argument("words", nargs="+", metavar="NAME|KEYWORDS")
+        if name == "subscribe":
+            parser.add_argument(
+                "--digest", help="one message per story per period: 30m, 2h, 1d (default: each alert at once)"
+            )
     mute = verb("mute", "hold a story's alerts back from the channel")
     mute.add_argument("words", nargs="+", metavar="NAME")
     mute.add_argument("--for", dest="duration", help="how long: 30m, 2h, 3d, 1w (default: until unmuted)")

@@ -22,7 +22,7 @@ from bot.commands import Commands
 from bot.config import FEED_ORIGIN, Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
 from bot.faults import FaultLog
-from bot.feedwatch import FeedOutcome, FeedStatus, FeedValidators, poll_feed
+from bot.feedwatch import FeedOutcome, FeedStatus, poll_feed
 from bot.fetch import Fetcher, make_client
 from bot.metrics import NO_METRICS, Metrics
 from bot.model_summaries import ModelSummarizer, endpoint_from
@@ -92,7 +92,6 @@ class StoryBot:
         self.platforms: list[Platform] = []
         self.dispatcher = Dispatcher(store, {}, metrics=metrics)
         self.scheduler = PollScheduler(self.poll, self.read_feed)
-        self.feed_validators = FeedValidators()
         self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)
         self._exit = AsyncExitStack()
@@ -249,7 +248,6 @@ class StoryBot:
                 config=self.file_config,
                 fetcher=self.fetcher,
                 store=self.store,
-                validators=self.feed_validators,
             )
             if outcome.added:
                 await self.refresh_held()
@@ -415,6 +413,7 @@ class StoryBot:
         # the new config could alert a newly routed channel before its catch-up is queued, and
         # then it would get none
         caught_up = await sync_catalog(self.store, config)
+        self.memo.validators.forget_all()
         self.config = config
         self.fetcher = self._fetcher(config)
         if caught_up:

@@ -51,7 +51,8 @@ HELP = (
 MANAGE_HELP = (
     "/story track <url> [as <name>]: preview a page and track it (nothing already on it is news)\n"
     "/story untrack <name>: stop tracking a story added from chat\n"
-    "/story subscribe <name | keywords, comma separated>: this channel gets those alerts\n"
+    "/story subscribe <name | keywords, comma separated> [digest 1h]: this channel gets those alerts"
+    " (at once, or one message per story per period)\n"
     "/story unsubscribe <name | keywords>: it stops getting them\n"
     "/story mute <name> [for 2h]: hold a story's alerts back here (for 30m, 2h, 3d, 1w; "
     "or until unmuted)\n"

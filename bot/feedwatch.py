@@ -1,7 +1,8 @@
 """Following a feed: fetch it, read it, and hold each new item within its window as a story.
 
 The feed goes through the same Fetcher as a story (address policy, size cap, deadline,
-conditional GET: an unchanged feed is a 304 and no parsing). What it lists becomes store-held
+conditional GET: an unchanged feed is a 304 and no parsing; its ETag and Last-Modified are kept
+in the store, so a restart or another worker reads conditionally too). What it lists becomes store-held
 stories (`bot.storage.contract.HeldRoutes`, origin "feed:<id>", expiring `window` after the
 item's publication) that `bot.overlay.effective_config` merges into the config; from there
 they are polled like any story, so an item's first fetch is its silent baseline and only
@@ -45,34 +46,20 @@ class FeedOutcome:
     error: str | None = None
 
 
-class FeedValidators:
-    """Each feed URL's ETag and Last-Modified from its last good read, so the next is
-    conditional. Kept in the process: a restart (or another worker) costs one full read."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[str | None, str | None]] = {}
-
-    def get(self, url: str) -> tuple[str | None, str | None]:
-        return self._held.get(url, (None, None))
-
-    def put(self, url: str, etag: str | None, last_modified: str | None) -> None:
-        self._held[url] = (etag, last_modified)
-
-
 async def poll_feed(
     feed: FeedConfig,
     *,
     config: Config,
     fetcher: Fetcher,
     store: Store,
-    validators: FeedValidators,
     now: datetime | None = None,
     max_new: int = MAX_NEW_PER_READ,
 ) -> FeedOutcome:
     """Read `feed` once and hold its new items (at most `max_new`) as stories. Never raises for
     bad fetches or feeds. `config` is the file's config (its stories' links are not tracked twice)."""
     at = now or now_utc()
-    etag, last_modified = validators.get(feed.url)
+    held_keys = await store.feed_validators(feed.url)  # kept in the store: a restart reads conditionally
+    etag, last_modified = (held_keys.etag, held_keys.last_modified) if held_keys else (None, None)
     result = await fetcher.fetch(feed.url, etag=etag, last_modified=last_modified)
     if result.not_modified:
         return FeedOutcome(feed.id, FeedStatus.NOT_MODIFIED)
@@ -99,7 +86,7 @@ async def poll_feed(
             max_new,
         )
     else:  # all taken: the next read may be a 304 (a capped one must read the feed again)
-        validators.put(feed.url, result.etag, result.last_modified)
+        await store.set_feed_validators(feed.url, result.etag, result.last_modified)
     for story in fresh[:max_new]:
         if await store.add_held_story(story):
             added.append(story.id)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from bot.config import CHANNEL, STORY_ID, Config, StoryConfig
+from bot.config import CHANNEL, STORY_ID, Config, StoryConfig, digest_seconds
 from bot.models import Caller, Reply, ReplyKind
 from bot.preview import FetchFailed, Preview, render_brief
 from bot.redact import display_url
@@ -32,6 +32,7 @@ BASELINE = (
     "Baseline: nothing already on the page is news. The first poll stores what is there now; "
     "alerts go out only for dated updates added after it."
 )
+_DIGEST = re.compile(r"^(?P<target>.*?)\s+digest\b(?P<period>.*)$", re.IGNORECASE | re.DOTALL)
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d{1,6})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$")
 
@@ -147,7 +148,12 @@ class Manage:
 
     async def subscribe(self, rest: str, channel: str, caller: Caller, *, add: bool) -> Reply:
         verb = "subscribe" if add else "unsubscribe"
-        target = rest.strip()
+        target, digest = _split_digest(rest)
+        if digest is None:
+            return _error(
+                "Say the digest period as `digest 30m`, `digest 2h` or `digest 1d` (from 1m to 7d), "
+                "or `digest immediate` for each alert at once."
+            )
         if not target:
             return _error(f"`/story {verb} <name>` or `/story {verb} <keywords, comma separated>`.")
         story = await self._story(target)
@@ -167,13 +173,14 @@ class Manage:
                 return Reply(
                     ReplyKind.ADMIN, f"This channel already gets {what}: config.toml routes it here."
                 )
-            sub = Subscription(channel, story_id, keywords, added_by=caller.ref)
+            sub = Subscription(channel, story_id, keywords, added_by=caller.ref, digest=digest)
+            how = _how(digest)
             if not await self.store.add_subscription(sub):
-                return Reply(ReplyKind.ADMIN, f"This channel is already subscribed to {what}.")
+                return Reply(ReplyKind.ADMIN, f"This channel is already subscribed to {what}{how}.")
             await self._changed()
             muted = story is not None and self._muted_until(story.id, channel) is not False
             note = " It is muted here for now: `/story unmute` to hear it." if muted else ""
-            return Reply(ReplyKind.ADMIN, f"This channel ({channel}) now gets alerts of {what}.{note}")
+            return Reply(ReplyKind.ADMIN, f"This channel ({channel}) now gets alerts of {what}{how}.{note}")
         if await self.store.remove_subscription(channel, story_id, keywords):
             await self._changed()
             return Reply(ReplyKind.ADMIN, f"This channel no longer gets alerts of {what}.")
@@ -211,7 +218,7 @@ class Manage:
             names = ["every story" if s == "*" else f"`{s}`" for s in route.stories]
             names += [f"stories mentioning “{k}”" for k in route.keywords]
             source = "config.toml" if route.origin == "config" else f"chat, by {route.added_by or 'unknown'}"
-            lines.append(f"- {', '.join(names)} ({source})")
+            lines.append(f"- {', '.join(names)}{_how(route.digest)} ({source})")
         now = self.clock()
         mutes = [m for m in config.mutes if m.channel == channel and m.active(now)]
         lines += [
@@ -302,6 +309,25 @@ def _split_for(rest: str) -> tuple[str, timedelta | None | bool]:
         return name.strip(), False
     span = timedelta(seconds=int(found[1]) * _UNITS[found[2][0]])
     return name.strip(), span if timedelta(0) < span <= MAX_MUTE else False
+
+
+def _split_digest(rest: str) -> tuple[str, str | None]:
+    """'<target> digest 1h' -> (target, '1h'); no 'digest': (target, 'immediate'); a period
+    a route's `digest` would refuse (or none): (target, None)."""
+    found = _DIGEST.match(rest.strip())
+    if not found:
+        return rest.strip(), "immediate"
+    period = " ".join(found["period"].split()).casefold()
+    try:
+        digest_seconds(period)
+    except ValueError:
+        return found["target"], None
+    return found["target"], period
+
+
+def _how(digest: str) -> str:
+    """How a channel gets a route's alerts, said after what it gets ('' when at once)."""
+    return "" if digest == "immediate" else f", one digest per story every {digest}"
 
 
 def _keywords(text: str) -> tuple[str, ...]:

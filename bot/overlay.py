@@ -73,6 +73,7 @@ def _route(sub: Subscription) -> RouteConfig | None:
             channels=(sub.channel,),
             origin=CHAT,
             added_by=sub.added_by,
+            digest=sub.digest,
         )
     except ValidationError as err:
         log.warning("subscription of %s is left out: %s", sub.channel, err.errors()[0]["msg"])

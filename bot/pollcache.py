@@ -48,6 +48,11 @@ class ValidatorCache:
         """The story has a new version (or may have): read it from the store next time."""
         self._known.pop(story_id, None)
 
+    def forget_all(self) -> None:
+        """The catalog changed (a story re-tracked or pointed at another page has no diff base
+        any more, bot.storage.baseline): read every story's from the store next time."""
+        self._known.clear()
+
 
 class CheckBatch:
     """`record_checked` calls gathered and written with `Store.record_checks`, FLUSH_SIZE at a

@@ -19,7 +19,7 @@ from bot.app import StoryBot
 from bot.config import Config, parse_config
 from bot.deliver import DeliveryReport
 from bot.feeds import item_story_id
-from bot.feedwatch import FeedStatus, FeedValidators, poll_feed
+from bot.feedwatch import FeedStatus, poll_feed
 from bot.models import ReplyKind
 from bot.pipeline import PollStatus
 from tests.helpers import LOCAL_SOURCES
@@ -119,6 +119,18 @@ async def test_feed_items_are_tracked_silently_then_an_update_alerts_once(
         assert (await poll_all(bot))[later] is PollStatus.BASELINE
         await deliver(bot)
         assert len(sender.posted) == 1
+
+
+async def test_a_restart_reads_an_unchanged_feed_conditionally(tmp_path: Path, origin: Origin) -> None:
+    origin.set("/feed.xml", rss(origin, STRIKE_ITEM, BUDGET_ITEM))
+    config = feed_config(tmp_path, origin.url("/feed.xml"))
+    async with await StoryBot.create(config) as bot:
+        first = await bot.read_feed("city")
+        assert first is not None and first.status is FeedStatus.READ and len(first.added) == 2
+    async with await StoryBot.create(config) as bot:  # the feed's ETag came back from the store
+        again = await bot.read_feed("city")
+        assert again is not None and again.status is FeedStatus.NOT_MODIFIED
+    assert [r.status for r in origin.requests_for("/feed.xml")] == [200, 304]
 
 
 async def test_items_outside_the_window_or_keywords_are_not_tracked(tmp_path: Path, origin: Origin) -> None:
@@ -258,12 +270,9 @@ async def test_a_long_sitemap_is_followed_a_batch_per_read(tmp_path: Path, origi
     origin.set("/sitemap.xml", body=sitemap, content_type="application/xml")
     async with await StoryBot.create(feed_config(tmp_path, origin.url("/sitemap.xml"))) as bot:
         (feed,) = bot.config.feeds
-        held = FeedValidators()
         reads = []
         for _ in range(4):
-            read = await poll_feed(
-                feed, config=bot.config, fetcher=bot.fetcher, store=bot.store, validators=held, max_new=2
-            )
+            read = await poll_feed(feed, config=bot.config, fetcher=bot.fetcher, store=bot.store, max_new=2)
             reads.append(read)
         assert len((await bot.store.held()).stories) == 5
     assert [(r.status.value, len(r.added)) for r in reads] == [

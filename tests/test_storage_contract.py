@@ -215,6 +215,38 @@ async def test_a_sync_rewrites_only_entries_whose_config_changed(store: Store) -
     assert len(event) == 1 and len(await store.deliveries()) == 1
 
 
+async def test_a_story_tracked_again_or_pointed_elsewhere_starts_anew_its_history_kept(store: Store) -> None:
+    budget, moved = (
+        StoryEntry("budget", "https://example.com/budget"),
+        StoryEntry("budget", "https://example.com/b2"),
+    )
+    await tracked(store, KHERSON, budget)
+    meta = FetchMeta(content_hash="h1", etag='"v1"')
+    first = Story(title="t", sections=(ORIGINAL,))
+    await store.record_version("kherson", None, T0, meta, first, [record(ORIGINAL)], [])
+    await baseline(store, Story(title="b", sections=(ORIGINAL,)), "budget")
+    await tracked(store, KHERSON, budget)  # the same entries: nothing changes
+    assert (
+        await store.last_version("kherson") is not None and await store.last_validators("kherson") is not None
+    )
+
+    await tracked(store, budget)  # kherson left out (untracked) ...
+    await tracked(store, KHERSON, budget, routes=(("kherson", "rec:A"),))  # ... and tracked again
+    assert await store.last_version("kherson") is None  # its next good fetch is a baseline
+    assert await store.last_validators("kherson") is None  # ... and a full one
+    assert await store.deliveries() == []  # no catch-up as of the version before it left
+    assert await store.known_fingerprints("kherson") == {ORIGINAL.fingerprint}  # history stays
+    await store.record_version("kherson", None, T0 + DAY, meta, first, [], [])  # its new baseline
+    assert (await store.last_version("kherson")) is not None
+
+    await tracked(store, KHERSON, moved)  # another page
+    assert await store.last_version("budget") is None
+    await store.record_version("budget", None, T0 + DAY, FetchMeta(), Story(title="b2"), [], [])
+    await tracked(store, KHERSON, StoryEntry("budget", "https://example.com/b2", "Budget"))  # retitled
+    assert await store.last_version("budget") is not None  # only a new source or a return starts anew
+    assert await store.last_version("kherson") is not None
+
+
 async def test_a_poll_on_a_stale_base_records_nothing(store: Store) -> None:
     await tracked(store)
     story = Story(title="t", sections=(ORIGINAL,))

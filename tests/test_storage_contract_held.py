@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.storage import HeldStory, Mute, Store, Subscription
+from bot.storage import HeldStory, Mute, Store, Subscription, Validators
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -95,6 +95,22 @@ async def test_a_subscription_is_added_once(store: Store) -> None:
     assert (await store.held()).subscriptions == (sub,)
 
 
+async def test_a_subscriptions_digest_round_trips_and_a_second_subscribe_changes_only_it(
+    store: Store,
+) -> None:
+    sub = Subscription("slack:C1", story_id="kherson", added_by="slack:U1", added_at=T0, digest="1h")
+    keywords = Subscription("slack:C1", keywords=("ukraine",), added_by="slack:U1", added_at=T0 + 2 * HOUR)
+    assert await store.add_subscription(sub) and await store.add_subscription(keywords)
+    assert (await store.held()).subscriptions == (sub, keywords)
+    assert keywords.digest == "immediate"  # the default: each alert at once
+
+    again = Subscription("slack:C1", story_id="kherson", added_by="slack:U2", added_at=T0 + HOUR, digest="1d")
+    assert await store.add_subscription(again) is True
+    assert await store.add_subscription(again) is False  # the same digest: nothing to change
+    changed = Subscription("slack:C1", story_id="kherson", added_by="slack:U1", added_at=T0, digest="1d")
+    assert (await store.held()).subscriptions == (changed, keywords)  # who and when stay
+
+
 async def test_keywords_are_one_set_whatever_their_order_or_case(store: Store) -> None:
     assert await store.add_subscription(Subscription("slack:C1", keywords=("Ukraine", "kherson offensive")))
     assert (
@@ -128,6 +144,17 @@ async def test_a_mute_is_replaced_and_removed(store: Store) -> None:
     assert await store.remove_mute("kherson", "slack:C1") is True
     assert await store.remove_mute("kherson", "slack:C1") is False
     assert [m.story_id for m in (await store.held()).mutes] == ["bakhmut"]
+
+
+async def test_a_feeds_validators_are_kept_per_url_and_replaced(store: Store) -> None:
+    feed, other = "https://news.example/feed.xml", "https://news.example/sitemap.xml"
+    assert await store.feed_validators(feed) is None  # never read through: a full read
+    await store.set_feed_validators(feed, '"v1"', "Mon, 30 Nov 2026 12:00:00 GMT")
+    await store.set_feed_validators(other, None, "Sun, 29 Nov 2026 08:00:00 GMT")
+    assert await store.feed_validators(feed) == Validators(None, '"v1"', "Mon, 30 Nov 2026 12:00:00 GMT")
+    await store.set_feed_validators(feed, '"v2"', None)
+    assert await store.feed_validators(feed) == Validators(None, '"v2"', None)
+    assert await store.feed_validators(other) == Validators(None, None, "Sun, 29 Nov 2026 08:00:00 GMT")
 
 
 async def test_nothing_held_reads_as_empty(store: Store) -> None:

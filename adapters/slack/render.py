@@ -257,7 +257,7 @@ def _catch_up_blocks(alert: Alert) -> tuple[str, list[Block]]:
     lines += [_item_line(e.label, e.timestamp or e.seen_at, e.summary) for e in so_far.updates]
     blocks.extend(sections_of_lines(lines or ["_Nothing stored yet._"]))
     count = len(so_far.updates) + so_far.earlier
-    updates = f"{count} update{'' if count == 1 else 's'}"
+    updates = f"{count} update{'' if count == 1 else 's'}" if count else "no updates yet"
     fallback = f"{ALERT_LEADS[alert.kind]}: {alert.story_title or alert.story_id} — {updates}"
     return fit(fallback, MAX_FALLBACK), with_timeline_button(blocks, alert)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.storage.contract import (
     DeliveryQueue,
     EventLog,
+    FeedReads,
     HeldRoutes,
     SiteLines,
     Store,
@@ -49,10 +50,10 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 __all__ = [
     "DeliveryAction", "DeliveryQueue", "DeliveryRow", "DeliveryStatus", "EventLog", "EventRecord",
-    "EventRow", "FailedDelivery", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory", "LastVersion",
-    "Mute", "PendingDelivery", "SectionRecord", "SectionSeen", "SentMessage", "SiteLines", "StaleBase",
-    "Store", "StoreError", "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog", "StoryRecord",
-    "StoryViews", "Subscription",
+    "EventRow", "FailedDelivery", "FeedReads", "FetchMeta", "HeldRoutes", "HeldState", "HeldStory",
+    "LastVersion", "Mute", "PendingDelivery", "SectionRecord", "SectionSeen", "SentMessage", "SiteLines",
+    "StaleBase", "Store", "StoreError", "StoryCatalog", "StoryEntry", "StoryHealth", "StoryHealthLog",
+    "StoryRecord", "StoryViews", "Subscription",
     "SuspectFetches", "Validators", "VersionHistory", "is_postgres", "now_utc", "open_store",
 ]  # fmt: skip
 

@@ -46,7 +46,10 @@ class StoryCatalog(Protocol):
         transaction: a story left out goes inactive (its history stays), and no reader ever
         sees the catalog half-synced. Entries whose `digest` is unchanged are not rewritten
         (nor re-indexed), so a sync costs what changed, not what is tracked. An entry that did
-        change (its source, title or aliases were edited) is un-paused, its failures zeroed.
+        change (its source, title or aliases were edited) is un-paused, its failures zeroed; one
+        whose source changed, or that comes back after it was left out, starts anew: its
+        versions so far stay but are no diff base (`last_version`, `last_validators` and
+        catch-ups see only later ones; bot.storage.baseline), so its next good fetch is a baseline.
 
         A route added to a story that already has a good version (and is in `catch_up`, when
         given: the routes that name their story) queues, in the same transaction, one catch-up
@@ -78,7 +81,8 @@ class VersionHistory(Protocol):
     """What each story said. Only good versions are diff bases."""
 
     async def last_version(self, story_id: str) -> LastVersion | None:
-        """The newest good version (never a failed or suspect fetch), or None before the first."""
+        """The newest good version (never a failed or suspect fetch), or None before the first
+        (since the story was re-tracked or its source changed: see `sync_stories`)."""
         ...
 
     async def known_titles(self, story_id: str) -> set[str]:
@@ -333,8 +337,10 @@ class HeldRoutes(Protocol):
         ...
 
     async def add_subscription(self, subscription: Subscription) -> bool:
-        """Route alerts to a channel (`added_at` stamped now when None). False, and nothing
-        written, when the channel already has that same subscription."""
+        """Route alerts to a channel (`added_at` stamped now when None). The channel already
+        subscribed to that story (or keywords): its `digest` takes the new one, the rest stays.
+        False, and nothing written, when the channel already has that same subscription, digest
+        included."""
         ...
 
     async def remove_subscription(
@@ -359,6 +365,21 @@ class HeldRoutes(Protocol):
         ...
 
 
+class FeedReads(Protocol):
+    """Each feed URL's ETag and Last-Modified from its last complete read, kept so that the
+    next read, after a restart or on another worker too, is a conditional GET."""
+
+    async def feed_validators(self, url: str) -> Validators | None:
+        """What `set_feed_validators` last stored for `url` (`content_hash` None); None when
+        the feed was never read through."""
+        ...
+
+    async def set_feed_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        """Remember `url`'s validators, replacing earlier ones (two None: the next read is a
+        full one)."""
+        ...
+
+
 class Store(
     StoryCatalog,
     VersionHistory,
@@ -369,6 +390,7 @@ class Store(
     DeliveryQueue,
     StoryViews,
     HeldRoutes,
+    FeedReads,
     Protocol,
 ):
     """A whole store: every concern above, plus its lifetime. Open one with

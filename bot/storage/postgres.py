@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.codec import in_zone, story_from_data, story_to_data, zone_of
 from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.redact import display_url
+from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
@@ -149,10 +150,11 @@ class PostgresStore:
                 [(i,) for i, (_, active) in stored.items() if active and i not in wanted],
             )
             await cur.executemany(
-                """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
+                f"""INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
                    VALUES (%s, %s, %s, %s, true, now(), %s)
-                   ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                       active = true, config_hash = excluded.config_hash, failures = 0, paused_at = NULL,
+                   ON CONFLICT (id) DO UPDATE SET {REBASE_ON_SYNC}, source = excluded.source,
+                       aliases = excluded.aliases, active = true, config_hash = excluded.config_hash,
+                       failures = 0, paused_at = NULL,
                        title = CASE WHEN excluded.title != '' THEN excluded.title ELSE stories.title END""",
                 [
                     (e.id, e.source, e.title, " ".join(e.aliases), e.digest)
@@ -212,8 +214,8 @@ class PostgresStore:
 
     async def last_version(self, story_id: str) -> LastVersion | None:
         rows = await self._all(
-            """SELECT id, parsed, content_hash, etag, last_modified FROM versions
-               WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
+            f"""SELECT id, parsed, content_hash, etag, last_modified FROM versions
+               WHERE story_id = %s AND ok {AFTER_BASE} ORDER BY id DESC LIMIT 1""",
             (story_id,),
         )
         if not rows:
@@ -233,8 +235,8 @@ class PostgresStore:
 
     async def last_validators(self, story_id: str) -> Validators | None:
         rows = await self._all(
-            """SELECT content_hash, etag, last_modified FROM versions
-               WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1""",
+            f"""SELECT content_hash, etag, last_modified FROM versions
+               WHERE story_id = %s AND ok {AFTER_BASE} ORDER BY id DESC LIMIT 1""",
             (story_id,),
         )
         return (
@@ -281,7 +283,9 @@ class PostgresStore:
             # the story's row lock orders concurrent polls of it: the second waits, then sees
             # the first one's version as the latest (READ COMMITTED reads anew per statement)
             await cur.execute("SELECT id FROM stories WHERE id = %s FOR UPDATE", (story_id,))
-            await cur.execute("SELECT max(id) AS id FROM versions WHERE story_id = %s AND ok", (story_id,))
+            await cur.execute(
+                f"SELECT max(id) AS id FROM versions WHERE story_id = %s AND ok {AFTER_BASE}", (story_id,)
+            )
             row = await cur.fetchone()
             latest = row["id"] if row else None
             if latest != base_id:
@@ -640,10 +644,12 @@ class PostgresStore:
         sub = subscription
         async with self.transaction() as conn:
             cursor = await conn.execute(
-                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at)
-                   VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT DO NOTHING""",
-                (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by, sub.added_at),
-            )
+                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at, digest)
+                   VALUES (%s, %s, %s, %s, coalesce(%s, now()), %s) ON CONFLICT (channel, story_id, keywords)
+                   DO UPDATE SET digest = excluded.digest WHERE subscriptions.digest <> excluded.digest""",
+                (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by, sub.added_at,
+                 sub.digest),
+            )  # fmt: skip
             return cursor.rowcount == 1
 
     async def remove_subscription(
@@ -687,11 +693,24 @@ class PostgresStore:
             ),
             tuple(
                 Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _aware(r["added_at"]))
+                             _aware(r["added_at"]), r["digest"])
                 for r in subs
             ),
             tuple(Mute(r["story_id"], r["channel"], _aware(r["until"]), r["added_by"]) for r in mutes),
         )  # fmt: skip
+
+    async def feed_validators(self, url: str) -> Validators | None:
+        rows = await self._all("SELECT etag, last_modified FROM feed_validators WHERE url = %s", (url,))
+        return Validators(None, rows[0]["etag"], rows[0]["last_modified"]) if rows else None
+
+    async def set_feed_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO feed_validators (url, etag, last_modified) VALUES (%s, %s, %s)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified""",
+                (url, etag, last_modified),
+            )
 
 
 async def _fetch(conn: Conn, sql: str) -> list[DictRow]:
@@ -775,7 +794,8 @@ async def _correction_target(
 async def _queue_catch_up(cur: Cursor, story_id: str, channel: str) -> bool:
     """A catch-up for a channel newly routed to a story (see `StoryCatalog.sync_stories`)."""
     await cur.execute(
-        "SELECT id, fetched_at FROM versions WHERE story_id = %s AND ok ORDER BY id DESC LIMIT 1",
+        f"""SELECT id, fetched_at FROM versions WHERE story_id = %s AND ok {AFTER_BASE}
+            ORDER BY id DESC LIMIT 1""",
         (story_id,),
     )
     latest = await cur.fetchone()

@@ -186,4 +186,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD CONSTRAINT deliveries_event_channel_action_key
         UNIQUE (event_id, channel, action);
     """,
+    # 7: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
+    """
+    ALTER TABLE subscriptions ADD COLUMN digest text NOT NULL DEFAULT 'immediate'
+    """,
+    # 8: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
+    """
+    CREATE TABLE feed_validators (
+        url text PRIMARY KEY,
+        etag text,
+        last_modified text
+    )
+    """,
+    # 9: the newest version before a story was re-tracked or pointed at another page: only
+    # later versions are its diff base (bot.storage.baseline)
+    """
+    ALTER TABLE stories ADD COLUMN base_after bigint NOT NULL DEFAULT 0
+    """,
 )

@@ -228,13 +228,15 @@ class HeldStory:
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A channel ('platform:id') that gets one story's alerts (`story_id`) or the alerts of
-    every story whose title or update mentions one of `keywords` (casefolded)."""
+    every story whose title or update mentions one of `keywords` (casefolded), at once or
+    (`digest`, a route's period such as "1h") grouped into one message per story per period."""
 
     channel: str
     story_id: str = ""
     keywords: tuple[str, ...] = ()
     added_by: str = ""
     added_at: datetime | None = None  # None: the store stamps the time it is added
+    digest: str = "immediate"  # as a route's `digest` (bot.config.RouteConfig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import aiosqlite
 
 from bot.codec import decode_time, encode_time, story_from_json, story_to_json, utc_key
 from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
+from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
@@ -201,10 +202,11 @@ class SqliteStore:
                 if stored.get(entry.id) == (entry.digest, True):
                     continue
                 await db.execute(
-                    """INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
+                    f"""INSERT INTO stories (id, source, title, aliases, active, added_at, config_hash)
                        VALUES (?, ?, ?, ?, 1, ?, ?)
-                       ON CONFLICT (id) DO UPDATE SET source = excluded.source, aliases = excluded.aliases,
-                           active = 1, config_hash = excluded.config_hash, failures = 0, paused_at = NULL,
+                       ON CONFLICT (id) DO UPDATE SET {REBASE_ON_SYNC}, source = excluded.source,
+                           aliases = excluded.aliases, active = 1, config_hash = excluded.config_hash,
+                           failures = 0, paused_at = NULL,
                            title = CASE WHEN excluded.title != '' THEN excluded.title ELSE title END""",
                     (entry.id, entry.source, entry.title, " ".join(entry.aliases), at_text, entry.digest),
                 )
@@ -271,8 +273,8 @@ class SqliteStore:
         async with self._read_lock:
             row = await _row(
                 self._read,
-                """SELECT content_hash, etag, last_modified FROM versions
-                   WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1""",
+                f"""SELECT content_hash, etag, last_modified FROM versions
+                   WHERE story_id = ? AND ok {AFTER_BASE} ORDER BY id DESC LIMIT 1""",
                 (story_id,),
             )
         return Validators(row[0], row[1], row[2]) if row else None
@@ -314,7 +316,9 @@ class SqliteStore:
     ) -> list[int]:
         at_text = encode_time(at)
         async with self.transaction() as db:
-            row = await _row(db, "SELECT max(id) FROM versions WHERE story_id = ? AND ok", (story_id,))
+            row = await _row(
+                db, f"SELECT max(id) FROM versions WHERE story_id = ? AND ok {AFTER_BASE}", (story_id,)
+            )
             latest = row[0] if row else None
             if latest != base_id:
                 raise StaleBase(story_id, base_id, latest)
@@ -673,10 +677,11 @@ class SqliteStore:
         sub = subscription
         async with self.transaction() as db:
             cursor = await db.execute(
-                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at)
-                   VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                """INSERT INTO subscriptions (channel, story_id, keywords, added_by, added_at, digest)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, story_id, keywords)
+                   DO UPDATE SET digest = excluded.digest WHERE subscriptions.digest <> excluded.digest""",
                 (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by,
-                 utc_key(sub.added_at or now_utc())),
+                 utc_key(sub.added_at or now_utc()), sub.digest),
             )  # fmt: skip
             return cursor.rowcount == 1
 
@@ -721,11 +726,27 @@ class SqliteStore:
             ),
             tuple(
                 Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _utc(r["added_at"]))
+                             _utc(r["added_at"]), r["digest"])
                 for r in subs
             ),
             tuple(Mute(r["story_id"], r["channel"], _utc(r["until"]), r["added_by"]) for r in mutes),
         )  # fmt: skip
+
+    async def feed_validators(self, url: str) -> Validators | None:
+        async with self._read_lock:
+            row = await _row(
+                self._read, "SELECT etag, last_modified FROM feed_validators WHERE url = ?", (url,)
+            )
+        return Validators(None, row[0], row[1]) if row else None
+
+    async def set_feed_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                """INSERT INTO feed_validators (url, etag, last_modified) VALUES (?, ?, ?)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified""",
+                (url, etag, last_modified),
+            )
 
     async def _all(self, sql: str, args: Iterable[object] = ()) -> list[aiosqlite.Row]:
         async with self._read_lock:
@@ -770,8 +791,8 @@ async def _last_version(db: aiosqlite.Connection, story_id: str, lock: asyncio.L
     async with lock:
         row = await _row(
             db,
-            """SELECT id, parsed, content_hash, etag, last_modified FROM versions
-               WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1""",
+            f"""SELECT id, parsed, content_hash, etag, last_modified FROM versions
+               WHERE story_id = ? AND ok {AFTER_BASE} ORDER BY id DESC LIMIT 1""",
             (story_id,),
         )
     if row is None:
@@ -809,7 +830,8 @@ async def _queue_catch_up(db: aiosqlite.Connection, story_id: str, channel: str)
     has no version yet (nothing to catch up on) or the channel has had any of its alerts."""
     latest = await _row(
         db,
-        "SELECT id, fetched_at FROM versions WHERE story_id = ? AND ok ORDER BY id DESC LIMIT 1",
+        f"""SELECT id, fetched_at FROM versions WHERE story_id = ? AND ok {AFTER_BASE}
+            ORDER BY id DESC LIMIT 1""",
         (story_id,),
     )
     if latest is None:

@@ -240,6 +240,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
     CREATE INDEX deliveries_by_channel ON deliveries(channel, id);
     """,
+    # 13: a subscription's digest period, as a route's `digest` ('immediate': each alert at once)
+    """
+    ALTER TABLE subscriptions ADD COLUMN digest TEXT NOT NULL DEFAULT 'immediate'
+    """,
+    # 14: each feed URL's ETag and Last-Modified, so a restart's first read is conditional
+    """
+    CREATE TABLE feed_validators (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT
+    ) WITHOUT ROWID
+    """,
+    # 15: the newest version before a story was re-tracked or pointed at another page: only
+    # later versions are its diff base (bot.storage.baseline)
+    """
+    ALTER TABLE stories ADD COLUMN base_after INTEGER NOT NULL DEFAULT 0
+    """,
 )
 
 
