@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ SEED_SUMMARY_START = (
 LATER = {
     12: "Ukrainian troops entered the centre of Kherson to crowds waving flags in the main square.",
     13: "Engineers began clearing mines from the bridges leading into the city, officials said.",
+    14: "Power and running water returned to parts of the city for the first time in weeks.",
 }
 
 
@@ -60,10 +62,15 @@ def routed(tmp_path: Path, *routes: dict[str, Any]) -> Config:
 
 
 async def poll_file(
-    config: Config, store: Store, content: Path | str, summarizer: ModelSummarizer | None = None
+    config: Config,
+    store: Store,
+    content: Path | str,
+    summarizer: ModelSummarizer | None = None,
+    *,
+    now: datetime | None = None,
 ) -> PollOutcome:
     """Write `content` as the story's file and poll it once (new updates summarised by
-    `summarizer`'s model, when given)."""
+    `summarizer`'s model, when given; as if at `now`, when given)."""
     path = config.resolve_path("kherson.txt")
     path.write_text(
         content.read_text(encoding="utf-8") if isinstance(content, Path) else content, encoding="utf-8"
@@ -72,7 +79,9 @@ async def poll_file(
         fetcher = Fetcher(client, base_dir=config.base_dir)
         story = config.story("kherson")
         assert story is not None
-        return await poll_story(story, config=config, fetcher=fetcher, store=store, summarizer=summarizer)
+        return await poll_story(
+            story, config=config, fetcher=fetcher, store=store, summarizer=summarizer, now=now
+        )
 
 
 async def kherson_store(tmp_path: Path, channels: list[str], *, lead: str = "") -> tuple[Store, Config]:

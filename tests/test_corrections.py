@@ -6,9 +6,7 @@ dispatcher and the real Slack and Discord adapters against the loopback fakes.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from bot.models import NewUpdate, Section, SectionEdited, SectionKind, Story
 from bot.ports import DeliveryError, Platform
 from bot.storage import DeliveryAction, DeliveryStatus, now_utc
 from tests.crash.harness import Rig as CrashRig
+from tests.crash.harness import Seen
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.helpers import NOV9, NOV11, kherson_config, kherson_store, poll_file
@@ -103,51 +102,9 @@ def test_a_correction_under_a_section_new_in_the_same_fetch_corrects_nothing() -
 # --- one view of what each fake holds ----------------------------------------------------
 
 
-@dataclass
-class Seen:
-    """A message as the platform holds it: id, everything it shows, what it replies to, edits."""
-
-    id: str
-    text: str
-    reply_to: str | None
-    edits: int
-
-
 class Rig(CrashRig):
-    """A platform's fake and the channels routed to it (tests/crash/harness.py), read back as
-    what each channel shows."""
-
-    def messages(self, channel: str) -> list[Seen]:
-        if self.platform == "slack":
-            return [
-                Seen(m.ts, json.dumps([m.text, m.blocks]), m.thread_ts, len(m.updates))
-                for m in self.fake.messages.get(channel, [])
-            ]
-        return [
-            Seen(
-                m["id"],
-                json.dumps(m["embeds"]),
-                (m.get("message_reference") or {}).get("message_id"),
-                sum(1 for e in self.fake.edits if e["message_id"] == m["id"]),
-            )
-            for m in self.fake.messages.get(int(channel), [])
-        ]
-
-    def edit_bodies(self, message_id: str) -> list[str]:
-        if self.platform == "slack":
-            return [
-                json.dumps([u.get("text"), u.get("blocks")])
-                for m in self.fake.all_messages()
-                if m.ts == message_id
-                for u in m.updates
-            ]
-        return [json.dumps(e["body"]["embeds"]) for e in self.fake.edits if e["message_id"] == message_id]
-
-    def delete(self, channel: str, message_id: str) -> None:
-        if self.platform == "slack":
-            self.fake.delete_message(channel, message_id)
-        else:
-            self.fake.delete_message(int(channel), message_id)
+    """A platform's fake and the channels routed to it, read back as what each channel shows
+    (tests/crash/harness.py)."""
 
     def hold_note(self, stage: str) -> Any:
         """Hold the next post (the note) at `stage`."""

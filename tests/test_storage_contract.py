@@ -661,6 +661,29 @@ async def test_a_route_added_mid_story_queues_one_catch_up_as_of_its_version(sto
     assert alert.timeline[1].timestamp == FIRST.timestamp
 
 
+async def test_an_unsent_catch_up_stays_ahead_of_a_later_update_stamped_before_it(store: Store) -> None:
+    await tracked(store)
+    await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)), at=T0 + 3 * DAY)
+    routes = [("kherson", "rec:B"), ("kherson", "rec:C")]
+    assert await store.sync_stories([KHERSON], routes) == routes
+    # the next fetch finds an update stamped before the catch-ups' moment (a page served stale)
+    (later,) = await grow(
+        store, (FIRST, ORIGINAL), T0 + 4 * DAY, update("Update", "rec:B", at=FIRST.timestamp)
+    )
+    catch_ups = {
+        d.channel: e.id
+        for e in await store.events("kherson")
+        if e.kind is AlertKind.CATCH_UP
+        for d in await store.deliveries(e.id)
+    }
+    due = await store.due_deliveries(T0 + 4 * DAY, platforms=("rec",))
+    assert [(d.channel, d.event_id) for d in due if d.channel == "rec:B"] == [
+        ("rec:B", catch_ups["rec:B"]),  # the story so far, then the news
+        ("rec:B", later),
+    ]
+    assert [d.event_id for d in due if d.channel == "rec:C"] == [catch_ups["rec:C"]]
+
+
 async def test_a_channel_that_had_an_alert_of_the_story_gets_no_catch_up(store: Store) -> None:
     await tracked(store)
     await baseline(store, Story(title="Kherson", sections=(ORIGINAL,)))

@@ -143,7 +143,11 @@ class VersionHistory(Protocol):
 
         A channel with a mute of the story running at `at` (the store's mutes, whatever the
         poller's config said: a worker's may be a tick old) gets no delivery and no digest
-        entry of a story event; an admin notice goes regardless."""
+        entry of a story event; an admin notice goes regardless.
+
+        A channel's catch-up not yet sent stays ahead of the story's later events in that
+        channel, even one stamped earlier than the moment the catch-up shows (a page served
+        stale, a stamp without a time): the channel gets the story so far, then the news."""
         ...
 
     async def prune(self, failures_before: datetime) -> int:

@@ -934,7 +934,24 @@ async def _insert_event(
     for channel, period in event.held:
         if channel not in muted:
             await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
+    await _keep_catch_ups_first(cur, story_id, event.channels, event.published_at or at)
     return int(inserted["id"])
+
+
+async def _keep_catch_ups_first(
+    cur: psycopg.AsyncCursor[DictRow], story_id: str, channels: Sequence[str], order_at: datetime
+) -> None:
+    """An unsent catch-up in these channels stays ahead of the new event (see the SQLite
+    store's `_keep_catch_ups_first`)."""
+    if not channels:
+        return
+    await cur.execute(
+        """UPDATE events SET order_at = %s
+           WHERE story_id = %s AND kind = %s AND order_at > %s AND EXISTS (
+               SELECT 1 FROM deliveries d WHERE d.event_id = events.id
+                 AND d.status IN ('pending', 'claimed') AND d.channel = ANY(%s))""",
+        (order_at, story_id, AlertKind.CATCH_UP.value, order_at, list(channels)),
+    )
 
 
 async def _event_context(

@@ -990,7 +990,26 @@ async def _insert_event(
     for channel, period in event.held:
         if channel not in muted:
             await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
+    await _keep_catch_ups_first(db, story_id, event.channels, event.published_at or at)
     return event_id
+
+
+async def _keep_catch_ups_first(
+    db: aiosqlite.Connection, story_id: str, channels: Sequence[str], moment: datetime
+) -> None:
+    """The queue runs in `order_key` order, and a new event's key is its publisher's stamp:
+    one stamped before an unsent catch-up's moment would overtake it in that channel. Such a
+    catch-up takes the event's key (the tie goes to the older event, the catch-up)."""
+    if not channels:
+        return
+    order_key = utc_key(moment)
+    await db.execute(
+        f"""UPDATE events SET order_key = ?
+            WHERE story_id = ? AND kind = ? AND order_key > ? AND EXISTS (
+                SELECT 1 FROM deliveries d WHERE d.event_id = events.id
+                  AND d.status IN ('pending', 'claimed') AND d.channel IN ({_marks(channels)}))""",
+        (order_key, story_id, AlertKind.CATCH_UP.value, order_key, *channels),
+    )
 
 
 async def _event_context(

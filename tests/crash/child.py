@@ -36,7 +36,7 @@ async def deliver_once(spec: dict[str, Any]) -> dict[str, int]:
             await adapter.close()
     finally:
         await store.close()
-    return {"sent": report.sent, "failed": report.failed, "retrying": report.retrying}
+    return {"sent": report.sent, "failed": report.failed, "retrying": report.retrying, "found": report.found}
 
 
 def main() -> None:

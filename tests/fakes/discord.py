@@ -12,7 +12,7 @@ with the message it first made, and makes none. `GET /channels/{id}/messages` pa
 first with `limit`, `before` and `after`, and needs the Read Message History permission
 (`deny_history`). Tests inject what real Discord does at its own pace: INTERACTION_CREATE
 events, dropped connections, missing channels, 429 bursts; and pause a login or the Nth message
-post (`hold_login`, `hold_post`) so a crash test can kill the bot at that moment.
+post or edit (`hold_login`, `hold_post`, `hold_edit`) so a crash test can kill the bot at that moment.
 
 Run it alone for a demo: `python -m tests.fakes.discord --port 0` prints the URLs to put in
 the `[discord]` table, then `POST /_fake/story` with a query answers like a user typing it.
@@ -250,6 +250,7 @@ class FakeDiscord:
         self.nonce_repeats = 0  # posts answered with the message an earlier nonce made
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
         self._post_holds = Holds()
+        self._edit_holds = Holds()
         self._login_holds = Holds()
         self._throttles: list[Throttle] = []
         self._failures: list[int] = []
@@ -349,12 +350,17 @@ class FakeDiscord:
         """Pause the `nth` message post from now on (see tests/fakes/holds.py)."""
         return self._post_holds.add(self._post_holds.seen + nth, stage)
 
+    def hold_edit(self, nth: int, stage: Stage) -> Hold:
+        """Pause the `nth` message edit (PATCH) from now on (see tests/fakes/holds.py)."""
+        return self._edit_holds.add(self._edit_holds.seen + nth, stage)
+
     def hold_login(self) -> Hold:
         """Pause the next `GET /users/@me`, the first call a client makes, and drop it."""
         return self._login_holds.add(self._login_holds.seen + 1, "received")
 
     def release_holds(self) -> None:
         self._post_holds.release_all()
+        self._edit_holds.release_all()
         self._login_holds.release_all()
 
     def fail(self, times: int, status: int = 503) -> None:
@@ -952,11 +958,15 @@ class FakeDiscord:
         problems = embed_problems(body.get("embeds") or [], body.get("content") or "")
         if problems:
             return _error(400, 50035, "Invalid Form Body", problems)
+        hold = self._edit_holds.arrive()
+        if await pause(hold, "received"):
+            return _error(503, 0, "Service Unavailable")
         for name in ("content", "embeds", "flags", "allowed_mentions", "components"):
             if name in body:
                 message[name] = body[name] if body[name] is not None else message.get(name)
         message["edited_timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
         self.edits.append({"channel_id": channel_id, "message_id": message_id, "body": body})
+        await pause(hold, "answered")
         return _json(message)
 
     def delete_message(self, channel_id: int, message_id: str) -> None:

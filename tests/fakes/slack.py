@@ -21,8 +21,8 @@ second per channel with short bursts allowed, a token bucket per channel; beyond
 not publish its burst size; tests pick one, and a fast rate keeps them quick.
 
 Tests inject failures per channel (`fail_channel`), 429 bursts (`rate_limit`) and 5xx bursts
-(`server_errors`), take scopes away (`scopes`), pause auth.test or the Nth post (`hold_login`,
-`hold_post`) so a crash test can kill the app at that moment, then read `messages`,
+(`server_errors`), take scopes away (`scopes`), pause auth.test or the Nth post or edit (`hold_login`,
+`hold_post`, `hold_edit`) so a crash test can kill the app at that moment, then read `messages`,
 `responses`, `acks`. Nothing sleeps unless told to (`slow_posts`, so a kill lands mid-post):
 waiting is on `wait_for(predicate)`, woken by every recorded event.
 
@@ -143,6 +143,7 @@ class FakeSlack:
         self._post_delay = 0.0
         self._last_ts = 0
         self._post_holds = Holds()
+        self._edit_holds = Holds()
         self._login_holds = Holds()
         self._response_ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -212,12 +213,17 @@ class FakeSlack:
         """Pause the `nth` chat.postMessage from now on (see tests/fakes/holds.py)."""
         return self._post_holds.add(self._post_holds.seen + nth, stage)
 
+    def hold_edit(self, nth: int, stage: Stage) -> Hold:
+        """Pause the `nth` chat.update from now on (see tests/fakes/holds.py)."""
+        return self._edit_holds.add(self._edit_holds.seen + nth, stage)
+
     def hold_login(self) -> Hold:
         """Pause the next auth.test, the first call the app makes, and drop it."""
         return self._login_holds.add(self._login_holds.seen + 1, "received")
 
     def release_holds(self) -> None:
         self._post_holds.release_all()
+        self._edit_holds.release_all()
         self._login_holds.release_all()
 
     def new_ts(self) -> str:
@@ -521,6 +527,9 @@ class FakeSlack:
         error = _check_message(args)
         if error:
             return 200, {"ok": False, "error": error}, {}
+        hold = self._edit_holds.arrive()
+        if await pause(hold, "received"):
+            return 503, "<html><body>Slack is having trouble</body></html>", {}
         # Slack replaces what was given, keeps the message's place, thread and metadata, and
         # marks it edited
         target.updates.append(args)
@@ -529,6 +538,7 @@ class FakeSlack:
             target.blocks = args.get("blocks")
         target.edited = {"user": BOT["user_id"], "ts": self.new_ts()}
         await self._record("update", args)
+        await pause(hold, "answered")
         answer = {"ok": True, "channel": channel, "ts": target.ts, "text": target.text}
         return 200, {**answer, "message": target.shown(False)}, {}
 
