@@ -149,4 +149,3 @@ class PollScheduler:
             for job in self.scheduler.get_jobs()
             if job.id.startswith(JOB_PREFIX)
         }
-

@@ -162,7 +162,6 @@ def test_feeds_config_with_routes_naming_feeds() -> None:
     assert config.channels_for(loose) == ("console:all",)
 
 
-
 def test_a_route_naming_a_feed_keeps_its_excludes_and_kinds() -> None:
     config = parse_config(
         {
