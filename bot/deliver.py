@@ -42,6 +42,25 @@ INLINE_RETRIES = 5  # rate-limited sends of one delivery retried within a pass, 
 KEY_MAX = 25  # Discord's nonce limit, the tightest place a key goes
 
 
+EDIT = "edit"
+
+
+def sent_kind(delivery: PendingDelivery, alert: Alert | Notice) -> str:
+    """What a delivery is, for metrics: an `alert`, an admin `notice`, the `edit` of an
+    earlier alert, a correction's `note`, a `catch_up` or a `digest`."""
+    if delivery.action is DeliveryAction.EDIT:
+        return EDIT
+    if delivery.action is DeliveryAction.NOTE:
+        return "note"
+    if isinstance(alert, Notice):
+        return "notice"
+    if alert.kind is AlertKind.CATCH_UP:
+        return "catch_up"
+    if alert.kind is AlertKind.DIGEST:
+        return "digest"
+    return "alert"
+
+
 def delivery_key(delivery: PendingDelivery, alert: Alert | Notice) -> str:
     """The key a delivery's posts carry: 'sb', the row id, and a hash of what the row is
     (event, channel, when the event was seen), so a fresh database reusing row ids never
@@ -212,8 +231,9 @@ class Dispatcher:
             alert = replace(alert, note=True)
             thread_id = story_thread or await self._reply_to(delivery)
         key = delivery_key(delivery, alert)
+        kind = sent_kind(delivery, alert)
         if delivery.claimed_at is not None:
-            earlier = await self._earlier_send(sender, delivery, key, thread_id)
+            earlier = await self._earlier_send(sender, delivery, key, thread_id, kind)
             if isinstance(earlier, DeliveryReport):
                 return earlier
             if earlier is not None:
@@ -225,7 +245,7 @@ class Dispatcher:
                 await self.store.mark_sent(
                     delivery.id, earlier.message_id, _thread(alert, earlier, story_thread), self.clock()
                 )
-                self.metrics.alert_sent(delivery.platform)
+                self.metrics.alert_sent(delivery.platform, kind)
                 return DeliveryReport(sent=1, found=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
             return DeliveryReport()  # another process claimed it first: it is theirs to send
@@ -236,14 +256,14 @@ class Dispatcher:
         try:
             posted = await sender.send_alert(delivery.channel_id, alert, thread_id, key=key)
         except DeliveryError as err:
-            return await self._failed(delivery, err)
+            return await self._failed(delivery, err, kind)
         except Exception as err:  # an adapter bug must not stop other channels
             log.exception("sending to %s raised", delivery.channel)
-            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
+            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"), kind)
         await self.store.mark_sent(
             delivery.id, posted.message_id, _thread(alert, posted, story_thread), self.clock()
         )
-        self.metrics.alert_sent(delivery.platform)
+        self.metrics.alert_sent(delivery.platform, kind)
         return DeliveryReport(sent=1)
 
     async def _reply_to(self, delivery: PendingDelivery) -> str | None:
@@ -259,6 +279,7 @@ class Dispatcher:
         earlier = await self.store.sent_message(delivery.target_event_id, delivery.channel)
         if earlier is None:
             await self.store.mark_failed(delivery.id, "the alert it corrects was never posted here")
+            self.metrics.alert_failed(delivery.platform, EDIT)
             return DeliveryReport(failed=1)
         if not await self.store.claim(delivery.id, self.clock()) and delivery.claimed_at is None:
             return DeliveryReport()  # another process claimed it first
@@ -270,16 +291,16 @@ class Dispatcher:
         except DeliveryError as err:
             if err.permanent:
                 log.info("cannot edit the alert in %s (%s); its note still goes", delivery.channel, err)
-            return await self._failed(delivery, err)
+            return await self._failed(delivery, err, EDIT)
         except Exception as err:  # an adapter bug must not stop other channels
             log.exception("editing an alert in %s raised", delivery.channel)
-            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
+            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"), EDIT)
         await self.store.mark_sent(delivery.id, earlier.message_id, None, self.clock())
-        self.metrics.alert_sent(delivery.platform)  # a delivery made, as its failure would count
+        self.metrics.alert_sent(delivery.platform, EDIT)
         return DeliveryReport(sent=1)
 
     async def _earlier_send(
-        self, sender: AlertSender, delivery: PendingDelivery, key: str, thread_id: str | None
+        self, sender: AlertSender, delivery: PendingDelivery, key: str, thread_id: str | None, kind: str
     ) -> Posted | DeliveryReport | None:
         """The post an interrupted send made, if the platform has it. A platform that cannot
         be asked now means try later (a DeliveryReport); one that never can means send again."""
@@ -289,11 +310,11 @@ class Dispatcher:
             return await sender.find_sent(delivery.channel_id, key, thread_id, since)
         except DeliveryError as err:
             if not err.permanent:
-                return await self._failed(delivery, err)
+                return await self._failed(delivery, err, kind)
             reason = err.reason
         except Exception as err:  # an adapter bug: do not guess, try again later
             log.exception("looking for an earlier send to %s raised", delivery.channel)
-            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"))
+            return await self._failed(delivery, DeliveryError(f"{type(err).__name__}: {err}"), kind)
         log.warning(
             "cannot tell whether %s already got its alert (%s); sending it again, which may repeat it",
             delivery.channel,
@@ -301,13 +322,13 @@ class Dispatcher:
         )
         return None
 
-    async def _failed(self, delivery: PendingDelivery, err: DeliveryError) -> DeliveryReport:
+    async def _failed(self, delivery: PendingDelivery, err: DeliveryError, kind: str) -> DeliveryReport:
         rate_limited = err.retry_after is not None
         attempts = delivery.attempts + 1
         if err.permanent or (not rate_limited and attempts >= self.max_attempts):
             log.warning("delivery to %s failed for good: %s", delivery.channel, err.reason)
             await self.store.mark_failed(delivery.id, err.reason)
-            self.metrics.alert_failed(delivery.platform)
+            self.metrics.alert_failed(delivery.platform, kind)
             return DeliveryReport(failed=1)
         if rate_limited:
             delay = float(err.retry_after or 0)

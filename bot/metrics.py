@@ -17,11 +17,12 @@ class Metrics:
     def polled(self, story_id: str, outcome: str) -> None:
         """A poll of `story_id` ended as `outcome` (a bot.pipeline.PollStatus value)."""
 
-    def alert_sent(self, platform: str) -> None:
-        """An alert reached a channel of `platform` (or was found there after a crash)."""
+    def alert_sent(self, platform: str, kind: str) -> None:
+        """A delivery of `kind` (alert, notice, edit, note, catch_up, digest) reached a channel
+        of `platform` (or was found there after a crash)."""
 
-    def alert_failed(self, platform: str) -> None:
-        """An alert to a channel of `platform` failed for good (no retry will be made)."""
+    def alert_failed(self, platform: str, kind: str) -> None:
+        """A delivery of `kind` to a channel of `platform` failed for good (no retry will be made)."""
 
     def forget(self, story_ids: set[str]) -> None:
         """Only these stories are tracked now: drop what is kept about any other."""

@@ -47,9 +47,14 @@ class PrometheusMetrics(Metrics):
             buckets=FETCH_BUCKETS,
             registry=self.registry,
         )
-        self.sent = Counter("storybot_alerts_sent", "Alerts delivered", ["platform"], registry=self.registry)
+        self.sent = Counter(
+            "storybot_alerts_sent", "Deliveries made, by kind", ["platform", "kind"], registry=self.registry
+        )
         self.failed = Counter(
-            "storybot_alerts_failed", "Alerts that failed for good", ["platform"], registry=self.registry
+            "storybot_alerts_failed",
+            "Deliveries that failed for good, by kind",
+            ["platform", "kind"],
+            registry=self.registry,
         )
         self.queue_depth = Gauge(
             "storybot_delivery_queue_depth", "Deliveries not yet settled", registry=self.registry
@@ -70,11 +75,11 @@ class PrometheusMetrics(Metrics):
             self._failing.discard(story_id)
         self.failing.set(len(self._failing))
 
-    def alert_sent(self, platform: str) -> None:
-        self.sent.labels(platform).inc()
+    def alert_sent(self, platform: str, kind: str) -> None:
+        self.sent.labels(platform, kind).inc()
 
-    def alert_failed(self, platform: str) -> None:
-        self.failed.labels(platform).inc()
+    def alert_failed(self, platform: str, kind: str) -> None:
+        self.failed.labels(platform, kind).inc()
 
     def forget(self, story_ids: set[str]) -> None:
         self._failing &= story_ids

@@ -67,7 +67,7 @@ async def test_metrics_count_polls_fetches_and_alerts_and_healthz_answers(tmp_pa
             await bot.poll("kherson")
 
             async def alerted() -> bool:
-                return sample(await text(), "storybot_alerts_sent_total", platform="rec") == 1
+                return sample(await text(), "storybot_alerts_sent_total", platform="rec", kind="alert") == 1
 
             await until(alerted)
             body = await text()
@@ -77,6 +77,23 @@ async def test_metrics_count_polls_fetches_and_alerts_and_healthz_answers(tmp_pa
             assert sample(body, "storybot_delivery_queue_depth") == 0
             assert sample(body, "storybot_stories_failing") == 0
             assert len(sender.posted) == 1
+
+            # an edit of the alerted update: the alert edited in place and one note, each its own kind
+            lead = "southern Ukrainian city of Kherson."
+            more = "southern Ukrainian city of Kherson, a retreat Ukraine's army says it forced at great cost."
+            edited = NOV11.read_text(encoding="utf-8").replace(lead, more)
+            (tmp_path / "kherson.txt").write_text(edited, encoding="utf-8")
+            await bot.poll("kherson")
+
+            async def corrected() -> bool:
+                body = await text()
+                return all(
+                    sample(body, "storybot_alerts_sent_total", platform="rec", kind=kind) == 1
+                    for kind in ("alert", "edit", "note")
+                )
+
+            await until(corrected)
+            assert len(sender.edits) == 1 and len(sender.posted) == 2
 
             (tmp_path / "kherson.txt").unlink()
             await bot.poll("kherson")
