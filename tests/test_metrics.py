@@ -80,7 +80,7 @@ async def test_metrics_count_polls_fetches_and_alerts_and_healthz_answers(tmp_pa
 
             # an edit of the alerted update: the alert edited in place and one note, each its own kind
             lead = "southern Ukrainian city of Kherson."
-            more = "southern Ukrainian city of Kherson, a retreat Ukraine's army says it forced at great cost."
+            more = lead[:-1] + ", a retreat Ukraine's army says it forced at great cost."
             edited = NOV11.read_text(encoding="utf-8").replace(lead, more)
             (tmp_path / "kherson.txt").write_text(edited, encoding="utf-8")
             await bot.poll("kherson")
