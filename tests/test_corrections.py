@@ -17,18 +17,19 @@ from rich.console import Console
 from adapters.console import ConsoleAdapter
 from adapters.registry import platform_module
 from bot.app import StoryBot
+from bot.catalog import sync_catalog
 from bot.config import Config
 from bot.corrections import Corrects, link_corrections
 from bot.deliver import Dispatcher
 from bot.diff import diff
 from bot.models import NewUpdate, Section, SectionEdited, SectionKind, Story
 from bot.ports import DeliveryError, Platform
-from bot.storage import DeliveryAction, DeliveryStatus, now_utc
+from bot.storage import DeliveryAction, DeliveryStatus, now_utc, open_store
 from tests.crash.harness import Rig as CrashRig
 from tests.crash.harness import Seen
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord
 from tests.fakes.slack import FakeSlack
-from tests.helpers import NOV9, NOV11, kherson_config, kherson_store, poll_file
+from tests.helpers import NOV9, NOV11, kherson_config, kherson_store, poll_file, routed
 from tests.recording import RecordingSender
 
 pytestmark = pytest.mark.timeout(60)
@@ -372,3 +373,31 @@ async def test_with_threads_a_later_alert_in_the_thread_is_edited_there_and_note
         later, note = threaded_posts(rig, channel, anchor.id)
         assert later.edits == 1 and "at least two months" in rig.edit_bodies(later.id)[0]
         assert "Corrected" in later.text and "Revised" in note.text and note.edits == 0
+
+
+async def test_the_alert_is_edited_wherever_it_was_posted_the_note_goes_where_routes_want_it(
+    tmp_path: Path,
+) -> None:
+    """A channel whose route takes only updates, or excludes a word the correction holds,
+    still has its alert edited (its message must read right), but gets no note."""
+    config = routed(
+        tmp_path,
+        {"stories": ["kherson"], "channels": ["rec:all"]},
+        {"stories": ["kherson"], "kinds": ["update"], "channels": ["rec:updates"]},
+        {"stories": ["kherson"], "exclude": ["Dnipro"], "channels": ["rec:nodnipro"]},
+    )
+    store = await open_store(config.database({}))
+    try:
+        await sync_catalog(store, config)
+        await poll_file(config, store, NOV9)
+        await poll_file(config, store, NOV11)
+        sender = RecordingSender()
+        assert (await Dispatcher(store, {"rec": sender}).deliver_pending()).sent == 3
+        await poll_file(config, store, CORRECTED)
+        report = await Dispatcher(store, {"rec": sender}).deliver_pending()
+    finally:
+        await store.close()
+    assert sorted(channel for channel, _, _ in sender.edits) == ["all", "nodnipro", "updates"]
+    assert all(CORRECTION in alert.correction for _, _, alert in sender.edits)
+    notes = [(channel, alert.note) for channel, alert, _ in sender.posted[3:]]
+    assert notes == [("all", True)] and report.sent == 4

@@ -29,14 +29,19 @@ def due_in_order(
 
 
 def actions_for(channels: Iterable[str], target_posted: Collection[str]) -> list[tuple[str, DeliveryAction]]:
-    """The deliveries an event makes, in send order: in a channel where the alert it corrects
-    was posted, an edit of that alert and then a note; elsewhere, a post."""
+    """The deliveries an event makes, in send order. `channels` want the event (its routes'
+    kinds and excludes took it, no mute holds it): each gets a post, or, where the alert it
+    corrects was posted, an edit of that alert and then a note. Every other channel where that
+    alert was posted gets the edit alone: a message in a channel must read right whatever the
+    channel's filters say of the correction itself."""
     planned: list[tuple[str, DeliveryAction]] = []
-    for channel in channels:
+    wanting = list(dict.fromkeys(channels))
+    for channel in wanting:
         if channel in target_posted:
             planned += [(channel, DeliveryAction.EDIT), (channel, DeliveryAction.NOTE)]
         else:
             planned.append((channel, DeliveryAction.POST))
+    planned += [(channel, DeliveryAction.EDIT) for channel in sorted(set(target_posted) - set(wanting))]
     return planned
 
 
