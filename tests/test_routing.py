@@ -128,10 +128,13 @@ async def test_filters_decide_each_alerts_channels_through_the_pipeline(tmp_path
             (AlertKind.HEADLINE_CHANGED, ("rec:calm", "rec:headlines", "rec:all"))
         ]  # a headline alert's text is the titles: neither "war" nor "award" there
         queued = sorted((d.channel, d.action.value) for d in await store.deliveries())
-    # the war text is an edit of the award update: where that was alerted (rec:all) it is an
-    # edit of that alert and a note (bot/corrections.py); where it was not (rec:war), a post
+    # the war text is an edit of the award update: where that was alerted and the edit is
+    # routed (rec:all) it is an edit of that alert and a note (bot/corrections.py); where it
+    # was alerted but the edit's text is not routed (rec:phrase, rec:regex), the edit alone;
+    # where it was not alerted (rec:war), a post
     assert queued == sorted(
         [("rec:phrase", "post"), ("rec:regex", "post"), ("rec:all", "post")]
         + [("rec:war", "post"), ("rec:all", "edit"), ("rec:all", "note")]
+        + [("rec:phrase", "edit"), ("rec:regex", "edit")]
         + [("rec:calm", "post"), ("rec:headlines", "post"), ("rec:all", "post")]
     )
