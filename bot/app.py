@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bot.catalog import sync_catalog
+from bot.catalog import catch_up_for, sync_catalog
 from bot.commands import Commands
 from bot.config import FEED_ORIGIN, Config, ConfigError, load_config
 from bot.deliver import DeliveryReport, Dispatcher
@@ -90,7 +90,12 @@ class StoryBot:
         )
         self.paused: set[str] = set()  # stories paused for failing: polled no more until resumed
         self.platforms: list[Platform] = []
-        self.dispatcher = Dispatcher(store, {}, metrics=metrics)
+        self.dispatcher = Dispatcher(
+            store,
+            {},
+            metrics=metrics,
+            catch_up_view=lambda alert, channel: catch_up_for(self.config, alert, channel),
+        )
         self.scheduler = PollScheduler(self.poll, self.read_feed)
         self._poll_slots = asyncio.Semaphore(config.storybot.max_polls)
         self.polls = True  # whether run() polls on schedule (False: a front, workers poll)

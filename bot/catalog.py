@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.config import Config
+from bot.models import Alert, AlertKind
+from bot.routing import kind_name
 from bot.storage import Store, StoryEntry
 
 
@@ -37,3 +41,24 @@ async def sync_catalog(store: Store, config: Config) -> list[tuple[str, str]]:
     channel's catch-up is queued (by the store, in the sync's transaction) for each route that
     names its story. Returns the (story id, channel) routes that got one: wake the dispatcher."""
     return await store.sync_stories(story_entries(config), story_routes(config), named_routes(config))
+
+
+def catch_up_for(config: Config, alert: Alert, channel: str) -> Alert:
+    """A catch-up as `channel` gets it: the original, and of the updates only those its routes
+    would have sent it (their `kinds`, their `exclude` words, their keywords where keywords
+    chose it). The store builds the story so far; the routes, read when it is sent, choose."""
+    story = config.story(alert.story_id)
+    if alert.kind is not AlertKind.CATCH_UP or story is None:
+        return alert
+    kept = tuple(
+        entry
+        for entry in alert.timeline
+        if entry.label == "Original"
+        or config.sends_to(
+            story,
+            channel,
+            f"{alert.story_title} {entry.summary}",
+            kind_name(AlertKind.NEW_UPDATE, entry.label),
+        )
+    )
+    return replace(alert, timeline=kept)

@@ -469,11 +469,16 @@ class Config(_Strict):
                 periods[channel] = min(p for p in chosen if p is not None)
         return periods
 
-    def _routes_for(
-        self, story: StoryConfig, text: str, kind: str | None, at: datetime | None
+    def sends_to(self, story: StoryConfig, channel: str, text: str, kind: str | None) -> bool:
+        """Whether a route (or the story's feed) would send `channel` an alert of `story`
+        reading `text`, of `kind`, mutes aside: what a catch-up may list there."""
+        return channel in self._selected(story, text, kind)
+
+    def _selected(
+        self, story: StoryConfig, text: str, kind: str | None
     ) -> dict[str, list[RouteConfig | None]]:
-        """Channel -> the routes that send it the alert (None: its feed's own `channels`, sent
-        at once), channels in config order, muted ones left out."""
+        """Channel -> the routes that select the alert (None: its feed's own `channels`, sent
+        at once), channels in config order, mutes not looked at."""
         haystack = f"{story.id} {story.title or ''} {' '.join(story.aliases)} {text}"
         feed = self.feed(story.feed_id) if story.feed_id else None
         found: dict[str, list[RouteConfig | None]] = {c: [None] for c in (feed.channels if feed else ())}
@@ -481,6 +486,13 @@ class Config(_Strict):
             if route.selects(story.id, haystack, kind, feed.id if feed else None):
                 for channel in route.channels:
                     found.setdefault(channel, []).append(route)
+        return found
+
+    def _routes_for(
+        self, story: StoryConfig, text: str, kind: str | None, at: datetime | None
+    ) -> dict[str, list[RouteConfig | None]]:
+        """`_selected`, muted channels left out."""
+        found = self._selected(story, text, kind)
         if self.mutes:
             when = at or datetime.now(UTC)
             muted = {m.channel for m in self._mutes_by_story.get(story.id, ()) if m.active(when)}

@@ -108,8 +108,11 @@ class Dispatcher:
         max_inline_wait: float = 5.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         metrics: Metrics = NO_METRICS,
+        catch_up_view: Callable[[Alert, str], Alert] | None = None,
     ):
         self.store = store
+        # what a channel's catch-up lists, chosen by its routes (bot.catalog.catch_up_for)
+        self.catch_up_view = catch_up_view
         self.metrics = metrics
         self.senders = dict(senders)
         self.max_attempts = max_attempts
@@ -221,6 +224,8 @@ class Dispatcher:
         if delivery.event_id not in alerts:
             alerts[delivery.event_id] = await self.store.message(delivery.event_id)
         alert = alerts[delivery.event_id]
+        if isinstance(alert, Alert) and alert.kind is AlertKind.CATCH_UP and self.catch_up_view:
+            alert = self.catch_up_view(alert, delivery.channel)
         # a notice to the admins stands alone; a story's alerts follow the thread it opened
         story_thread = thread_id = (
             None

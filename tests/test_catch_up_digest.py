@@ -21,6 +21,7 @@ from rich.console import Console
 import adapters.discord as discord_platform
 from adapters.console import ConsoleAdapter
 from adapters.slack import build as build_slack
+from bot.app import StoryBot
 from bot.catalog import sync_catalog
 from bot.commands import Commands
 from bot.config import Config
@@ -345,3 +346,39 @@ async def test_a_channel_that_mutes_a_story_gets_none_of_the_updates_its_open_di
         digests = [alert for channel, alert, _ in sender.posted if channel == "digest"]
         assert [a.kind for a in digests] == [AlertKind.DIGEST]
         assert len(digests[0].updates) == 1  # the one update after the mute, not the three
+
+
+async def test_a_catch_up_lists_only_the_updates_the_channels_routes_would_have_sent(
+    tmp_path: Path,
+) -> None:
+    """A route added mid-story with `exclude` (or `kinds`) catches its channel up on the updates
+    it would have been sent, the original always; the running app reads the routes it runs on."""
+    first = {"stories": ["kherson"], "channels": ["rec:first"]}
+    config = routed(tmp_path, first)
+    async with await StoryBot.create(config) as bot:
+        sender = RecordingSender()
+        await bot.attach([sender])
+        config.resolve_path("kherson.txt").write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
+        await bot.poll("kherson")
+        corrected = page(12, 13).replace(
+            "which it illegally annexed in September.",
+            "which it illegally annexed in September.\n\nCorrection, Nov 12, 2022 9:00 AM CST: "
+            "An earlier version of this update misstated the river's name.",
+        )
+        config.resolve_path("kherson.txt").write_text(corrected, encoding="utf-8")
+        await bot.poll("kherson")
+        assert (await bot.deliver()).sent == 4
+        excluding = {"stories": ["kherson"], "exclude": ["mines"], "channels": ["rec:nomines"]}
+        updates = {"stories": ["kherson"], "kinds": ["update"], "channels": ["rec:quiet"]}
+        await bot.apply_config(routed(tmp_path, first, excluding, updates))
+        assert (await bot.deliver()).sent == 2
+    catch_ups = {channel: alert for channel, alert, _ in sender.posted[4:]}
+    assert {channel: alert.kind for channel, alert in catch_ups.items()} == {
+        "nomines": AlertKind.CATCH_UP,
+        "quiet": AlertKind.CATCH_UP,
+    }
+    listed = [entry.summary for entry in catch_ups["nomines"].timeline]
+    assert listed[0].startswith(ORIGINAL_START) and any(LATER[12] in s for s in listed)
+    assert not any("mines" in s for s in listed)
+    assert [e.label for e in catch_ups["nomines"].timeline] == ["Original", "Update", "Correction", "Update"]
+    assert [e.label for e in catch_ups["quiet"].timeline] == ["Original", "Update", "Update", "Update"]
