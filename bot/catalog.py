@@ -15,16 +15,19 @@ def story_entries(config: Config) -> list[StoryEntry]:
 
 
 def story_routes(config: Config) -> list[tuple[str, str]]:
-    """(story id, channel) for every channel routed to a story by id ("*" included); keyword
-    routes are decided per event, by the pipeline."""
-    return [(s.id, channel) for s in config.stories for channel in config.channels_for(s)]
+    """(story id, channel) for every channel routed to a story by id ("*" included), muted or
+    not: a mute is silence, not a route taken away, so its end adds no route (and queues no
+    catch-up). Keyword routes are decided per event, by the pipeline."""
+    return [(s.id, channel) for s in config.stories for channel in config.routed_channels(s)]
 
 
 def named_routes(config: Config) -> set[tuple[str, str]]:
     """(story id, channel) for routes that name the story: the ones a newly routed channel is
     caught up on. A "*" route follows every story from now on; catching its channel up on
     each tracked story would be the burst of old alerts a catch-up exists to avoid. A catch-up
-    is the story's updates so far: a route whose `kinds` take no updates gets none."""
+    is the story's updates so far: a route whose `kinds` take no updates gets none, nor a
+    channel routed while it has the story muted (the route is recorded, so the mute's end
+    brings none either)."""
     return {
         (story_id, channel)
         for route in config.routes
@@ -32,6 +35,7 @@ def named_routes(config: Config) -> set[tuple[str, str]]:
         for story_id in route.stories
         if story_id != "*"
         for channel in route.channels
+        if not config.muted(story_id, channel)
     }
 
 

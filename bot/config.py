@@ -469,6 +469,16 @@ class Config(_Strict):
                 periods[channel] = min(p for p in chosen if p is not None)
         return periods
 
+    def routed_channels(self, story: StoryConfig) -> tuple[str, ...]:
+        """Channels routed to a story, mutes aside: a mute silences a route for a while, it
+        does not take it away, so its end is no new route (and no catch-up)."""
+        return tuple(self._selected(story, "", None))
+
+    def muted(self, story_id: str, channel: str, at: datetime | None = None) -> bool:
+        """Whether `channel` has a mute of the story running at `at` (default now)."""
+        when = at or datetime.now(UTC)
+        return any(m.channel == channel and m.active(when) for m in self._mutes_by_story.get(story_id, ()))
+
     def sends_to(self, story: StoryConfig, channel: str, text: str, kind: str | None) -> bool:
         """Whether a route (or the story's feed) would send `channel` an alert of `story`
         reading `text`, of `kind`, mutes aside: what a catch-up may list there."""
@@ -495,8 +505,7 @@ class Config(_Strict):
         found = self._selected(story, text, kind)
         if self.mutes:
             when = at or datetime.now(UTC)
-            muted = {m.channel for m in self._mutes_by_story.get(story.id, ()) if m.active(when)}
-            return {c: routes for c, routes in found.items() if c not in muted}
+            return {c: routes for c, routes in found.items() if not self.muted(story.id, c, when)}
         return found
 
     @cached_property

@@ -31,7 +31,7 @@ from bot.models import AlertKind
 from bot.netpolicy import LOOPBACK_ONLY
 from bot.pipeline import poll_story
 from bot.ports import AlertSender
-from bot.storage import Store, now_utc, open_store
+from bot.storage import Mute, Store, now_utc, open_store
 from tests.fakes.discord import CHANNEL_IDS, FakeDiscord, embed_problems
 from tests.fakes.slack import FakeSlack
 from tests.helpers import LATER, NOV9, NOV11, SEED_SUMMARY_START, kherson_config, page, routed
@@ -326,7 +326,6 @@ async def test_a_channel_that_mutes_a_story_gets_none_of_the_updates_its_open_di
     digest was already holding for that channel go with it (and anything queued there and never
     tried); the channel routed at once, which did not mute, is unaffected. After the mute, a new
     update opens a new digest as before."""
-    from bot.storage import Mute
 
     sender = RecordingSender()
     config = live_and_digest(tmp_path, "rec:live", "rec:digest")
@@ -382,3 +381,30 @@ async def test_a_catch_up_lists_only_the_updates_the_channels_routes_would_have_
     assert not any("mines" in s for s in listed)
     assert [e.label for e in catch_ups["nomines"].timeline] == ["Original", "Update", "Correction", "Update"]
     assert [e.label for e in catch_ups["quiet"].timeline] == ["Original", "Update", "Update", "Update"]
+
+
+async def test_the_end_of_a_mute_is_the_end_of_silence_not_a_catch_up(tmp_path: Path) -> None:
+    """A channel routed all along, muted for an hour while an update came: when the mute is
+    over, the next sync queues no catch-up, and the next update is alerted there."""
+    config = kherson_config(tmp_path, ["rec:A"])
+    async with await StoryBot.create(config) as bot:
+        sender = RecordingSender()
+        await bot.attach([sender])
+        path = config.resolve_path("kherson.txt")
+        path.write_text(NOV9.read_text(encoding="utf-8"), encoding="utf-8")
+        await bot.poll("kherson")
+        await bot.store.set_mute(Mute("kherson", "rec:A", until=now_utc() + timedelta(hours=1)))
+        assert await bot.refresh_held()
+        path.write_text(NOV11.read_text(encoding="utf-8"), encoding="utf-8")
+        await bot.poll("kherson")  # the update during the mute: not for rec:A
+        assert (await bot.deliver()).sent == 0
+        # the hour is over: the held mute now reads as ended, as it would an hour on
+        await bot.store.set_mute(Mute("kherson", "rec:A", until=now_utc() - timedelta(seconds=1)))
+        assert await bot.refresh_held()  # the next sync
+        assert (await bot.deliver()).sent == 0
+        assert AlertKind.CATCH_UP not in [e.kind for e in await bot.store.events()]
+        path.write_text(page(12), encoding="utf-8")
+        await bot.poll("kherson")
+        assert (await bot.deliver()).sent == 1
+    ((channel, alert, _),) = sender.posted
+    assert (channel, alert.kind, alert.summary) == ("A", AlertKind.NEW_UPDATE, LATER[12])
