@@ -27,9 +27,10 @@ def platform_module(name: str) -> ModuleType:
 
 
 def validate_platforms(config: Config) -> list[str]:
-    """Problems in platform tables and in the platforms and channel ids that routes, admins
-    and admin channels name. Whether a channel id has the platform's form is the platform's
-    to say (its `channel_problem`): a channel's name where its id belongs is caught here,
+    """Problems in platform tables and in the platforms, channel ids and role ids that routes,
+    admins, admin channels and manager roles name. Whether a channel id has the platform's
+    form, and whether it has roles at all, is the platform's to say (its `channel_problem`,
+    its `role_problem`): a channel's name where its id belongs is caught here,
     not at the first alert."""
     from bot.config import CHANNEL
 
@@ -52,6 +53,12 @@ def validate_platforms(config: Config) -> list[str]:
     for ref in config.storybot.admins:
         if ref.partition(":")[0] not in PLATFORMS:
             problems.append(f"storybot.admins: unknown platform in {ref!r}")
+    for ref in config.storybot.manager_roles:
+        platform, _, role = ref.partition(":")
+        if platform not in PLATFORMS:
+            problems.append(f"storybot.manager_roles: unknown platform in {ref!r}")
+        elif problem := platform_module(platform).role_problem(role):
+            problems.append(f"storybot.manager_roles: {ref!r}: {problem}")
     return problems
 
 

@@ -40,7 +40,6 @@ FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
 WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
 WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
-ROLELESS = ("slack", "console")  # platforms whose callers carry no roles
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
 
 
@@ -371,9 +370,7 @@ class BotConfig(_Strict):
             found = USER.match(ref)
             if not found:
                 raise ValueError(f"{ref!r} is not 'platform:role_id' (e.g. 'discord:1234')")
-            if found["platform"] in ROLELESS:
-                raise ValueError(f"{ref!r}: {found['platform']} has no roles; list its users in managers")
-        return roles
+        return roles  # whether the platform has roles is its adapter's to say (role_problem)
 
 
 class SummariesConfig(_Strict):

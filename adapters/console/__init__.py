@@ -34,6 +34,11 @@ def channel_problem(channel_id: str) -> str | None:
     return None  # a console channel is any name: the terminal shows it above each alert
 
 
+def role_problem(role_id: str) -> str | None:
+    """console callers carry no roles: a role here can never match."""
+    return "console has no roles; list its users in managers"
+
+
 def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     return []  # the console needs none
 
@@ -46,4 +51,12 @@ def build(
     return ConsoleAdapter(commands, width=table.get("width"))
 
 
-__all__ = ["PLATFORM", "ConsoleAdapter", "build", "channel_problem", "unset_secrets", "validate"]
+__all__ = [
+    "PLATFORM",
+    "ConsoleAdapter",
+    "build",
+    "channel_problem",
+    "role_problem",
+    "unset_secrets",
+    "validate",
+]

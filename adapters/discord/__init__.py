@@ -47,6 +47,13 @@ def channel_problem(channel_id: str) -> str | None:
     return problem(channel_id)
 
 
+def role_problem(role_id: str) -> str | None:
+    """Why `role_id` is no Discord role id (a snowflake: digits only), or None."""
+    if role_id.isascii() and role_id.isdigit() and 0 < int(role_id) < 2**64:
+        return None
+    return f"{role_id!r} is not a Discord role id: give the id (digits), not its name"
+
+
 def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     """The token variable, when it is not set (then Discord does not start)."""
     from adapters.discord.settings import missing_secrets, parse_settings
@@ -106,6 +113,7 @@ __all__ = [
     "add_cli",
     "build",
     "channel_problem",
+    "role_problem",
     "settings_from",
     "unset_secrets",
     "validate",

@@ -56,6 +56,11 @@ def channel_problem(channel_id: str) -> str | None:
     return problem(channel_id)
 
 
+def role_problem(role_id: str) -> str | None:
+    """slack callers carry no roles: a role here can never match."""
+    return "slack has no roles; list its users in managers"
+
+
 def unset_secrets(table: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     """The environment variables the table's mode needs that are not set (none: Slack starts)."""
     from adapters.slack.settings import missing_secrets, parse_settings
@@ -150,6 +155,7 @@ __all__ = [
     "add_cli",
     "build",
     "channel_problem",
+    "role_problem",
     "unset_secrets",
     "validate",
 ]
