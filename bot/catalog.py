@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.config import Config
 from bot.storage import Store, StoryEntry
 
@@ -11,9 +13,9 @@ def story_entries(config: Config) -> list[StoryEntry]:
 
 
 def story_routes(config: Config) -> list[tuple[str, str]]:
-    """(story id, channel) for every channel routed to a story by id ("*" included); keyword
-    routes are decided per event, by the pipeline."""
-    return [(s.id, channel) for s in config.stories for channel in config.channels_for(s)]
+    """(story id, channel) for every channel routed to a story by id ("*" included) or feed;
+    keyword routes are decided per event, by the pipeline, so no story is searched for them."""
+    return [(s.id, channel) for s in config.stories for channel in config.standing_channels(s)]
 
 
 def named_routes(config: Config) -> set[tuple[str, str]]:
@@ -35,5 +37,8 @@ async def sync_catalog(store: Store, config: Config) -> list[tuple[str, str]]:
     """Sync the store to `config`. Every way a channel becomes routed to a story (an edit of
     config.toml, a start, a route added in chat) ends here, so this is where a newly routed
     channel's catch-up is queued (by the store, in the sync's transaction) for each route that
-    names its story. Returns the (story id, channel) routes that got one: wake the dispatcher."""
-    return await store.sync_stories(story_entries(config), story_routes(config), named_routes(config))
+    names its story. Returns the (story id, channel) routes that got one: wake the dispatcher.
+    The routes are worked out in a thread: a route's `exclude` regexes are searched in each
+    story's title, and thousands of stories must not hold up the event loop."""
+    routes = await asyncio.to_thread(story_routes, config)
+    return await store.sync_stories(story_entries(config), routes, named_routes(config))
