@@ -17,4 +17,5 @@ BENCHMARKS: dict[str, str] = {
     "alert": "bench.alert_latency",
     "workers": "bench.workers",
     "urlwatch": "bench.urlwatch_compare",
+    "held": "bench.held_refresh",
 }

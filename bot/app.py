@@ -68,6 +68,7 @@ class StoryBot:
         self.config = config  # what the app runs on: config.toml plus what the store holds (bot.overlay)
         self._held: HeldState | None = None
         self._merged_until: datetime | None = None  # when a held story merged in expires next
+        self._held_revision: int | None = None  # the store's held revision read before `_held`
         self._deriving = asyncio.Lock()  # one re-derivation at a time: a reply waits for its change
         self.metrics = metrics
         self.metrics_url: str | None = None  # where /metrics is served while running, when it is
@@ -143,7 +144,8 @@ class StoryBot:
         bot._exit.push_async_callback(client.aclose)
         bot._exit.push_async_callback(bot.checks.close)  # waiting check times written before the store closes
         try:
-            bot.config = bot._merge(await store.held())
+            bot._held_revision = await store.held_revision()
+            bot.config = bot._merge(await store.held(now_utc()))
             await sync_catalog(store, bot.config)
             await bot.refresh_paused()
         except BaseException:
@@ -392,18 +394,26 @@ class StoryBot:
     async def refresh_held(self) -> bool:
         """Re-read the stories, subscriptions and mutes the store holds (chat, the CLI, feeds,
         another process) and, if they changed or one of them has expired since, run on the
-        merged config. True if it changed."""
+        merged config. True if it changed. Runs every few seconds: it reads the store's held
+        revision first, and the held rows (the unexpired ones) only when that moved or a held
+        story merged in has expired since."""
         async with self._deriving:
-            held = await self.store.held()
-            if held == self._held and (self._merged_until is None or now_utc() < self._merged_until):
+            revision = await self.store.held_revision()
+            expired = self._merged_until is not None and now_utc() >= self._merged_until
+            if revision == self._held_revision and not expired:
                 return False
-            await self._run_on(self._merge(held))
+            at = now_utc()
+            held = await self.store.held(at)  # read after the revision: a later change moves it again
+            self._held_revision = revision
+            if held == self._held and not expired:
+                return False
+            await self._run_on(self._merge(held, at))
             return True
 
-    def _merge(self, held: HeldState) -> Config:
-        """config.toml plus `held`, as of now; remembers when the next held story expires, so
-        `refresh_held` merges again then even if the store has not changed."""
-        at = now_utc()
+    def _merge(self, held: HeldState, at: datetime | None = None) -> Config:
+        """config.toml plus `held`, as of `at` (default now); remembers when the next held
+        story expires, so `refresh_held` merges again then even if the store has not changed."""
+        at = at or now_utc()
         self._held = held
         ends = [s.expires_at for s in held.stories if s.expires_at is not None and s.expires_at > at]
         self._merged_until = min(ends, default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from bot.config import Config
@@ -15,9 +16,10 @@ def story_entries(config: Config) -> list[StoryEntry]:
 
 
 def story_routes(config: Config) -> list[tuple[str, str]]:
-    """(story id, channel) for every channel routed to a story by id ("*" included), muted or
-    not: a mute is silence, not a route taken away, so its end adds no route (and queues no
-    catch-up). Keyword routes are decided per event, by the pipeline."""
+    """(story id, channel) for every channel routed to a story by id ("*" included) or feed,
+    muted or not: a mute is silence, not a route taken away, so its end adds no route (and queues
+    no catch-up). Keyword routes are decided per event, by the pipeline, so no story is searched
+    for them."""
     return [(s.id, channel) for s in config.stories for channel in config.routed_channels(s)]
 
 
@@ -43,8 +45,11 @@ async def sync_catalog(store: Store, config: Config) -> list[tuple[str, str]]:
     """Sync the store to `config`. Every way a channel becomes routed to a story (an edit of
     config.toml, a start, a route added in chat) ends here, so this is where a newly routed
     channel's catch-up is queued (by the store, in the sync's transaction) for each route that
-    names its story. Returns the (story id, channel) routes that got one: wake the dispatcher."""
-    return await store.sync_stories(story_entries(config), story_routes(config), named_routes(config))
+    names its story. Returns the (story id, channel) routes that got one: wake the dispatcher.
+    The routes are worked out in a thread: a route's `exclude` regexes are searched in each
+    story's title, and thousands of stories must not hold up the event loop."""
+    routes = await asyncio.to_thread(story_routes, config)
+    return await store.sync_stories(story_entries(config), routes, named_routes(config))
 
 
 def catch_up_for(config: Config, alert: Alert, channel: str) -> Alert:

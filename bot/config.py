@@ -196,16 +196,25 @@ class RouteConfig(_Strict):
     def exclude_matcher(self) -> Matcher:
         return Matcher.build(self.exclude, regex=self.regex)
 
-    def selects(self, story_id: str, haystack: str, kind: str | None, feed_id: str | None = None) -> bool:
+    def selects(
+        self,
+        story_id: str,
+        haystack: str,
+        kind: str | None,
+        feed_id: str | None = None,
+        *,
+        by_keyword: bool = True,
+    ) -> bool:
         """Whether an alert of `story_id` (a story of feed `feed_id`, if any) reading `haystack`
-        (of `kind`; None: any) goes here."""
+        (of `kind`; None: any) goes here. by_keyword=False: only a route that names the story
+        (or "*", or its feed) may select it; keywords are not searched."""
         if kind is not None and kind not in self.kinds:
             return False
         chosen = (
             "*" in self.stories
             or story_id in self.stories
             or (feed_id is not None and feed_id in self.feeds)
-            or self.keyword_matcher.any_in(haystack)
+            or (by_keyword and bool(self.keywords) and self.keyword_matcher.any_in(haystack))
         )
         return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
 
@@ -453,6 +462,17 @@ class Config(_Strict):
         counts until its end, judged at `at`, default now)."""
         return tuple(self._routes_for(story, text, kind, at))
 
+    def standing_channels(self, story: StoryConfig) -> tuple[str, ...]:
+        """Channels routed to a story whatever its alerts say: by id, "*" or its feed (less
+        `exclude` hits on its id and title, and mutes). Keyword routes are decided per alert by
+        the pipeline, so no story is searched for them here."""
+        return tuple(self._routes_for(story, "", None, None, by_keyword=False))
+
+    def routed_channels(self, story: StoryConfig) -> tuple[str, ...]:
+        """`standing_channels`, mutes aside: a mute silences a route for a while, it does not
+        take it away, so its end is no new route (and no catch-up). What the catalog records."""
+        return tuple(self._selected(story, "", None, by_keyword=False))
+
     def digest_periods(
         self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
     ) -> dict[str, float]:
@@ -466,11 +486,6 @@ class Config(_Strict):
                 periods[channel] = min(p for p in chosen if p is not None)
         return periods
 
-    def routed_channels(self, story: StoryConfig) -> tuple[str, ...]:
-        """Channels routed to a story, mutes aside: a mute silences a route for a while, it
-        does not take it away, so its end is no new route (and no catch-up)."""
-        return tuple(self._selected(story, "", None))
-
     def muted(self, story_id: str, channel: str, at: datetime | None = None) -> bool:
         """Whether `channel` has a mute of the story running at `at` (default now)."""
         when = at or datetime.now(UTC)
@@ -482,7 +497,7 @@ class Config(_Strict):
         return channel in self._selected(story, text, kind)
 
     def _selected(
-        self, story: StoryConfig, text: str, kind: str | None
+        self, story: StoryConfig, text: str, kind: str | None, *, by_keyword: bool = True
     ) -> dict[str, list[RouteConfig | None]]:
         """Channel -> the routes that select the alert (None: its feed's own `channels`, sent
         at once), channels in config order, mutes not looked at."""
@@ -490,16 +505,16 @@ class Config(_Strict):
         feed = self.feed(story.feed_id) if story.feed_id else None
         found: dict[str, list[RouteConfig | None]] = {c: [None] for c in (feed.channels if feed else ())}
         for route in self.routes:
-            if route.selects(story.id, haystack, kind, feed.id if feed else None):
+            if route.selects(story.id, haystack, kind, feed.id if feed else None, by_keyword=by_keyword):
                 for channel in route.channels:
                     found.setdefault(channel, []).append(route)
         return found
 
     def _routes_for(
-        self, story: StoryConfig, text: str, kind: str | None, at: datetime | None
+        self, story: StoryConfig, text: str, kind: str | None, at: datetime | None, *, by_keyword: bool = True
     ) -> dict[str, list[RouteConfig | None]]:
         """`_selected`, muted channels left out."""
-        found = self._selected(story, text, kind)
+        found = self._selected(story, text, kind, by_keyword=by_keyword)
         if self.mutes:
             when = at or datetime.now(UTC)
             return {c: routes for c, routes in found.items() if not self.muted(story.id, c, when)}

@@ -250,7 +250,7 @@ class Manage:
         """Whether a route may still send the story's alerts to `channel`: by name, "*" or
         feed, or any keyword route to it (its keywords are matched per alert)."""
         config = self.config()
-        return channel in config.channels_for(story) or any(
+        return channel in config.standing_channels(story) or any(
             channel in r.channels for r in config.routes if r.keywords
         )
 

@@ -8,6 +8,7 @@ becomes a diff base, so an outage cannot make old sections look new afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -174,7 +175,10 @@ async def _poll(
         events = await _newsworthy(diff(strip_lines(last.story, site_lines), parsed), story.id, store, known)
     events, links = link_corrections(events, parsed, known)
     written = await _model_summaries(events, parsed, known, summarizer) if summarizer else {}
-    records = tuple(_record(e, parsed, story, config, written, links) for e in events)
+    # in a thread: route decisions may search regexes (bot.routing), and the loop must stay free
+    records: tuple[EventRecord, ...] = ()
+    if events:
+        records = await asyncio.to_thread(_records, events, parsed, story, config, written, links)
     try:
         event_ids = await store.record_version(
             story.id, last.id if last else None, at, meta, parsed, _sections(parsed, known, written), records
@@ -284,6 +288,17 @@ def previous_section(story: Story, new: Section, known: set[str]) -> Section | N
     updates = [s for s in older if s.kind is SectionKind.UPDATE]
     candidates = updates or older
     return candidates[0] if candidates else None
+
+
+def _records(
+    events: list[Event],
+    story: Story,
+    cfg: StoryConfig,
+    config: Config,
+    written: dict[str, str],
+    links: dict[str, Corrects],
+) -> tuple[EventRecord, ...]:
+    return tuple(_record(e, story, cfg, config, written, links) for e in events)
 
 
 def _record(

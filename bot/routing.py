@@ -4,13 +4,19 @@ A keyword is a word or phrase matched whole, casefolded, on Unicode word boundar
 finds "war" and "War," but not "award" or "warning"; `ceasefire talks` finds the phrase across
 any run of white space. With `regex = true` a route's keywords are regular expressions, checked
 when the config loads; they run under the `regex` module's timeout, so a pattern that would
-backtrack for ever on a page costs at most REGEX_TIMEOUT and matches nothing. Pure: no I/O.
+backtrack for ever on a page costs at most REGEX_TIMEOUT and matches nothing. A search lets go
+of the GIL (callers on the event loop run decisions in a thread: bot.pipeline, bot.catalog) and
+its outcome is remembered per (pattern, text), so a text is searched once however often a
+route decision reads it. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +29,7 @@ KINDS = ("update", "correction", "edit", "headline")  # what a route's `kinds` m
 MAX_PATTERN = 200  # characters: a longer regex is refused at load
 REGEX_TIMEOUT = 0.05  # seconds one search may take; longer is a non-match, logged
 MAX_HAYSTACK = 20_000  # characters of an alert's text a keyword is looked for in
+REMEMBERED = 4096  # regex outcomes kept, by (pattern, text digest), most recent first
 
 
 def kind_name(kind: AlertKind, label: str = "") -> str:
@@ -74,13 +81,38 @@ class Matcher:
         if not self.regex:
             folded = text.casefold()
             return any(p.search(folded) for p in self.patterns)
-        for pattern in self.patterns:
-            try:
-                if pattern.search(text, timeout=REGEX_TIMEOUT):
-                    return True
-            except TimeoutError:
-                log.warning("route regex %r gave up after %ss: no match", pattern.pattern, REGEX_TIMEOUT)
-        return False
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return any(_OUTCOMES.found(pattern, text, digest) for pattern in self.patterns)
+
+
+class _Outcomes:
+    """Regex outcomes by (pattern, text digest), bounded, shared by threads: a route decision
+    repeated for the same text (a sync's, an alert's channels and digests) costs no search."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._seen: OrderedDict[tuple[str, int, bytes], bool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def found(self, pattern: Any, text: str, digest: bytes) -> bool:
+        key = (pattern.pattern, pattern.flags, digest)
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return self._seen[key]
+        try:  # concurrent: the GIL is let go, so the loop runs while a thread searches
+            found = pattern.search(text, concurrent=True, timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError:
+            log.warning("route regex %r gave up after %ss: no match", pattern.pattern, REGEX_TIMEOUT)
+            found = False
+        with self._lock:
+            self._seen[key] = found
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+        return found
+
+
+_OUTCOMES = _Outcomes(REMEMBERED)
 
 
 def _regex() -> Any:

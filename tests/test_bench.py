@@ -8,7 +8,7 @@ import math
 import pytest
 from rich.console import Console
 
-from bench import fanout, html_path, parse_diff, polling, workers
+from bench import fanout, held_refresh, html_path, parse_diff, polling, workers
 from bench.__main__ import table
 from bench.command_latency import measure as command_latency
 from bench.measure import Figure, Target, percentile
@@ -59,6 +59,10 @@ def test_polling_benchmark_across_processes() -> None:
 async def test_command_latency_in_process() -> None:
     figures = await command_latency(30, queries=20, slack_seconds=0)
     sane(figures)
+
+
+async def test_held_check_reads_no_rows_when_nothing_changed() -> None:
+    sane(await held_refresh.measure(30, repeats=1, calls=2))
 
 
 async def test_fanout_delivers_each_channel_once() -> None:

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from procrastinate import App
+from procrastinate.jobs import Status
 
 from bot.app import StoryBot
 from bot.config import Config, parse_config
@@ -276,3 +277,37 @@ async def test_a_feed_job_holds_its_items_polls_them_silently_and_queues_its_nex
         assert await defer_poll(app, story.id)
         await run_jobs(app, bot)
     assert [channel for channel, _, _ in sender.posted] == ["news"]  # the update only, once
+
+
+async def test_the_tick_queues_no_second_read_or_poll_while_one_runs(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    # a queueing lock covers a waiting job only: while a feed read (or poll) runs, the tick
+    # must not queue another, which would run straight after it and undercut the next read
+    # (or backoff) the running job queues itself
+    config = parse_config(
+        {
+            "storybot": {"database": str(tmp_path / "storybot.db"), **LOCAL_SOURCES},
+            "stories": [{"id": "a", "url": origin.url("/a"), "interval": 600}],
+            "feeds": [{"id": "war", "url": origin.url("/feed.xml"), "interval": 900}],
+            "routes": [{"stories": ["*"], "channels": ["rec:news"]}],
+        },
+        "test",
+        tmp_path,
+    )
+    async with opened_queue(postgres_url) as app, await StoryBot.create(config) as bot:
+        now = datetime.now(UTC)
+        assert await defer_feeds(app, bot) == ["war"] and await defer_due_polls(app, bot, now) == ["a"]
+        worker = await app.job_manager.register_worker()
+        taken = [await app.job_manager.fetch_job(None, worker) for _ in range(2)]  # as a worker does
+        assert sorted(job.lock or "" for job in taken if job) == ["feed:war", "poll:a"]
+
+        assert await defer_feeds(app, bot) == []  # the read in hand queues the next
+        assert await defer_due_polls(app, bot, now) == []  # a is being polled
+        assert await app.job_manager.list_jobs_async(status="todo") == []
+
+        for job in taken:
+            assert job is not None
+            await app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
+        # a read or poll that ended without queueing its next: the tick starts the chain again
+        assert await defer_feeds(app, bot) == ["war"] and await defer_due_polls(app, bot, now) == ["a"]

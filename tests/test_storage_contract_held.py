@@ -160,3 +160,44 @@ async def test_a_feeds_validators_are_kept_per_url_and_replaced(store: Store) ->
 async def test_nothing_held_reads_as_empty(store: Store) -> None:
     held = await store.held()
     assert (held.stories, held.subscriptions, held.mutes) == ((), (), ())
+
+
+async def test_the_held_revision_moves_with_every_change_and_only_then(store: Store) -> None:
+    seen = [await store.held_revision()]
+
+    async def moved(change: object) -> bool:
+        """Await `change` (a store call); whether the revision moved, and never back."""
+        await change  # type: ignore[misc]
+        now = await store.held_revision()
+        assert now >= seen[-1]
+        seen.append(now)
+        return seen[-1] != seen[-2]
+
+    assert await moved(store.add_held_story(chat_story("kherson")))
+    assert not await moved(store.add_held_story(chat_story("kherson")))  # refused: nothing written
+    assert await moved(store.add_subscription(Subscription("slack:C1", story_id="kherson")))
+    assert not await moved(store.add_subscription(Subscription("slack:C1", story_id="kherson")))
+    assert await moved(store.add_subscription(Subscription("slack:C1", story_id="kherson", digest="1h")))
+    assert await moved(store.set_mute(Mute("kherson", "slack:C2", until=T0 + HOUR)))
+    assert await moved(store.remove_mute("kherson", "slack:C2"))
+    assert not await moved(store.remove_mute("kherson", "slack:C2"))
+    assert await moved(store.remove_subscription("slack:C1", story_id="kherson"))
+    assert not await moved(store.remove_subscription("slack:C1", story_id="kherson"))
+    assert not await moved(store.held())
+    assert await moved(store.remove_held_story("kherson"))
+    assert not await moved(store.remove_held_story("kherson"))
+    assert await moved(store.add_held_story(chat_story("old", expires_at=T0)))
+    assert not await moved(store.remove_expired_stories(T0 - HOUR))  # none expired by then
+    assert await moved(store.remove_expired_stories(T0))
+
+
+async def test_held_at_a_time_leaves_out_the_stories_expired_by_then(store: Store) -> None:
+    await store.add_held_story(chat_story("gone", origin="feed:ap", expires_at=T0))
+    await store.add_held_story(chat_story("live", origin="feed:ap", expires_at=T0 + HOUR))
+    await store.add_held_story(chat_story("kept"))
+    await store.set_mute(Mute("gone", "slack:C1", until=T0 - HOUR))
+    assert [s.id for s in (await store.held(T0)).stories] == ["kept", "live"]  # expires_at is past
+    assert [s.id for s in (await store.held(T0 - HOUR)).stories] == ["gone", "kept", "live"]
+    everything = await store.held()  # no time: expired ones too (a feed knows its items by them)
+    assert [s.id for s in everything.stories] == ["gone", "kept", "live"]
+    assert (await store.held(T0)).mutes == everything.mutes  # mutes are the reader's to judge

@@ -7,6 +7,8 @@ Every guarantee is procrastinate's, named here once:
   the channel's order) and queueing lock `deliver:<channel>` (one waits; it serves whatever
   is due when it runs, so nothing deferred while it waited is missed);
 - a feed job holds lock and queueing lock `feed:<feed>` and queues its own next read;
+- a queueing lock covers a waiting job only, so the tick also skips a story or feed whose
+  job is running (tasks.running_locks): that job queues what comes next itself;
 - failed jobs are retried with exponential backoff (RetryStrategy); the jobs of a worker
   that died are retried by the stalled-job sweep (tasks.recover_stalled).
 """

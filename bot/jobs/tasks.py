@@ -52,15 +52,25 @@ def runtime_of(context: JobContext) -> Runtime:
 # --- deferring --------------------------------------------------------------------------------
 
 
+def poll_key(story_id: str) -> str:
+    """A poll job's lock and queueing lock."""
+    return f"poll:{story_id}"
+
+
+def feed_key(feed_id: str) -> str:
+    """A feed read's lock and queueing lock."""
+    return f"feed:{feed_id}"
+
+
 async def defer_poll(app: App, story_id: str, *, failures: int = 0, delay: float | None = None) -> bool:
     """Queue a poll of `story_id` (in `delay` seconds). False when one is already queued."""
-    return await _defer_once(app, POLL, f"poll:{story_id}", delay, story_id=story_id, failures=failures)
+    return await _defer_once(app, POLL, poll_key(story_id), delay, story_id=story_id, failures=failures)
 
 
 async def defer_feed(app: App, feed_id: str, *, delay: float | None = None) -> bool:
     """Queue a read of feed `feed_id` (in `delay` seconds). False when one is already queued:
     a feed job queues its own next read an interval on, so the tick only starts a feed once."""
-    return await _defer_once(app, FEED, f"feed:{feed_id}", delay, feed_id=feed_id)
+    return await _defer_once(app, FEED, feed_key(feed_id), delay, feed_id=feed_id)
 
 
 async def _defer_once(app: App, task: str, key: str, delay: float | None, **kwargs: str | int) -> bool:
@@ -87,17 +97,33 @@ async def defer_delivery(app: App, channel: str) -> bool:
     return True
 
 
+async def running_locks(app: App) -> set[str]:
+    """The locks of the jobs running now. A queueing lock only covers a job that waits: a poll
+    or feed read deferred while its like runs would run again straight after it, and take the
+    place of the next one that run queues itself (a feed's interval on, a failed poll's backoff)."""
+    return {job.lock for job in await app.job_manager.list_jobs_async(status="doing") if job.lock}
+
+
 async def defer_due_polls(app: App, bot: StoryBot, now: datetime) -> list[str]:
-    """Defer a poll of every due story but the paused; returns the ids that were not already queued."""
+    """Defer a poll of every due story but the paused and those being polled now; returns the
+    ids that were not already queued."""
     paused = await bot.refresh_paused()
     due = due_stories(bot.config, await last_checks(bot.store), now)
-    return [story_id for story_id in due if story_id not in paused and await defer_poll(app, story_id)]
+    running = await running_locks(app) if due else set()
+    return [
+        story_id
+        for story_id in due
+        if story_id not in paused and poll_key(story_id) not in running and await defer_poll(app, story_id)
+    ]
 
 
 async def defer_feeds(app: App, bot: StoryBot) -> list[str]:
     """Start each configured feed's chain of reads; returns the ids that were not already queued
-    (a feed whose next read waits in the queue is left as it is)."""
-    return [feed.id for feed in bot.file_config.feeds if await defer_feed(app, feed.id)]
+    (a feed whose next read waits in the queue, or that is being read, is left as it is: the
+    read in hand queues the next)."""
+    feeds = bot.file_config.feeds
+    running = await running_locks(app) if feeds else set()
+    return [feed.id for feed in feeds if feed_key(feed.id) not in running and await defer_feed(app, feed.id)]
 
 
 async def defer_due_deliveries(app: App, store: Store, platforms: Iterable[str], now: datetime) -> list[str]:

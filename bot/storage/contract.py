@@ -372,10 +372,19 @@ class HeldRoutes(Protocol):
         """Unmute; False if the pair was not muted."""
         ...
 
-    async def held(self) -> HeldState:
+    async def held(self, at: datetime | None = None) -> HeldState:
         """Every held story (by added_at, then id), subscription (by added_at, then channel)
-        and mute (by story, then channel), from one committed snapshot. Expired stories and
-        mutes are still returned: time is the reader's to judge."""
+        and mute (by story, then channel), from one committed snapshot. Without `at`, expired
+        stories and mutes are returned too (a feed knows its items by them); with it, stories
+        whose `expires_at` is at or before `at` are left out (the config they would leave
+        anyway; a feed keeps thousands for `retention_days`). Mutes are returned either way."""
+        ...
+
+    async def held_revision(self) -> int:
+        """A number that moves, in the change's own transaction, whenever a held story,
+        subscription or mute is added, changed or removed (a call that writes nothing leaves
+        it), and never goes back: a reader re-reads `held()` only when it differs from the one
+        read before its last `held()`. Cheap: one row."""
         ...
 
 

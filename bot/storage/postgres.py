@@ -625,7 +625,7 @@ class PostgresStore:
                     story.origin, story.added_by, story.added_at, story.expires_at, story.interval,
                 ),
             )  # fmt: skip
-            return cursor.rowcount == 1
+            return await _held_changed(conn, cursor.rowcount == 1)
 
     async def remove_held_story(self, story_id: str) -> bool:
         async with self.transaction() as conn:
@@ -650,7 +650,7 @@ class PostgresStore:
                 (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by, sub.added_at,
                  sub.digest),
             )  # fmt: skip
-            return cursor.rowcount == 1
+            return await _held_changed(conn, cursor.rowcount == 1)
 
     async def remove_subscription(
         self, channel: str, story_id: str = "", keywords: Sequence[str] = ()
@@ -660,7 +660,7 @@ class PostgresStore:
                 "DELETE FROM subscriptions WHERE channel = %s AND story_id = %s AND keywords = %s",
                 (channel, story_id, keywords_key(keywords)),
             )
-            return cursor.rowcount > 0
+            return await _held_changed(conn, cursor.rowcount > 0)
 
     async def set_mute(self, mute: Mute) -> None:
         async with self.transaction() as conn:
@@ -671,6 +671,7 @@ class PostgresStore:
                 (mute.story_id, mute.channel, mute.until, mute.added_by),
             )
             await _drop_queued(conn, mute.story_id, mute.channel)
+            await _held_changed(conn, True)
 
     async def drop_queued(self, story_id: str, channel: str) -> int:
         async with self.transaction() as conn:
@@ -681,11 +682,21 @@ class PostgresStore:
             cursor = await conn.execute(
                 "DELETE FROM mutes WHERE story_id = %s AND channel = %s", (story_id, channel)
             )
-            return cursor.rowcount > 0
+            return await _held_changed(conn, cursor.rowcount > 0)
 
-    async def held(self) -> HeldState:
+    async def held_revision(self) -> int:
+        (row,) = await self._all("SELECT revision FROM held_revision")
+        return int(row["revision"])
+
+    async def held(self, at: datetime | None = None) -> HeldState:
         async with self.transaction(snapshot=True) as conn:
-            stories = await _fetch(conn, "SELECT * FROM held_stories ORDER BY added_at, id")
+            cursor = await conn.execute(
+                """SELECT * FROM held_stories
+                   WHERE %(at)s::timestamptz IS NULL OR expires_at IS NULL OR expires_at > %(at)s
+                   ORDER BY added_at, id""",
+                {"at": at},
+            )
+            stories = await cursor.fetchall()
             subs = await _fetch(conn, "SELECT * FROM subscriptions ORDER BY added_at, channel")
             mutes = await _fetch(conn, "SELECT * FROM mutes ORDER BY story_id, channel")
         return HeldState(
@@ -726,10 +737,20 @@ async def _drop_held(conn: Conn, ids: Sequence[str]) -> int:
     """Remove held stories with their subscriptions and mutes; returns how many stories went."""
     if not ids:
         return 0
-    await conn.execute("DELETE FROM subscriptions WHERE story_id = ANY(%s)", (list(ids),))
-    await conn.execute("DELETE FROM mutes WHERE story_id = ANY(%s)", (list(ids),))
+    subs = await conn.execute("DELETE FROM subscriptions WHERE story_id = ANY(%s)", (list(ids),))
+    mutes = await conn.execute("DELETE FROM mutes WHERE story_id = ANY(%s)", (list(ids),))
     cursor = await conn.execute("DELETE FROM held_stories WHERE id = ANY(%s)", (list(ids),))
+    await _held_changed(conn, subs.rowcount + mutes.rowcount + cursor.rowcount > 0)
     return cursor.rowcount
+
+
+async def _held_changed(conn: Conn, changed: bool) -> bool:
+    """Move the held revision (`held_revision`) when a held story, subscription or mute
+    `changed`, in the change's transaction (its row lock held to commit: the change's last
+    statement); returns `changed`."""
+    if changed:
+        await conn.execute("UPDATE held_revision SET revision = revision + 1")
+    return changed
 
 
 async def _connect(url: str) -> Conn:

@@ -658,7 +658,7 @@ class SqliteStore:
                     utc_key(story.expires_at), story.interval,
                 ),
             )  # fmt: skip
-            return cursor.rowcount == 1
+            return await _held_changed(db, cursor.rowcount == 1)
 
     async def remove_held_story(self, story_id: str) -> bool:
         async with self.transaction() as db:
@@ -683,7 +683,7 @@ class SqliteStore:
                 (sub.channel, sub.story_id, keywords_key(sub.keywords), sub.added_by,
                  utc_key(sub.added_at or now_utc()), sub.digest),
             )  # fmt: skip
-            return cursor.rowcount == 1
+            return await _held_changed(db, cursor.rowcount == 1)
 
     async def remove_subscription(
         self, channel: str, story_id: str = "", keywords: Sequence[str] = ()
@@ -693,7 +693,7 @@ class SqliteStore:
                 "DELETE FROM subscriptions WHERE channel = ? AND story_id = ? AND keywords = ?",
                 (channel, story_id, keywords_key(keywords)),
             )
-            return cursor.rowcount > 0
+            return await _held_changed(db, cursor.rowcount > 0)
 
     async def set_mute(self, mute: Mute) -> None:
         async with self.transaction() as db:
@@ -704,6 +704,7 @@ class SqliteStore:
                 (mute.story_id, mute.channel, utc_key(mute.until), mute.added_by),
             )
             await _drop_queued(db, mute.story_id, mute.channel)
+            await _held_changed(db, True)
 
     async def drop_queued(self, story_id: str, channel: str) -> int:
         async with self.transaction() as db:
@@ -714,11 +715,19 @@ class SqliteStore:
             cursor = await db.execute(
                 "DELETE FROM mutes WHERE story_id = ? AND channel = ?", (story_id, channel)
             )
-            return cursor.rowcount > 0
+            return await _held_changed(db, cursor.rowcount > 0)
 
-    async def held(self) -> HeldState:
+    async def held_revision(self) -> int:
+        (row,) = await self._all("SELECT revision FROM held_revision")
+        return int(row["revision"])
+
+    async def held(self, at: datetime | None = None) -> HeldState:
         async with self.snapshot() as db:
-            stories = await db.execute_fetchall("SELECT * FROM held_stories ORDER BY added_at, id")
+            stories = await db.execute_fetchall(
+                "SELECT * FROM held_stories WHERE ? IS NULL OR expires_at IS NULL OR expires_at > ?"
+                " ORDER BY added_at, id",
+                (utc_key(at), utc_key(at)),
+            )
             subs = await db.execute_fetchall("SELECT * FROM subscriptions ORDER BY added_at, channel")
             mutes = await db.execute_fetchall("SELECT * FROM mutes ORDER BY story_id, channel")
         return HeldState(
@@ -761,11 +770,21 @@ class SqliteStore:
 async def _drop_held(db: aiosqlite.Connection, ids: Sequence[str]) -> int:
     """Remove held stories with their subscriptions and mutes; returns how many stories went."""
     args = [(i,) for i in ids]
+    first = db.total_changes
     await db.executemany("DELETE FROM subscriptions WHERE story_id = ?", args)
     await db.executemany("DELETE FROM mutes WHERE story_id = ?", args)
     before = db.total_changes
     await db.executemany("DELETE FROM held_stories WHERE id = ?", args)
+    await _held_changed(db, db.total_changes > first)
     return db.total_changes - before
+
+
+async def _held_changed(db: aiosqlite.Connection, changed: bool) -> bool:
+    """Move the held revision (`held_revision`) when a held story, subscription or mute
+    `changed`, in the change's transaction; returns `changed`."""
+    if changed:
+        await db.execute("UPDATE held_revision SET revision = revision + 1")
+    return changed
 
 
 async def _connect(path: Path, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:

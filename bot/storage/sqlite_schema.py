@@ -257,6 +257,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN base_after INTEGER NOT NULL DEFAULT 0
     """,
+    # 16: a number every change of a held story, subscription or mute moves (in its
+    # transaction), so a process re-reads them only when it moved (Store.held_revision)
+    """
+    CREATE TABLE held_revision (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+    );
+    INSERT INTO held_revision (id, revision) VALUES (1, 0)
+    """,
 )
 
 
