@@ -263,7 +263,7 @@ def test_the_documented_feed_examples_are_valid() -> None:
     """README's [[feeds]] example, and config.example.toml's once uncommented, load as written."""
     root = Path(__file__).parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")
-    block = readme.split("### Following a feed", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    block = readme.split("# Following a feed\n", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
     config = parse_config(tomllib.loads(block))
     assert config.feeds[0].id == "reuters-world" and config.routes[0].feeds == ("reuters-world",)
     example = (root / "config.example.toml").read_text(encoding="utf-8")
