@@ -101,3 +101,35 @@ async def test_a_mute_on_the_front_holds_at_once_for_a_worker_a_tick_behind(
         assert await defer_poll(app, "kherson")
         await run_jobs(app, worker)
     assert [channel for channel, _, _ in sender.posted] == ["desk"]
+
+
+async def test_an_unsubscribe_on_the_front_holds_for_the_next_poll_a_worker_runs(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    """A poll job re-reads what chat holds when the store's held revision moved, so a worker
+    that ticked before an unsubscribe does not alert the channel on its next poll."""
+    origin.set("/k", page(NOV9.read_text(encoding="utf-8")))
+    data = {
+        "storybot": {"database": postgres_url, **LOCAL_SOURCES, "managers": ["rec:ed"]},
+        "stories": [{"id": "kherson", "url": origin.url("/k"), "interval": 600}],
+        "routes": [{"stories": ["kherson"], "channels": ["rec:desk"]}],
+    }
+    sender = RecordingSender()
+    async with front_and_worker(parse_config(data, "test", tmp_path), postgres_url, sender) as (
+        app,
+        front,
+        worker,
+    ):
+        assert (await front.commands.handle("subscribe kherson", EDITOR)).kind is ReplyKind.ADMIN
+        tick = app.configure_task(TICK)
+        await tick.defer_async(timestamp=int(datetime.now(UTC).timestamp()))
+        await run_jobs(app, worker)  # the tick reads the subscription, then the baseline poll
+        story = worker.config.story("kherson")
+        assert story is not None and worker.config.standing_channels(story) == ("rec:desk", "rec:news")
+
+        gone = await front.commands.handle("unsubscribe kherson", EDITOR)
+        assert gone.kind is ReplyKind.ADMIN, gone.text
+        origin.set("/k", page(NOV11.read_text(encoding="utf-8")))
+        assert await defer_poll(app, "kherson")  # no tick in between
+        await run_jobs(app, worker)
+    assert [channel for channel, _, _ in sender.posted] == ["desk"]

@@ -21,6 +21,7 @@ from bot.jobs.due import due_stories
 from bot.jobs.schema import ANALYZE_AFTER
 from bot.jobs.store_access import last_checks
 from bot.pipeline import PollStatus
+from bot.storage import StoreError
 
 if TYPE_CHECKING:
     from bot.app import StoryBot
@@ -134,6 +135,16 @@ async def defer_due_deliveries(app: App, store: Store, platforms: Iterable[str],
     return [channel for channel in channels if await defer_delivery(app, channel)]
 
 
+async def refresh_held(bot: StoryBot) -> None:
+    """Take in what chat (on the front, on another worker) changed since this worker's tick
+    before a job routes anything: one revision read when nothing did. A store that cannot
+    answer leaves the config in hand; the job meets the store's trouble itself and reports it."""
+    try:
+        await bot.refresh_held()
+    except StoreError as err:
+        log.warning("cannot re-read what the store holds; running on the config in hand: %s", err)
+
+
 # --- the jobs ----------------------------------------------------------------------------------
 
 
@@ -155,10 +166,11 @@ async def poll(context: JobContext, story_id: str, failures: int = 0) -> str:
     """Poll one story, then queue a delivery pass for each channel it gave an alert (or an admin
     notice) to. A failed fetch queues the story's next poll after its backoff, counted from the
     store's failures in a row (`failures` rides along in the job for the record only), which
-    the tick cannot undercut: the queueing lock holds it. A paused story is not polled again."""
+    the tick cannot undercut: the queueing lock holds it. A paused story is not polled again.
+    It routes by what the store holds now: a story tracked, or a channel unsubscribed, on the
+    front since this worker's last tick counts from the next poll any worker runs."""
     bot = runtime_of(context).bot
-    if bot.config.story(story_id) is None:
-        await bot.refresh_held()  # another worker's tick saw it first
+    await refresh_held(bot)
     outcome = await bot.poll(story_id)
     if outcome is None:
         return "not tracked"
@@ -178,6 +190,7 @@ async def feed(context: JobContext, feed_id: str) -> str:
     """Read one feed (`StoryBot.read_feed`), queue a poll of each item it began to track (its
     silent baseline), and queue the feed's next read an interval on."""
     bot = runtime_of(context).bot
+    await refresh_held(bot)
     outcome = await bot.read_feed(feed_id)
     followed = bot.file_config.feed(feed_id)
     if outcome is None or followed is None:
