@@ -186,7 +186,14 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 
     try:
         return _run(
-            lambda: run_worker(config, senders, os.environ, concurrency=args.concurrency, name=args.name)
+            lambda: run_worker(
+                config,
+                senders,
+                os.environ,
+                concurrency=args.concurrency,
+                name=args.name,
+                metrics=args.metrics,
+            )
         )
     except NotImplementedError as err:  # the PostgreSQL store, until it lands (bot/jobs/store_access.py)
         print(f"storybot: {err}", file=sys.stderr)
@@ -407,6 +414,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--concurrency", type=_positive, default=4, help="jobs at a time (default 4)")
     worker.add_argument("--name", help="this worker's name in logs and the queue (default: worker)")
+    worker.add_argument(
+        "--metrics",
+        type=_listen_address,
+        metavar="ADDRESS",
+        help="serve /metrics and /healthz on ADDRESS (host:port; port 0: any free one), over "
+        "[storybot] metrics: each worker on a host needs its own",
+    )
     worker.set_defaults(handler=cmd_worker)
     sub.add_parser(
         "check",
@@ -521,6 +535,16 @@ def _positive(text: str) -> int:
     if not 1 <= value <= 256:
         raise argparse.ArgumentTypeError("must be from 1 to 256")
     return value
+
+
+def _listen_address(text: str) -> str:
+    from bot.metrics import listen_address
+
+    try:
+        listen_address(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return text.strip()
 
 
 if __name__ == "__main__":

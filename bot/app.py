@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -307,8 +307,7 @@ class StoryBot:
         self.scheduler.start()
         deliveries = [asyncio.create_task(self.dispatcher.run(), name="dispatcher")] if poll else []
         try:
-            async with self._observed() as url:
-                self.metrics_url = url
+            async with self.observed(self.health):
                 await stop.wait()
         finally:
             await self.scheduler.stop(grace=self.config.storybot.fetch_deadline + STOP_GRACE)
@@ -316,16 +315,24 @@ class StoryBot:
                 task.cancel()
             await asyncio.gather(*deliveries, return_exceptions=True)
 
-    def _observed(self) -> AbstractAsyncContextManager[str | None]:
-        """/metrics and /healthz while running, when `[storybot] metrics` names an address
-        (read at start: a reload does not move it)."""
+    @asynccontextmanager
+    async def observed(self, health: Callable[[], Awaitable[list[str]]]) -> AsyncIterator[str | None]:
+        """/metrics and /healthz (`health` says what is wrong) while inside, when `[storybot]
+        metrics` names an address (read at start: a reload does not move it); `metrics_url`
+        says where meanwhile. `storybot run` and `storybot worker` both serve through this."""
         address = self.config.storybot.metrics
         if address is None:
-            return nullcontext()
+            yield None
+            return
         from bot.observe import PrometheusMetrics, serving
 
         assert isinstance(self.metrics, PrometheusMetrics)
-        return serving(address, self.metrics, self.health, self.store.pending_count)
+        async with serving(address, self.metrics, health, self.store.pending_count) as url:
+            self.metrics_url = url
+            try:
+                yield url
+            finally:
+                self.metrics_url = None
 
     async def health(self) -> list[str]:
         """What is wrong with the running bot (`/healthz`): the store must answer within
@@ -333,13 +340,7 @@ class StoryBot:
         problems = []
         if not self.scheduler.scheduler.running:
             problems.append("scheduler not running")
-        try:
-            await asyncio.wait_for(self.store.schema_version(), HEALTH_TIMEOUT)
-        except TimeoutError:
-            problems.append(f"store did not answer within {HEALTH_TIMEOUT:g}s")
-        except Exception as err:  # a store that is down fails any way it likes
-            problems.append(f"store unreachable: {type(err).__name__}: {err}")
-        return problems
+        return problems + await answers("store", self.store.schema_version())
 
     async def check_config(self, *, force: bool = False) -> bool:
         """Reload config.toml if it changed (or, `force`, whether or not it did: SIGHUP),
@@ -439,6 +440,18 @@ class StoryBot:
         if self.scheduler.scheduler.running and self.polls:
             self.scheduler.apply(config)
         self.metrics.forget({s.id for s in config.stories})
+
+
+async def answers(what: str, call: Awaitable[object]) -> list[str]:
+    """`/healthz`'s check of a database: empty if `call` returns within HEALTH_TIMEOUT, else
+    one line saying why not."""
+    try:
+        await asyncio.wait_for(call, HEALTH_TIMEOUT)
+    except TimeoutError:
+        return [f"{what} did not answer within {HEALTH_TIMEOUT:g}s"]
+    except Exception as err:  # a database that is down fails any way it likes
+        return [f"{what} unreachable: {type(err).__name__}: {err}"]
+    return []
 
 
 def _metrics(config: Config) -> Metrics:

@@ -1,4 +1,5 @@
-"""Prometheus `/metrics` and `/healthz` for `storybot run` (`[storybot] metrics = "host:port"`).
+"""Prometheus `/metrics` and `/healthz` for `storybot run` and each `storybot worker`
+(`[storybot] metrics = "host:port"`, or a worker's `--metrics`).
 
 `PrometheusMetrics` is the bot.metrics seam with prometheus-client behind it, in a registry of
 its own (so two bots in one process, or tests, never share counters). The endpoints are served
@@ -24,6 +25,7 @@ from prometheus_client import (
 )
 
 from bot.metrics import Metrics, listen_address
+from bot.ports import StartError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,10 @@ async def serving(
     host, port = listen_address(address)
     try:
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as err:  # the port is taken (another process on this host), no such address
+            raise StartError(f"metrics: cannot listen on {address}: {err.strerror or err}") from err
         bound = runner.addresses[0]
         url = f"http://{_url_host(bound[0])}:{bound[1]}"
         log.info("metrics on %s/metrics, health on %s/healthz", url, url)

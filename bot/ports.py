@@ -85,4 +85,5 @@ class Platform(AlertSender, Protocol):
 
 
 class StartError(Exception):
-    """A platform cannot start: rejected credentials, unreachable API. The CLI exits non-zero."""
+    """A platform cannot start (rejected credentials, unreachable API), or /metrics cannot
+    listen (its port taken). The CLI exits non-zero."""

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -55,14 +58,26 @@ def toml(value: object) -> str:
 
 @asynccontextmanager
 async def worker(
-    config: Path, name: str, env: Mapping[str, str] | None = None
+    config: Path, name: str, env: Mapping[str, str] | None = None, args: Sequence[str] = ()
 ) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`storybot worker` in its own process (with `env` added to ours), stopped (SIGTERM) at
-    the end if still running."""
+    """`storybot worker` in its own process (with `env` added to ours, `args` added to its
+    command line), stopped (SIGTERM) at the end if still running."""
     log = (config.parent / f"{name}.log").open("wb")
     env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "-c", str(config), "worker", "--name", name, "--concurrency", "3"],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "-c",
+            str(config),
+            "worker",
+            "--name",
+            name,
+            "--concurrency",
+            "3",
+            *args,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -141,6 +156,59 @@ async def test_a_killed_workers_poll_is_recovered_by_another(
         # the stalled-job sweep (every 10 s) retries the job once the dead worker's heartbeat is 2 s old
         await until(lambda: versions(postgres_url) == {"s0": 1}, 45, "the poll retried on the rescuer")
     assert len(origin.requests_for("/s0")) == 2
+
+
+async def test_each_worker_on_a_host_serves_its_own_metrics_and_health(
+    tmp_path: Path, origin: Origin, postgres_url: str
+) -> None:
+    """`--metrics` overrides `[storybot] metrics`: two workers on one host, port 0 each, each
+    count the polls they ran. A worker whose address is taken says so and exits 3."""
+    for story in STORIES:
+        origin.set(f"/{story}", Response(body=PAGE, content_type="text/plain"))
+    await ensure_schema(postgres_url)
+    with socket.socket() as taken:  # the config's address, held by another process on this host
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = write_config(tmp_path, origin, postgres_url, metrics=f"127.0.0.1:{taken.getsockname()[1]}")
+        async with worker(config, "w0") as clash:
+            assert await asyncio.to_thread(clash.wait, 30) == 3
+        assert "metrics: cannot listen on 127.0.0.1:" in (tmp_path / "w0.log").read_text()
+        own = ["--metrics", "127.0.0.1:0"]
+        async with (
+            worker(config, "w1", args=own),
+            worker(config, "w2", args=own),
+            httpx.AsyncClient() as http,
+        ):
+            urls = [await served_at(tmp_path / f"{name}.log") for name in ("w1", "w2")]
+            assert len(set(urls)) == 2
+            await defer_cycle(postgres_url, STORIES)
+            counted: list[float] = []
+            for _ in range(600):  # each poll is counted just after it is stored
+                counted = [polls_counted((await http.get(f"{url}/metrics")).text) for url in urls]
+                if sum(counted) >= len(STORIES):
+                    break
+                await asyncio.sleep(0.05)
+            assert sum(counted) == len(STORIES), counted
+            for url in urls:
+                health = await http.get(f"{url}/healthz")
+                assert (health.status_code, health.text) == (200, "ok\n")
+
+
+SERVED = re.compile(r"metrics on (http://\S+)/metrics")
+POLLS = re.compile(r"^storybot_polls_total\{[^}]*\} (\S+)$", re.M)
+
+
+async def served_at(log: Path) -> str:
+    """The base URL a worker logged for its /metrics."""
+    await until(lambda: SERVED.search(log.read_text()) is not None, 30, f"{log.name}: metrics served")
+    found = SERVED.search(log.read_text())
+    assert found is not None
+    return found[1]
+
+
+def polls_counted(exposition: str) -> float:
+    """storybot_polls_total summed over its outcomes."""
+    return sum(float(value) for value in POLLS.findall(exposition))
 
 
 def test_a_worker_whose_queue_database_is_down_exits_at_once_saying_so(tmp_path: Path) -> None:
