@@ -28,8 +28,8 @@ USER storybot:storybot
 # /metrics and /healthz, when config.toml sets [storybot] metrics = "0.0.0.0:9464" (all of the
 # container's interfaces, so Prometheus can scrape it; publish the port only where it should go)
 EXPOSE 9464
-# healthy: the store answers and the scheduler runs. Without `metrics` set nothing listens and
-# the container reports unhealthy; workers have no /healthz (compose.yaml disables it for them).
+# healthy: the store answers and the scheduler runs (a worker: the store and the queue answer).
+# Without `metrics` set nothing listens and the container reports unhealthy.
 ENV STORYBOT_HEALTH_URL=http://127.0.0.1:9464/healthz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; u.urlopen(os.environ['STORYBOT_HEALTH_URL'], timeout=4); sys.exit(0)"]

@@ -323,7 +323,7 @@ class BotConfig(_Strict):
     stalled_after: Annotated[float, Field(ge=2, le=3600)] = 30
     # when workers look for due stories; a 6th field is seconds ("* * * * * */20")
     tick_cron: str = "* * * * *"
-    # `storybot run` serves Prometheus /metrics and /healthz here ("127.0.0.1:9464"); off when unset
+    # `storybot run` and workers serve /metrics and /healthz here ("127.0.0.1:9464"); off when unset
     metrics: str | None = None
 
     @field_validator("metrics")
