@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.holds import Hold, Holds, Stage, pause
+from tests.fakes.holds import HoldingFake, pause
 
 TOKEN = "fake-discord-bot-token"
 APP_ID = 1_100_000_000_000_000_001
@@ -191,7 +191,7 @@ def component_problems(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return errors
 
 
-class FakeDiscord:
+class FakeDiscord(HoldingFake):
     """Fake Discord for one bot application. Use as `async with FakeDiscord() as fake:`."""
 
     def __init__(
@@ -249,9 +249,7 @@ class FakeDiscord:
         self.history_denied: set[int] = set()  # channels where reading messages answers 403
         self.nonce_repeats = 0  # posts answered with the message an earlier nonce made
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
-        self._post_holds = Holds()
-        self._edit_holds = Holds()
-        self._login_holds = Holds()
+        super().__init__()  # holds (tests/fakes/holds.py): message POST, message PATCH, GET /users/@me
         self._throttles: list[Throttle] = []
         self._failures: list[int] = []
         self._sessions: dict[str, Session] = {}
@@ -345,23 +343,6 @@ class FakeDiscord:
     def deny_history(self, channel_id: int) -> None:
         """Reading the channel's messages answers 403 50001 (no Read Message History)."""
         self.history_denied.add(channel_id)
-
-    def hold_post(self, nth: int, stage: Stage) -> Hold:
-        """Pause the `nth` message post from now on (see tests/fakes/holds.py)."""
-        return self._post_holds.add(self._post_holds.seen + nth, stage)
-
-    def hold_edit(self, nth: int, stage: Stage) -> Hold:
-        """Pause the `nth` message edit (PATCH) from now on (see tests/fakes/holds.py)."""
-        return self._edit_holds.add(self._edit_holds.seen + nth, stage)
-
-    def hold_login(self) -> Hold:
-        """Pause the next `GET /users/@me`, the first call a client makes, and drop it."""
-        return self._login_holds.add(self._login_holds.seen + 1, "received")
-
-    def release_holds(self) -> None:
-        self._post_holds.release_all()
-        self._edit_holds.release_all()
-        self._login_holds.release_all()
 
     def fail(self, times: int, status: int = 503) -> None:
         """The next `times` message posts answer `status` (Discord having a bad moment)."""

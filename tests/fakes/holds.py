@@ -62,3 +62,31 @@ async def pause(hold: Hold | None, stage: Stage) -> bool:
     hold.reached.set()
     await hold.released.wait()
     return stage == "received"
+
+
+class HoldingFake:
+    """The hold points a fake offers the crash tests: its message posts, its message edits and
+    the first call a client makes (its login). Each fake counts its own requests into the three
+    `Holds` (`arrive()`) and pauses there (`pause()`); each `nth` counts from when it is set."""
+
+    def __init__(self) -> None:
+        self._post_holds = Holds()
+        self._edit_holds = Holds()
+        self._login_holds = Holds()
+
+    def hold_post(self, nth: int, stage: Stage) -> Hold:
+        """Pause the `nth` message post from now on."""
+        return self._post_holds.add(self._post_holds.seen + nth, stage)
+
+    def hold_edit(self, nth: int, stage: Stage) -> Hold:
+        """Pause the `nth` message edit from now on."""
+        return self._edit_holds.add(self._edit_holds.seen + nth, stage)
+
+    def hold_login(self) -> Hold:
+        """Pause the next login call, the first call a client makes, and drop it."""
+        return self._login_holds.add(self._login_holds.seen + 1, "received")
+
+    def release_holds(self) -> None:
+        self._post_holds.release_all()
+        self._edit_holds.release_all()
+        self._login_holds.release_all()

@@ -50,7 +50,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes.holds import Hold, Holds, Stage, pause
+from tests.fakes.holds import HoldingFake, pause
 
 TEAM = {"team_id": "T0FAKE", "team": "storybot-test", "url": "https://storybot-test.slack.com/"}
 BOT = {"user_id": "U0BOT", "bot_id": "B0BOT", "user": "storybot"}
@@ -104,7 +104,7 @@ class Response:
     body: dict[str, Any]
 
 
-class FakeSlack:
+class FakeSlack(HoldingFake):
     """The fake server. `async with FakeSlack() as slack:` binds 127.0.0.1 on a free port."""
 
     def __init__(
@@ -142,9 +142,7 @@ class FakeSlack:
         self._server_status = 503
         self._post_delay = 0.0
         self._last_ts = 0
-        self._post_holds = Holds()
-        self._edit_holds = Holds()
-        self._login_holds = Holds()
+        super().__init__()  # holds (tests/fakes/holds.py): chat.postMessage, chat.update, auth.test
         self._response_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -208,23 +206,6 @@ class FakeSlack:
         """Each chat.postMessage from now on takes `seconds` before Slack keeps it (a kill can
         land mid-post: Slack still keeps it, as a server does whose client hung up)."""
         self._post_delay = seconds
-
-    def hold_post(self, nth: int, stage: Stage) -> Hold:
-        """Pause the `nth` chat.postMessage from now on (see tests/fakes/holds.py)."""
-        return self._post_holds.add(self._post_holds.seen + nth, stage)
-
-    def hold_edit(self, nth: int, stage: Stage) -> Hold:
-        """Pause the `nth` chat.update from now on (see tests/fakes/holds.py)."""
-        return self._edit_holds.add(self._edit_holds.seen + nth, stage)
-
-    def hold_login(self) -> Hold:
-        """Pause the next auth.test, the first call the app makes, and drop it."""
-        return self._login_holds.add(self._login_holds.seen + 1, "received")
-
-    def release_holds(self) -> None:
-        self._post_holds.release_all()
-        self._edit_holds.release_all()
-        self._login_holds.release_all()
 
     def new_ts(self) -> str:
         """A message ts as Slack makes them: the post's wall-clock time in microseconds,
