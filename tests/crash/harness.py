@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bot.storage import open_store
 from tests.fakes.discord import GUILD_ID, FakeDiscord
-from tests.fakes.holds import Hold
+from tests.fakes.holds import Hold, HoldingFake
 from tests.fakes.slack import FakeSlack
 from tests.helpers import kherson_store
 
@@ -32,14 +32,7 @@ FANOUT = 20
 WAIT = 30.0
 
 
-class Fake(Protocol):
-    def hold_login(self) -> Hold: ...
-
-    def hold_post(self, nth: int, stage: Any) -> Hold: ...
-
-    def hold_edit(self, nth: int, stage: Any) -> Hold: ...
-
-    def release_holds(self) -> None: ...
+Fake = HoldingFake  # either platform's fake, as a crash point holds it
 
 
 # Where the first process dies, as the hold in the fake that stops it there.
