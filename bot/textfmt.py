@@ -137,11 +137,12 @@ def digest_lines(alert: Alert) -> list[str]:
     """A digest as plain text: each update's headline and summary, oldest first. A member's
     headline names what it is ('Correction', 'Update edited (20% changed)'); an edit shows
     when it was revised, as its own alert would."""
-    return [f"- {u.headline}, {_member_time(u)}: {u.summary}" for u in alert.updates]
+    return [f"- {u.headline}, {alert_when(u)}: {u.summary}" for u in alert.updates]
 
 
-def _member_time(update: Alert) -> str:
-    """A digest member's time: the publisher's, else 'seen <first sight>'; an edit's, 'revised <when>'."""
+def alert_when(update: Alert) -> str:
+    """An alert's time as text: the publisher's, else 'seen <first sight>'; an edit's, 'revised <when>'.
+    What a digest member and the console's alert both show."""
     if update.kind is AlertKind.SECTION_EDITED:
         return f"revised {format_time(alert_time(update))}"
     return format_time(update.timestamp) if update.timestamp else f"seen {format_time(update.seen_at)}"

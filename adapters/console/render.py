@@ -14,6 +14,7 @@ from bot.models import Alert, AlertKind, Notice, Reply, ReplyKind
 from bot.textfmt import (
     alert_lead,
     alert_time,
+    alert_when,
     catch_up_lines,
     digest_lines,
     format_time,
@@ -41,12 +42,8 @@ def alert_to_panel(alert: Alert) -> Panel:
         return note_to_panel(alert)
     if alert.kind in (AlertKind.CATCH_UP, AlertKind.DIGEST):
         return _grouped_panel(alert)
-    if alert.kind is AlertKind.SECTION_EDITED:
-        when = f"revised {format_time(alert_time(alert))}"
-    else:
-        when = format_time(alert.timestamp) if alert.timestamp else f"seen {format_time(alert.seen_at)}"
     parts: list[RenderableType] = [
-        _text(f"{alert.headline}  ·  {when}", style="bold"),
+        _text(f"{alert.headline}  ·  {alert_when(alert)}", style="bold"),
         _text(alert.summary),
     ]
     if alert.corrected_at is not None:
