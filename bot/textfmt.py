@@ -27,6 +27,11 @@ def format_time(ts: datetime | None) -> str:
     )
 
 
+def entry_moment(entry: TimelineEntry) -> datetime:
+    """When an entry happened: the publisher's time, else when storybot first saw it."""
+    return entry.timestamp or entry.seen_at
+
+
 def entry_time(entry: TimelineEntry) -> str:
     return format_time(entry.timestamp) if entry.timestamp else f"seen {format_time(entry.seen_at)}"
 

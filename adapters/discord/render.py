@@ -22,6 +22,7 @@ from bot.textfmt import (
     alert_time,
     digest_title,
     earlier_note,
+    entry_moment,
     story_so_far,
 )
 
@@ -108,10 +109,6 @@ def _safe_url(url: str | None) -> str | None:
     return url if url and url.startswith(("http://", "https://")) and len(url) <= 2048 else None
 
 
-def entry_time(entry: TimelineEntry) -> datetime:
-    return entry.timestamp or entry.seen_at
-
-
 def timeline_custom_id(story_id: str) -> str:
     """The custom_id of an alert's "Full timeline" button (story ids are at most 64 characters)."""
     return (TIMELINE_ID + story_id)[:CUSTOM_ID_MAX]
@@ -179,10 +176,10 @@ def _grouped_embed(alert: Alert, key: str | None) -> discord.Embed:
         so_far = story_so_far(alert)
         title = alert.story_title or alert.story_id
         original = so_far.original
-        items = [_item(original.label, entry_time(original), original.summary)] if original else []
+        items = [_item(original.label, entry_moment(original), original.summary)] if original else []
         if so_far.earlier:
             items.append(f"*{ELLIPSIS} {earlier_note(so_far.earlier)}*")
-        items += [_item(e.label, entry_time(e), e.summary) for e in so_far.updates]
+        items += [_item(e.label, entry_moment(e), e.summary) for e in so_far.updates]
         author = f"{ALERT_LEADS[alert.kind]}, as of {alert.seen_at:%b %d, %Y}"
     embed = discord.Embed(
         title=plain_clip(title, TITLE_MAX),
@@ -242,7 +239,7 @@ def _story_embed(story: StoryView, *, full: bool) -> discord.Embed:
     if story.subtitle:
         parts.append(f"*{safe(story.subtitle)}*")
     if latest is not None:
-        parts.append(f"**{plain_clip(latest.label, 64)}** {both(entry_time(latest))}")
+        parts.append(f"**{plain_clip(latest.label, 64)}** {both(entry_moment(latest))}")
         parts.append(safe(latest.summary))
     else:
         parts.append("Tracked, but not fetched yet.")
@@ -252,9 +249,9 @@ def _story_embed(story: StoryView, *, full: bool) -> discord.Embed:
         url=_safe_url(story.url),
         description=clip(description, DESCRIPTION_MAX) or None,
         colour=COLOUR,
-        timestamp=entry_time(latest) if latest else None,
+        timestamp=entry_moment(latest) if latest else None,
     )
-    entries = sorted(story.timeline, key=entry_time, reverse=True)
+    entries = sorted(story.timeline, key=entry_moment, reverse=True)
     if not full and latest is not None:
         entries = [e for e in entries if e != latest]
     hint = "" if full else f" · /story timeline {story.id} for the full history"
@@ -310,7 +307,7 @@ def _add_entries(embed: discord.Embed, entries: list[TimelineEntry], limit: int 
 
 
 def _add_entry_field(embed: discord.Embed, entry: TimelineEntry) -> None:
-    stamp = both(entry_time(entry))
+    stamp = both(entry_moment(entry))
     value = clip(safe(entry.summary), FIELD_VALUE_MAX - len(stamp) - 1) if entry.summary else ""
     embed.add_field(
         name=plain_clip(entry.label or "Update", FIELD_NAME_MAX),

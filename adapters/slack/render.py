@@ -22,6 +22,7 @@ from bot.textfmt import (
     alert_time,
     digest_title,
     earlier_note,
+    entry_moment,
     story_so_far,
 )
 
@@ -165,7 +166,7 @@ def sections_of_lines(lines: Iterable[str], limit: int = MAX_TEXT) -> list[Block
 
 
 def timeline_line(entry: TimelineEntry) -> str:
-    when = date_token(entry.timestamp or entry.seen_at)
+    when = date_token(entry_moment(entry))
     return f"• {when} — *{fit(entry.label, 40)}*: {fit(entry.summary, TIMELINE_SUMMARY)}"
 
 
@@ -250,11 +251,12 @@ def _catch_up_blocks(alert: Alert) -> tuple[str, list[Block]]:
     ]
     lines = []
     if so_far.original is not None:
-        lines.append(_item_line(so_far.original.label, so_far.original.timestamp or so_far.original.seen_at,
-                                so_far.original.summary))  # fmt: skip
+        lines.append(
+            _item_line(so_far.original.label, entry_moment(so_far.original), so_far.original.summary)
+        )
     if so_far.earlier:
         lines.append(f"_… {earlier_note(so_far.earlier)}_")
-    lines += [_item_line(e.label, e.timestamp or e.seen_at, e.summary) for e in so_far.updates]
+    lines += [_item_line(e.label, entry_moment(e), e.summary) for e in so_far.updates]
     blocks.extend(sections_of_lines(lines or ["_Nothing stored yet._"]))
     count = len(so_far.updates) + so_far.earlier
     updates = f"{count} update{'' if count == 1 else 's'}" if count else "no updates yet"
@@ -338,7 +340,7 @@ def _story_blocks(story: StoryView) -> list[Block]:
     if story.latest:
         latest = story.latest
         blocks.append(section(f"*{fit(latest.label, 40)}*\n{fit(latest.summary, MAX_TEXT - 100)}"))
-        blocks.append(context(f"{date_token(latest.timestamp or latest.seen_at)} · `{code(story.id)}`"))
+        blocks.append(context(f"{date_token(entry_moment(latest))} · `{code(story.id)}`"))
     if story.timeline:
         blocks.append(context("*Timeline*"))
         blocks.extend(sections_of_lines(timeline_lines(story.timeline, TIMELINE_IN_ALERT)))
