@@ -67,15 +67,14 @@ def build(
 ) -> DiscordAdapter | None:
     """The adapter, or None when the token variable is not set (then Discord is skipped).
     listen=False: REST only, for alerts; the gateway (/story) runs in one front process."""
-    from adapters.discord.settings import settings_from
+    from adapters.discord.settings import missing_secrets, settings_from
 
     settings = settings_from(table)
-    token = env.get(settings.token_env, "").strip()
-    if not token:
+    if missing_secrets(settings, env):
         return None
     from adapters.discord.client import DiscordAdapter
 
-    return DiscordAdapter(commands, settings, token, listen=listen)
+    return DiscordAdapter(commands, settings, env[settings.token_env].strip(), listen=listen)
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
