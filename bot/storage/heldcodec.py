@@ -1,9 +1,13 @@
-"""How both backends write the held rows' lists: one spelling, so the two never drift."""
+"""How both backends write and read the held rows: one spelling, so the two never drift."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.storage.rows import HeldState, HeldStory, Mute, Subscription
 
 KEYWORD_SEP = "\x1f"
 
@@ -23,3 +27,33 @@ def aliases_text(aliases: Iterable[str]) -> str:
 
 def aliases_of(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text or "[]"))
+
+
+class Row(Protocol):
+    """A fetched row read by column name: sqlite3.Row and psycopg's dict rows both are one."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def held_state(
+    stories: Iterable[Row],
+    subscriptions: Iterable[Row],
+    mutes: Iterable[Row],
+    moment: Callable[[Any], datetime | None],
+) -> HeldState:
+    """The held rows of one snapshot as a HeldState; `moment` reads a backend's time column."""
+    return HeldState(
+        tuple(
+            HeldStory(
+                r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
+                r["added_by"], moment(r["added_at"]), moment(r["expires_at"]), r["interval"],
+            )
+            for r in stories
+        ),
+        tuple(
+            Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
+                         moment(r["added_at"]), r["digest"])
+            for r in subscriptions
+        ),
+        tuple(Mute(r["story_id"], r["channel"], moment(r["until"]), r["added_by"]) for r in mutes),
+    )  # fmt: skip

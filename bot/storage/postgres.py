@@ -27,7 +27,7 @@ from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.redact import display_url
 from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
-from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
+from bot.storage.heldcodec import aliases_text, held_state, keywords_key
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
 from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
 from bot.storage.rows import (
@@ -699,21 +699,7 @@ class PostgresStore:
             stories = await cursor.fetchall()
             subs = await _fetch(conn, "SELECT * FROM subscriptions ORDER BY added_at, channel")
             mutes = await _fetch(conn, "SELECT * FROM mutes ORDER BY story_id, channel")
-        return HeldState(
-            tuple(
-                HeldStory(
-                    r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
-                    r["added_by"], _aware(r["added_at"]), _aware(r["expires_at"]), r["interval"],
-                )
-                for r in stories
-            ),
-            tuple(
-                Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _aware(r["added_at"]), r["digest"])
-                for r in subs
-            ),
-            tuple(Mute(r["story_id"], r["channel"], _aware(r["until"]), r["added_by"]) for r in mutes),
-        )  # fmt: skip
+        return held_state(stories, subs, mutes, _aware)
 
     async def feed_validators(self, url: str) -> Validators | None:
         rows = await self._all("SELECT etag, last_modified FROM feed_validators WHERE url = %s", (url,))

@@ -24,7 +24,7 @@ from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
-from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
+from bot.storage.heldcodec import aliases_text, held_state, keywords_key
 from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
 from bot.storage.rows import (
     DeliveryAction,
@@ -730,21 +730,7 @@ class SqliteStore:
             )
             subs = await db.execute_fetchall("SELECT * FROM subscriptions ORDER BY added_at, channel")
             mutes = await db.execute_fetchall("SELECT * FROM mutes ORDER BY story_id, channel")
-        return HeldState(
-            tuple(
-                HeldStory(
-                    r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
-                    r["added_by"], _utc(r["added_at"]), _utc(r["expires_at"]), r["interval"],
-                )
-                for r in stories
-            ),
-            tuple(
-                Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _utc(r["added_at"]), r["digest"])
-                for r in subs
-            ),
-            tuple(Mute(r["story_id"], r["channel"], _utc(r["until"]), r["added_by"]) for r in mutes),
-        )  # fmt: skip
+        return held_state(stories, subs, mutes, _utc)
 
     async def feed_validators(self, url: str) -> Validators | None:
         async with self._read_lock:
