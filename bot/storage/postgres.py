@@ -29,7 +29,7 @@ from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_text, held_state, keywords_key
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
+from bot.storage.queueing import MUTED_DROP, deliveries_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -930,17 +930,14 @@ async def _insert_event(
             (story_id, at),
         )
         muted = {r["channel"] for r in await cur.fetchall()}
+    now, held = deliveries_for(event, posted, muted)
     await cur.executemany(
         """INSERT INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (%s, %s, %s, %s)
            ON CONFLICT DO NOTHING""",
-        [
-            (inserted["id"], channel, action.value, at)
-            for channel, action in actions_for(unmuted(event.channels, muted), posted)
-        ],
+        [(inserted["id"], channel, action.value, at) for channel, action in now],
     )
-    for channel, period in event.held:
-        if channel not in muted:
-            await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
+    for channel, period in held:
+        await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
     await _keep_catch_ups_first(cur, story_id, event.channels, event.published_at or at)
     return int(inserted["id"])
 

@@ -25,7 +25,7 @@ from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_text, held_state, keywords_key
-from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
+from bot.storage.queueing import MUTED_DROP, deliveries_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -985,16 +985,13 @@ async def _insert_event(
             (story_id, utc_key(at)),
         )
         muted = {r[0] for r in rows}
+    now, held = deliveries_for(event, posted, muted)
     await db.executemany(
         "INSERT OR IGNORE INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (?, ?, ?, ?)",
-        [
-            (event_id, channel, action.value, utc_key(at))
-            for channel, action in actions_for(unmuted(event.channels, muted), posted)
-        ],
+        [(event_id, channel, action.value, utc_key(at)) for channel, action in now],
     )
-    for channel, period in event.held:
-        if channel not in muted:
-            await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
+    for channel, period in held:
+        await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
     await _keep_catch_ups_first(db, story_id, event.channels, event.published_at or at)
     return event_id
 
