@@ -29,7 +29,7 @@ from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.heldcodec import aliases_text, held_state, keywords_key
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import MUTED_DROP, deliveries_for, due_in_order
+from bot.storage.queueing import MUTED_DROP, catch_up_routes, deliveries_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -172,8 +172,7 @@ class PostgresStore:
             await cur.executemany(
                 "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING", added
             )
-            named = None if catch_up is None else set(catch_up)
-            eligible = [r for r in added if named is None or r in named]
+            eligible = catch_up_routes(added, catch_up)
             return [route for route in eligible if await _queue_catch_up(cur, *route)]
 
     async def stories(self) -> list[StoryBrief]:

@@ -59,3 +59,12 @@ def deliveries_for(
     mutes decide at record time, whatever the poller's config held (a worker's may be a tick old)."""
     now = actions_for([channel for channel in event.channels if channel not in muted], target_posted)
     return now, [(channel, period) for channel, period in event.held if channel not in muted]
+
+
+def catch_up_routes(
+    added: Iterable[tuple[str, str]], catch_up: Collection[tuple[str, str]] | None
+) -> list[tuple[str, str]]:
+    """Of the routes a catalog sync added, those that may get a catch-up: all of them, or
+    only those named in `catch_up` when it is given (see `StoryCatalog.sync_stories`)."""
+    named = None if catch_up is None else set(catch_up)
+    return [route for route in added if named is None or route in named]

@@ -25,7 +25,7 @@ from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
 from bot.storage.heldcodec import aliases_text, held_state, keywords_key
-from bot.storage.queueing import MUTED_DROP, deliveries_for, due_in_order
+from bot.storage.queueing import MUTED_DROP, catch_up_routes, deliveries_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -219,8 +219,7 @@ class SqliteStore:
             )
             added = sorted(new_routes - old_routes)
             await db.executemany("INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)", added)
-            named = None if catch_up is None else set(catch_up)
-            eligible = [r for r in added if named is None or r in named]
+            eligible = catch_up_routes(added, catch_up)
             return [route for route in eligible if await _queue_catch_up(db, *route)]
 
     async def stories(self) -> list[StoryBrief]:
