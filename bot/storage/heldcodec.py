@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Iterable
 
-from bot.storage.rows import HeldState, HeldStory, Mute, Subscription
+from bot.storage.rows import HeldState, HeldStory, Moment, Mute, Row, Subscription
 
 KEYWORD_SEP = "\x1f"
 
@@ -29,17 +27,11 @@ def aliases_of(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text or "[]"))
 
 
-class Row(Protocol):
-    """A fetched row read by column name: sqlite3.Row and psycopg's dict rows both are one."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
-
 def held_state(
     stories: Iterable[Row],
     subscriptions: Iterable[Row],
     mutes: Iterable[Row],
-    moment: Callable[[Any], datetime | None],
+    moment: Moment,
 ) -> HeldState:
     """The held rows of one snapshot as a HeldState; `moment` reads a backend's time column."""
     return HeldState(

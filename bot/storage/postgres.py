@@ -51,6 +51,9 @@ from bot.storage.rows import (
     StoryRecord,
     Subscription,
     Validators,
+    failed_of,
+    health_of,
+    pending_of,
 )
 from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
@@ -449,13 +452,7 @@ class PostgresStore:
                WHERE active AND (failures > 0 OR paused_at IS NOT NULL OR suspect IS NOT NULL)
                ORDER BY id"""
         )
-        return [
-            StoryHealth(
-                r["id"], r["failures"], r["last_error"], _aware(r["worked_at"]), _aware(r["paused_at"]),
-                r["suspect"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [health_of(r, _aware) for r in rows]
 
     async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
         async with self.transaction() as conn, conn.cursor() as cur:
@@ -487,13 +484,7 @@ class PostgresStore:
                WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT %s""",
             (limit,),
         )
-        return [
-            FailedDelivery(
-                r["id"], r["story_id"], r["channel"], AlertKind(r["kind"]), r["headline"], r["last_error"],
-                r["attempts"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [failed_of(r) for r in rows]
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -508,7 +499,9 @@ class PostgresStore:
                ORDER BY e.order_at, e.id, d.id""",
             (at, list(platforms)),
         )
-        return due_in_order(((_pending(r), r["status"] == "claimed", r["due"]) for r in rows), limit)
+        return due_in_order(
+            ((pending_of(r, _aware), r["status"] == "claimed", r["due"]) for r in rows), limit
+        )
 
     async def next_due_at(self, platforms: Sequence[str] = ()) -> datetime | None:
         rows = await self._all(
@@ -544,7 +537,7 @@ class PostgresStore:
                ORDER BY e.order_at, e.id, d.id""",
             (older_than, list(platforms)),
         )
-        return [_pending(r) for r in rows]
+        return [pending_of(r, _aware) for r in rows]
 
     async def thread_for(self, story_id: str, channel: str) -> str | None:
         rows = await self._all(
@@ -975,13 +968,6 @@ async def _event_context(
     )
     members = [_event(m) for m in await cursor.fetchall()]
     return _event(row), record, await _current_sections(conn, row["story_id"]), members
-
-
-def _pending(r: DictRow) -> PendingDelivery:
-    return PendingDelivery(
-        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"]),
-        DeliveryAction(r["action"]), r["target_event_id"],
-    )  # fmt: skip
 
 
 def _event(r: DictRow) -> EventRow:

@@ -47,19 +47,15 @@ from bot.storage.rows import (
     StoryRecord,
     Subscription,
     Validators,
+    failed_of,
+    health_of,
     now_utc,
+    pending_of,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
 from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
-
-
-def _pending(row: aiosqlite.Row) -> PendingDelivery:
-    return PendingDelivery(
-        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"]),
-        DeliveryAction(row["action"]), row["target_event_id"],
-    )  # fmt: skip
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -475,13 +471,7 @@ class SqliteStore:
                WHERE active AND (failures > 0 OR paused_at IS NOT NULL OR suspect IS NOT NULL)
                ORDER BY id"""
         )
-        return [
-            StoryHealth(
-                r["id"], r["failures"], r["last_error"], decode_time(r["worked_at"]),
-                decode_time(r["paused_at"]), r["suspect"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [health_of(r, decode_time) for r in rows]
 
     async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
         async with self.transaction() as db:
@@ -512,13 +502,7 @@ class SqliteStore:
                WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT ?""",
             (limit,),
         )
-        return [
-            FailedDelivery(
-                r["id"], r["story_id"], r["channel"], AlertKind(r["kind"]), r["headline"], r["last_error"],
-                r["attempts"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [failed_of(r) for r in rows]
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -535,7 +519,7 @@ class SqliteStore:
         )
         return due_in_order(
             (
-                (_pending(r),
+                (pending_of(r, _utc),
                  r["status"] == "claimed", bool(r["due"]))
                 for r in rows
             ),
@@ -574,7 +558,7 @@ class SqliteStore:
                ORDER BY e.order_key, e.id, d.id""",
             (utc_key(older_than), *platforms),
         )
-        return [_pending(r) for r in rows]
+        return [pending_of(r, _utc) for r in rows]
 
     async def thread_for(self, story_id: str, channel: str) -> str | None:
         rows = await self._all(
