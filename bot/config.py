@@ -38,7 +38,7 @@ STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 FEED_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # short: a feed's stories are named "<feed id>-<slug>-<hash>"
 FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
 WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
-WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}  # window, digest and mute lengths
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
 
@@ -114,7 +114,6 @@ def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
 
 
 DIGEST_PERIOD = re.compile(r"^(?P<count>[0-9]{1,4})(?P<unit>[mhd])$")
-DIGEST_UNITS = {"m": 60, "h": 3600, "d": 86400}
 DIGEST_MAX = 7 * 86400
 
 
@@ -123,7 +122,7 @@ def digest_seconds(value: str) -> float | None:
     if value == "immediate":
         return None
     match = DIGEST_PERIOD.match(value)
-    seconds = int(match["count"]) * DIGEST_UNITS[match["unit"]] if match else 0
+    seconds = int(match["count"]) * UNIT_SECONDS[match["unit"]] if match else 0
     if not 60 <= seconds <= DIGEST_MAX:
         raise ValueError('must be "immediate" or a period from "1m" to "7d", such as "30m", "2h", "1d"')
     return float(seconds)
@@ -224,7 +223,7 @@ def window_seconds(text: str) -> float:
     match = WINDOW.match(text.strip().casefold())
     if match is None:
         raise ValueError('must be a length of time such as "36h", "3d" or "1w" (units m, h, d, w)')
-    return float(match["amount"]) * WINDOW_UNITS[match["unit"]]
+    return float(match["amount"]) * UNIT_SECONDS[match["unit"]]
 
 
 class FeedConfig(_Strict):
