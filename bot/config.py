@@ -218,6 +218,17 @@ class RouteConfig(_Strict):
         return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
 
 
+def _digest_periods(found: dict[str, list[RouteConfig | None]]) -> dict[str, float]:
+    """Channel -> digest period, of the channels whose every selecting route digests (None: a
+    feed's own `channels`, sent at once); the shortest period wins."""
+    periods: dict[str, float] = {}
+    for channel, routes in found.items():
+        chosen = [r.digest_period if r else None for r in routes]
+        if None not in chosen:
+            periods[channel] = min(p for p in chosen if p is not None)
+    return periods
+
+
 def window_seconds(text: str) -> float:
     """'3d' -> 259200.0. Units: m(inutes), h(ours), d(ays), w(eeks). ValueError otherwise."""
     match = WINDOW.match(text.strip().casefold())
@@ -478,12 +489,16 @@ class Config(_Strict):
         """Of the channels `channels_for` gives, those that get the alert in a digest, with the
         period. A channel that any selecting route (or its feed's own `channels`) sends to at
         once gets it at once; one in several digest routes gets the shortest period."""
-        periods: dict[str, float] = {}
-        for channel, routes in self._routes_for(story, text, kind, at).items():
-            chosen = [r.digest_period if r else None for r in routes]
-            if None not in chosen:
-                periods[channel] = min(p for p in chosen if p is not None)
-        return periods
+        return _digest_periods(self._routes_for(story, text, kind, at))
+
+    def alert_channels(
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
+    ) -> tuple[tuple[str, ...], dict[str, float]]:
+        """`channels_for` split as an alert is recorded: the channels sent it at once, and
+        `digest_periods`; one search of the routes (and one `at`) for both."""
+        found = self._routes_for(story, text, kind, at)
+        periods = _digest_periods(found)
+        return tuple(c for c in found if c not in periods), periods
 
     def muted(self, story_id: str, channel: str, at: datetime | None = None) -> bool:
         """Whether `channel` has a mute of the story running at `at` (default now)."""
