@@ -38,7 +38,7 @@ STORY_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 FEED_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # short: a feed's stories are named "<feed id>-<slug>-<hash>"
 FEED_ORIGIN = "feed:"  # a feed's stories are held with origin "feed:<feed id>"
 WINDOW = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[mhdw])$")
-WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}  # window, digest and mute lengths
 CHANNEL = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<channel>[A-Za-z0-9_.#-]{1,80})$")
 USER = re.compile(r"^(?P<platform>[a-z][a-z0-9_]*):(?P<user>[A-Za-z0-9_.-]{1,80})$")
 
@@ -114,7 +114,6 @@ def _channel_refs(channels: tuple[str, ...]) -> tuple[str, ...]:
 
 
 DIGEST_PERIOD = re.compile(r"^(?P<count>[0-9]{1,4})(?P<unit>[mhd])$")
-DIGEST_UNITS = {"m": 60, "h": 3600, "d": 86400}
 DIGEST_MAX = 7 * 86400
 
 
@@ -123,7 +122,7 @@ def digest_seconds(value: str) -> float | None:
     if value == "immediate":
         return None
     match = DIGEST_PERIOD.match(value)
-    seconds = int(match["count"]) * DIGEST_UNITS[match["unit"]] if match else 0
+    seconds = int(match["count"]) * UNIT_SECONDS[match["unit"]] if match else 0
     if not 60 <= seconds <= DIGEST_MAX:
         raise ValueError('must be "immediate" or a period from "1m" to "7d", such as "30m", "2h", "1d"')
     return float(seconds)
@@ -219,12 +218,23 @@ class RouteConfig(_Strict):
         return chosen and not (self.exclude and self.exclude_matcher.any_in(haystack))
 
 
+def _digest_periods(found: dict[str, list[RouteConfig | None]]) -> dict[str, float]:
+    """Channel -> digest period, of the channels whose every selecting route digests (None: a
+    feed's own `channels`, sent at once); the shortest period wins."""
+    periods: dict[str, float] = {}
+    for channel, routes in found.items():
+        chosen = [r.digest_period if r else None for r in routes]
+        if None not in chosen:
+            periods[channel] = min(p for p in chosen if p is not None)
+    return periods
+
+
 def window_seconds(text: str) -> float:
     """'3d' -> 259200.0. Units: m(inutes), h(ours), d(ays), w(eeks). ValueError otherwise."""
     match = WINDOW.match(text.strip().casefold())
     if match is None:
         raise ValueError('must be a length of time such as "36h", "3d" or "1w" (units m, h, d, w)')
-    return float(match["amount"]) * WINDOW_UNITS[match["unit"]]
+    return float(match["amount"]) * UNIT_SECONDS[match["unit"]]
 
 
 class FeedConfig(_Strict):
@@ -479,12 +489,16 @@ class Config(_Strict):
         """Of the channels `channels_for` gives, those that get the alert in a digest, with the
         period. A channel that any selecting route (or its feed's own `channels`) sends to at
         once gets it at once; one in several digest routes gets the shortest period."""
-        periods: dict[str, float] = {}
-        for channel, routes in self._routes_for(story, text, kind, at).items():
-            chosen = [r.digest_period if r else None for r in routes]
-            if None not in chosen:
-                periods[channel] = min(p for p in chosen if p is not None)
-        return periods
+        return _digest_periods(self._routes_for(story, text, kind, at))
+
+    def alert_channels(
+        self, story: StoryConfig, text: str = "", kind: str | None = None, at: datetime | None = None
+    ) -> tuple[tuple[str, ...], dict[str, float]]:
+        """`channels_for` split as an alert is recorded: the channels sent it at once, and
+        `digest_periods`; one search of the routes (and one `at`) for both."""
+        found = self._routes_for(story, text, kind, at)
+        periods = _digest_periods(found)
+        return tuple(c for c in found if c not in periods), periods
 
     def muted(self, story_id: str, channel: str, at: datetime | None = None) -> bool:
         """Whether `channel` has a mute of the story running at `at` (default now)."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from bot.config import CHANNEL, STORY_ID, Config, StoryConfig, digest_seconds
+from bot.config import CHANNEL, STORY_ID, UNIT_SECONDS, Config, StoryConfig, digest_seconds
 from bot.models import Caller, Reply, ReplyKind
 from bot.preview import FetchFailed, Preview, render_brief
 from bot.redact import display_url
@@ -33,7 +33,6 @@ BASELINE = (
     "alerts go out only for dated updates added after it."
 )
 _DIGEST = re.compile(r"^(?P<target>.*?)\s+digest\b(?P<period>.*)$", re.IGNORECASE | re.DOTALL)
-_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d{1,6})\s*(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$")
 
 
@@ -317,7 +316,7 @@ def _split_for(rest: str) -> tuple[str, timedelta | None | bool]:
     found = _DURATION.match(duration.strip().casefold())
     if not found:
         return name.strip(), False
-    span = timedelta(seconds=int(found[1]) * _UNITS[found[2][0]])
+    span = timedelta(seconds=int(found[1]) * UNIT_SECONDS[found[2][0]])
     return name.strip(), span if timedelta(0) < span <= MAX_MUTE else False
 
 

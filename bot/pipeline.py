@@ -339,8 +339,7 @@ def _record(
             )
     kind = kind_name(record.kind, event.section.label if isinstance(event, NewUpdate) else "")
     text = f"{story.title} {record.summary}"
-    held = config.digest_periods(cfg, text, kind)
-    channels = tuple(c for c in config.channels_for(cfg, text, kind) if c not in held)
+    channels, held = config.alert_channels(cfg, text, kind)
     record = replace(record, channels=channels, held=tuple(held.items()))
     link = links.get(record.fingerprint or "")
     if link is None:

@@ -25,7 +25,6 @@ from bot.models import AlertKind
 
 log = logging.getLogger(__name__)
 
-KINDS = ("update", "correction", "edit", "headline")  # what a route's `kinds` may name
 MAX_PATTERN = 200  # characters: a longer regex is refused at load
 REGEX_TIMEOUT = 0.05  # seconds one search may take; longer is a non-match, logged
 MAX_HAYSTACK = 20_000  # characters of an alert's text a keyword is looked for in

@@ -17,7 +17,7 @@ from procrastinate.jobs import Status
 from bot.app import StoryBot
 from bot.config import Config, parse_config
 from bot.jobs.queue import QUEUES, build_app
-from bot.jobs.schema import QueueUnreachable, ensure_schema
+from bot.jobs.schema import QueueUnreachable, display_dsn, ensure_schema
 from bot.jobs.tasks import (
     DELIVER,
     FEED,
@@ -311,3 +311,11 @@ async def test_the_tick_queues_no_second_read_or_poll_while_one_runs(
             await app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
         # a read or poll that ended without queueing its next: the tick starts the chain again
         assert await defer_feeds(app, bot) == ["war"] and await defer_due_polls(app, bot, now) == ["a"]
+
+
+def test_the_queue_database_is_named_without_its_secrets() -> None:
+    """The user name stays (which role connects); the password and secret query parameters go,
+    as everywhere else storybot shows a URL."""
+    shown = display_dsn("postgresql://bot:hunter2@db:5432/q?sslmode=require&password=hunter2")
+    assert shown == "postgresql://bot:***@db:5432/q?sslmode=require"
+    assert display_dsn("postgresql://bot@db/q") == "postgresql://bot@db/q"

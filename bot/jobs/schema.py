@@ -14,6 +14,7 @@ import psycopg
 from procrastinate.schema import SchemaManager
 
 from bot.ports import StartError
+from bot.redact import display_url
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,15 @@ class QueueUnreachable(StartError):
 
 
 def display_dsn(url: str) -> str:
-    """`url` without its password, for messages and logs."""
+    """`url` as `display_url` shows it (no password, no secret query parameters), keeping the
+    user name: which database role the queue connects as helps an operator read the error."""
+    shown = display_url(url)
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    if parts.username is None and parts.password is None:
+        return shown
+    user = (parts.username or "") + (":***" if parts.password is not None else "")
+    visible = urlsplit(shown)
+    return urlunsplit(visible._replace(netloc=f"{user}@{visible.netloc}"))
 
 
 async def ensure_schema(url: str) -> bool:

@@ -74,11 +74,13 @@ async def defer_feed(app: App, feed_id: str, *, delay: float | None = None) -> b
     return await _defer_once(app, FEED, feed_key(feed_id), delay, feed_id=feed_id)
 
 
-async def _defer_once(app: App, task: str, key: str, delay: float | None, **kwargs: str | int) -> bool:
-    """Queue `task` under lock and queueing lock `key`: one runs at a time, one waits. False
-    when one already waits."""
+async def _defer_once(
+    app: App, task: str, key: str, delay: float | None, *, lock: str | None = None, **kwargs: str | int
+) -> bool:
+    """Queue `task` under queueing lock `key` and lock `lock` (default: `key`): one runs at a
+    time, one waits. False when one already waits."""
     deferrer = app.configure_task(
-        task, lock=key, queueing_lock=key, schedule_in={"seconds": delay} if delay else None
+        task, lock=lock or key, queueing_lock=key, schedule_in={"seconds": delay} if delay else None
     )
     try:
         await deferrer.defer_async(**kwargs)
@@ -90,12 +92,9 @@ async def _defer_once(app: App, task: str, key: str, delay: float | None, **kwar
 async def defer_delivery(app: App, channel: str) -> bool:
     """Queue a delivery pass over `channel`. False when one is already queued: that one will
     send what is due when it runs, this alert included."""
-    deferrer = app.configure_task(DELIVER, lock=f"channel:{channel}", queueing_lock=f"deliver:{channel}")
-    try:
-        await deferrer.defer_async(channel=channel)
-    except AlreadyEnqueued:
-        return False
-    return True
+    return await _defer_once(
+        app, DELIVER, f"deliver:{channel}", None, lock=f"channel:{channel}", channel=channel
+    )
 
 
 async def running_locks(app: App) -> set[str]:

@@ -27,9 +27,9 @@ from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.redact import display_url
 from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
-from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
+from bot.storage.heldcodec import aliases_text, held_state, keywords_key
 from bot.storage.postgres_schema import BOOKKEEPING, MIGRATE_LOCK, MIGRATIONS
-from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
+from bot.storage.queueing import MUTED_DROP, catch_up_routes, deliveries_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -51,6 +51,9 @@ from bot.storage.rows import (
     StoryRecord,
     Subscription,
     Validators,
+    failed_of,
+    health_of,
+    pending_of,
 )
 from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
@@ -172,8 +175,7 @@ class PostgresStore:
             await cur.executemany(
                 "INSERT INTO routes (story_id, channel) VALUES (%s, %s) ON CONFLICT DO NOTHING", added
             )
-            named = None if catch_up is None else set(catch_up)
-            eligible = [r for r in added if named is None or r in named]
+            eligible = catch_up_routes(added, catch_up)
             return [route for route in eligible if await _queue_catch_up(cur, *route)]
 
     async def stories(self) -> list[StoryBrief]:
@@ -450,13 +452,7 @@ class PostgresStore:
                WHERE active AND (failures > 0 OR paused_at IS NOT NULL OR suspect IS NOT NULL)
                ORDER BY id"""
         )
-        return [
-            StoryHealth(
-                r["id"], r["failures"], r["last_error"], _aware(r["worked_at"]), _aware(r["paused_at"]),
-                r["suspect"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [health_of(r, _aware) for r in rows]
 
     async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
         async with self.transaction() as conn, conn.cursor() as cur:
@@ -488,13 +484,7 @@ class PostgresStore:
                WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT %s""",
             (limit,),
         )
-        return [
-            FailedDelivery(
-                r["id"], r["story_id"], r["channel"], AlertKind(r["kind"]), r["headline"], r["last_error"],
-                r["attempts"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [failed_of(r) for r in rows]
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -509,7 +499,9 @@ class PostgresStore:
                ORDER BY e.order_at, e.id, d.id""",
             (at, list(platforms)),
         )
-        return due_in_order(((_pending(r), r["status"] == "claimed", r["due"]) for r in rows), limit)
+        return due_in_order(
+            ((pending_of(r, _aware), r["status"] == "claimed", r["due"]) for r in rows), limit
+        )
 
     async def next_due_at(self, platforms: Sequence[str] = ()) -> datetime | None:
         rows = await self._all(
@@ -545,7 +537,7 @@ class PostgresStore:
                ORDER BY e.order_at, e.id, d.id""",
             (older_than, list(platforms)),
         )
-        return [_pending(r) for r in rows]
+        return [pending_of(r, _aware) for r in rows]
 
     async def thread_for(self, story_id: str, channel: str) -> str | None:
         rows = await self._all(
@@ -699,21 +691,7 @@ class PostgresStore:
             stories = await cursor.fetchall()
             subs = await _fetch(conn, "SELECT * FROM subscriptions ORDER BY added_at, channel")
             mutes = await _fetch(conn, "SELECT * FROM mutes ORDER BY story_id, channel")
-        return HeldState(
-            tuple(
-                HeldStory(
-                    r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
-                    r["added_by"], _aware(r["added_at"]), _aware(r["expires_at"]), r["interval"],
-                )
-                for r in stories
-            ),
-            tuple(
-                Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _aware(r["added_at"]), r["digest"])
-                for r in subs
-            ),
-            tuple(Mute(r["story_id"], r["channel"], _aware(r["until"]), r["added_by"]) for r in mutes),
-        )  # fmt: skip
+        return held_state(stories, subs, mutes, _aware)
 
     async def feed_validators(self, url: str) -> Validators | None:
         rows = await self._all("SELECT etag, last_modified FROM feed_validators WHERE url = %s", (url,))
@@ -944,17 +922,14 @@ async def _insert_event(
             (story_id, at),
         )
         muted = {r["channel"] for r in await cur.fetchall()}
+    now, held = deliveries_for(event, posted, muted)
     await cur.executemany(
         """INSERT INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (%s, %s, %s, %s)
            ON CONFLICT DO NOTHING""",
-        [
-            (inserted["id"], channel, action.value, at)
-            for channel, action in actions_for(unmuted(event.channels, muted), posted)
-        ],
+        [(inserted["id"], channel, action.value, at) for channel, action in now],
     )
-    for channel, period in event.held:
-        if channel not in muted:
-            await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
+    for channel, period in held:
+        await _hold_for_digest(cur, story_id, version_id, inserted["id"], channel, at, period)
     await _keep_catch_ups_first(cur, story_id, event.channels, event.published_at or at)
     return int(inserted["id"])
 
@@ -993,13 +968,6 @@ async def _event_context(
     )
     members = [_event(m) for m in await cursor.fetchall()]
     return _event(row), record, await _current_sections(conn, row["story_id"]), members
-
-
-def _pending(r: DictRow) -> PendingDelivery:
-    return PendingDelivery(
-        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], _aware(r["claimed_at"]),
-        DeliveryAction(r["action"]), r["target_event_id"],
-    )  # fmt: skip
 
 
 def _event(r: DictRow) -> EventRow:

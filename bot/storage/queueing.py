@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from bot.storage.rows import DeliveryAction, PendingDelivery
+from bot.storage.rows import DeliveryAction, EventRecord, PendingDelivery
 
 
 def due_in_order(
@@ -51,7 +51,20 @@ def actions_for(channels: Iterable[str], target_posted: Collection[str]) -> list
 MUTED_DROP = "status = 'pending' AND claimed_at IS NULL AND action != 'edit'"
 
 
-def unmuted(channels: Iterable[str], muted: Collection[str]) -> list[str]:
-    """`channels` less those with a mute of the story running: the store's mutes decide at
-    record time, whatever the poller's config held (a worker's may be a tick old)."""
-    return [channel for channel in channels if channel not in muted]
+def deliveries_for(
+    event: EventRecord, target_posted: Collection[str], muted: Collection[str]
+) -> tuple[list[tuple[str, DeliveryAction]], list[tuple[str, float]]]:
+    """What an event queues: its deliveries now (`actions_for`) and the digests it joins
+    (channel, period). A channel with a mute of the story running gets neither: the store's
+    mutes decide at record time, whatever the poller's config held (a worker's may be a tick old)."""
+    now = actions_for([channel for channel in event.channels if channel not in muted], target_posted)
+    return now, [(channel, period) for channel, period in event.held if channel not in muted]
+
+
+def catch_up_routes(
+    added: Iterable[tuple[str, str]], catch_up: Collection[tuple[str, str]] | None
+) -> list[tuple[str, str]]:
+    """Of the routes a catalog sync added, those that may get a catch-up: all of them, or
+    only those named in `catch_up` when it is given (see `StoryCatalog.sync_stories`)."""
+    named = None if catch_up is None else set(catch_up)
+    return [route for route in added if named is None or route in named]

@@ -2,20 +2,33 @@
 
 Plain frozen dataclasses, no I/O, the same for every backend, so a caller never learns which
 database it talks to and SQL never leaks past `bot.storage`.
+The readers at the end build rows back from what a backend fetched, where both read the same
+columns the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
 from bot.models import AlertKind, Story
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class Row(Protocol):
+    """A fetched row read by column name: sqlite3.Row and psycopg's dict rows both are one."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+Moment = Callable[[Any], datetime | None]  # a backend's reader of one stored time column
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,3 +301,31 @@ class FailedDelivery:
     headline: str
     error: str | None
     attempts: int
+
+
+# --- rows read back: the same columns decode the same way on every backend -----------------
+
+
+def pending_of(r: Row, moment: Moment) -> PendingDelivery:
+    return PendingDelivery(
+        r["id"], r["event_id"], r["story_id"], r["channel"], r["attempts"], moment(r["claimed_at"]),
+        DeliveryAction(r["action"]), r["target_event_id"],
+    )  # fmt: skip
+
+
+def health_of(r: Row, moment: Moment) -> StoryHealth:
+    return StoryHealth(
+        r["id"], r["failures"], r["last_error"], moment(r["worked_at"]), moment(r["paused_at"]), r["suspect"]
+    )
+
+
+def failed_of(r: Row) -> FailedDelivery:
+    return FailedDelivery(
+        r["id"],
+        r["story_id"],
+        r["channel"],
+        AlertKind(r["kind"]),
+        r["headline"],
+        r["last_error"],
+        r["attempts"],
+    )

@@ -24,8 +24,8 @@ from bot.models import Alert, AlertKind, Notice, Story, StoryBrief, StoryView
 from bot.storage.baseline import AFTER_BASE, REBASE_ON_SYNC
 from bot.storage.errors import StaleBase, StoreError
 from bot.storage.filelock import ProcessLock
-from bot.storage.heldcodec import aliases_of, aliases_text, keywords_key, keywords_of
-from bot.storage.queueing import MUTED_DROP, actions_for, due_in_order, unmuted
+from bot.storage.heldcodec import aliases_text, held_state, keywords_key
+from bot.storage.queueing import MUTED_DROP, catch_up_routes, deliveries_for, due_in_order
 from bot.storage.rows import (
     DeliveryAction,
     DeliveryRow,
@@ -47,19 +47,15 @@ from bot.storage.rows import (
     StoryRecord,
     Subscription,
     Validators,
+    failed_of,
+    health_of,
     now_utc,
+    pending_of,
 )
 from bot.storage.sqlite_schema import MIGRATIONS, statements
 from bot.timeline import alert_for, corrected_alert, joined_view, message_for
 
 _PLATFORM = "substr(d.channel, 1, instr(d.channel, ':') - 1)"
-
-
-def _pending(row: aiosqlite.Row) -> PendingDelivery:
-    return PendingDelivery(
-        row["id"], row["event_id"], row["story_id"], row["channel"], row["attempts"], _utc(row["claimed_at"]),
-        DeliveryAction(row["action"]), row["target_event_id"],
-    )  # fmt: skip
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -219,8 +215,7 @@ class SqliteStore:
             )
             added = sorted(new_routes - old_routes)
             await db.executemany("INSERT OR IGNORE INTO routes (story_id, channel) VALUES (?, ?)", added)
-            named = None if catch_up is None else set(catch_up)
-            eligible = [r for r in added if named is None or r in named]
+            eligible = catch_up_routes(added, catch_up)
             return [route for route in eligible if await _queue_catch_up(db, *route)]
 
     async def stories(self) -> list[StoryBrief]:
@@ -476,13 +471,7 @@ class SqliteStore:
                WHERE active AND (failures > 0 OR paused_at IS NOT NULL OR suspect IS NOT NULL)
                ORDER BY id"""
         )
-        return [
-            StoryHealth(
-                r["id"], r["failures"], r["last_error"], decode_time(r["worked_at"]),
-                decode_time(r["paused_at"]), r["suspect"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [health_of(r, decode_time) for r in rows]
 
     async def pause_story(self, story_id: str, at: datetime, notice: EventRecord) -> int | None:
         async with self.transaction() as db:
@@ -513,13 +502,7 @@ class SqliteStore:
                WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT ?""",
             (limit,),
         )
-        return [
-            FailedDelivery(
-                r["id"], r["story_id"], r["channel"], AlertKind(r["kind"]), r["headline"], r["last_error"],
-                r["attempts"],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [failed_of(r) for r in rows]
 
     # --- deliveries ----------------------------------------------------------------------
 
@@ -536,7 +519,7 @@ class SqliteStore:
         )
         return due_in_order(
             (
-                (_pending(r),
+                (pending_of(r, _utc),
                  r["status"] == "claimed", bool(r["due"]))
                 for r in rows
             ),
@@ -575,7 +558,7 @@ class SqliteStore:
                ORDER BY e.order_key, e.id, d.id""",
             (utc_key(older_than), *platforms),
         )
-        return [_pending(r) for r in rows]
+        return [pending_of(r, _utc) for r in rows]
 
     async def thread_for(self, story_id: str, channel: str) -> str | None:
         rows = await self._all(
@@ -730,21 +713,7 @@ class SqliteStore:
             )
             subs = await db.execute_fetchall("SELECT * FROM subscriptions ORDER BY added_at, channel")
             mutes = await db.execute_fetchall("SELECT * FROM mutes ORDER BY story_id, channel")
-        return HeldState(
-            tuple(
-                HeldStory(
-                    r["id"], r["url"], r["path"], r["title"], aliases_of(r["aliases"]), r["origin"],
-                    r["added_by"], _utc(r["added_at"]), _utc(r["expires_at"]), r["interval"],
-                )
-                for r in stories
-            ),
-            tuple(
-                Subscription(r["channel"], r["story_id"], keywords_of(r["keywords"]), r["added_by"],
-                             _utc(r["added_at"]), r["digest"])
-                for r in subs
-            ),
-            tuple(Mute(r["story_id"], r["channel"], _utc(r["until"]), r["added_by"]) for r in mutes),
-        )  # fmt: skip
+        return held_state(stories, subs, mutes, _utc)
 
     async def feed_validators(self, url: str) -> Validators | None:
         async with self._read_lock:
@@ -999,16 +968,13 @@ async def _insert_event(
             (story_id, utc_key(at)),
         )
         muted = {r[0] for r in rows}
+    now, held = deliveries_for(event, posted, muted)
     await db.executemany(
         "INSERT OR IGNORE INTO deliveries (event_id, channel, action, next_attempt_at) VALUES (?, ?, ?, ?)",
-        [
-            (event_id, channel, action.value, utc_key(at))
-            for channel, action in actions_for(unmuted(event.channels, muted), posted)
-        ],
+        [(event_id, channel, action.value, utc_key(at)) for channel, action in now],
     )
-    for channel, period in event.held:
-        if channel not in muted:
-            await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
+    for channel, period in held:
+        await _hold_for_digest(db, story_id, version_id, event_id, channel, at, period)
     await _keep_catch_ups_first(db, story_id, event.channels, event.published_at or at)
     return event_id
 
